@@ -1,0 +1,332 @@
+"""Rasa custom actions: thin adapters from Rasa trackers to the leadqual package."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from leadqual import scoring
+from leadqual.answers import skipped
+from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, qualification
+from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
+from leadqual.language import DEFAULT, choose_language, normalize_code
+from leadqual.leads import LeadStore
+from leadqual.texts import Texts
+
+logger = logging.getLogger(__name__)
+
+_store: LeadStore | None = None
+_texts: Texts | None = None
+
+
+def store() -> LeadStore:
+    global _store
+    if _store is None:
+        _store = LeadStore()
+        _store.create_schema()
+    return _store
+
+
+def texts() -> Texts:
+    global _texts
+    if _texts is None:
+        _texts = Texts()
+    return _texts
+
+
+def language_of(tracker: Tracker) -> str:
+    return normalize_code(tracker.get_slot("language")) or DEFAULT
+
+
+def message_of(tracker: Tracker) -> Message:
+    latest = tracker.latest_message or {}
+    intent = latest.get("intent") or {}
+    option = next((e.get("value") for e in latest.get("entities") or [] if e.get("entity") == "option"), None)
+    return Message(
+        text=latest.get("text") or "",
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        option=option,
+    )
+
+
+def is_new_user_turn(tracker: Tracker) -> bool:
+    """True when the form runs right after the visitor's message (not after a rule's reply).
+
+    Rasa hands the validation action a tracker that ends with the form's own action event,
+    so `latest_action_name` is always the form; look at what happened since the message.
+    """
+    skipped_own_event = False
+    for event in reversed(list(tracker.events)):
+        kind = event.get("event")
+        if kind == "user":
+            return True
+        if kind in ("slot", "user_featurization", "active_loop"):
+            continue
+        if kind == "action" and not skipped_own_event and event.get("name") == "qualification_form":
+            skipped_own_event = True
+            continue
+        if kind in ("action", "bot", "action_execution_rejected"):
+            return False
+    return False
+
+
+def answers_of(tracker: Tracker) -> dict[str, Any]:
+    return {slot: tracker.get_slot(slot) for slot in QUESTION_SLOTS}
+
+
+def save_answers(dispatcher: CollectingDispatcher, tracker: Tracker, answers: dict) -> tuple[dict | None, list[EventType]]:
+    """Write the conversation's answers; on a database error tell the visitor and retry later."""
+    try:
+        lead = store().save_conversation(tracker.sender_id, answers, language_of(tracker))
+    except SQLAlchemyError:
+        logger.exception("saving lead for conversation %s failed; will retry", tracker.sender_id)
+        if not tracker.get_slot("lead_save_pending"):
+            dispatcher.utter_message(**texts().response("utter_save_failed", language_of(tracker)))
+        return None, [SlotSet("lead_save_pending", True)]
+    return lead, ([SlotSet("lead_save_pending", False)] if tracker.get_slot("lead_save_pending") else [])
+
+
+class ActionDetectLanguage(Action):
+    """Sets `language` on every message: page metadata first, then detection."""
+
+    def name(self) -> str:
+        return "action_detect_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        latest = tracker.latest_message or {}
+        metadata = latest.get("metadata") or {}
+        text = latest.get("text") or ""
+        current = tracker.get_slot("language")
+        lang = choose_language(
+            metadata.get("lang") if isinstance(metadata, dict) else None,
+            "" if text.startswith("/") else text,
+            current,
+        )
+        return [] if lang == current else [SlotSet("language", lang)]
+
+
+class ActionRetryLeadSave(Action):
+    """Retries a lead write that failed on an earlier turn (outside the form)."""
+
+    def name(self) -> str:
+        return "action_retry_lead_save"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not tracker.get_slot("lead_save_pending") or tracker.active_loop_name == "qualification_form":
+            return []  # nothing pending, or the form saves this turn anyway
+        try:
+            store().save_conversation(tracker.sender_id, answers_of(tracker), language_of(tracker))
+        except SQLAlchemyError:
+            logger.exception("retrying lead save for %s failed", tracker.sender_id)
+            return []
+        return [SlotSet("lead_save_pending", False)]
+
+
+class ValidateQualificationForm(FormValidationAction):
+    """Reads each answer, re-asks at most `max_reasks` times, and saves after every turn."""
+
+    def name(self) -> str:
+        return "validate_qualification_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        return list(qualification().questions)
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        before = answers_of(tracker)
+        events = await super().run(dispatcher, tracker, domain)
+        after = dict(before)
+        after.update({e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] in after})
+        if after != before:
+            _lead, save_events = save_answers(dispatcher, tracker, after)
+            events.extend(save_events)
+        return events
+
+    # -- extraction: a candidate per question, parsed in validate_<slot> ------------------
+
+    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        message = message_of(tracker)
+        if requested is None:  # activation: the message that started the form
+            if message.intent == "request_human" and slot in BANT_SLOTS and tracker.get_slot(slot) is None:
+                return {slot: {"candidate": "human"}}
+        elif not is_new_user_turn(tracker):
+            return {}  # back from an interruption: the message was already handled
+        elif slot == requested:
+            reading = read_answer(slot, message, qualification(), language_of(tracker), date.today())
+            # Extracting nothing for the requested slot makes the form reject the turn, so
+            # the rules for "why?", "stop" and chit-chat answer it instead.
+            return {} if reading.kind == "interrupt" else {slot: {"candidate": "requested"}}
+        if tracker.get_slot(slot) is None and slot in read_other_answers(
+            message, answers_of(tracker), requested, qualification(), language_of(tracker), date.today()
+        ):
+            return {slot: {"candidate": "other"}}
+        return {}
+
+    def _validate(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        if not (isinstance(value, dict) and "candidate" in value):
+            return {slot: value}  # already a validated value
+        lang = language_of(tracker)
+        message = message_of(tracker)
+        config = qualification()
+        kind = value["candidate"]
+        if kind == "human":
+            return skip_unanswered_bant(answers_of(tracker) | {slot: None})
+        if kind == "other":
+            found = read_other_answers(message, {}, None, config, lang, date.today())
+            return {slot: found.get(slot)}
+        reading = read_answer(slot, message, config, lang, date.today())
+        if reading.kind == "value":
+            return {slot: reading.value}
+        if reading.kind == "skip":
+            dispatcher.utter_message(**texts().response("utter_skipped", lang))
+            return {slot: reading.value}
+        if reading.kind == "human":
+            dispatcher.utter_message(**texts().response("utter_handoff_contact", lang))
+            filled = answers_of(tracker) | {slot: None}
+            return {slot: None, **skip_unanswered_bant(filled)}
+        failures = dict(tracker.get_slot("failures") or {})
+        failures[slot] = failures.get(slot, 0) + 1
+        if failures[slot] > config.max_reasks:
+            dispatcher.utter_message(**texts().response("utter_gave_up_question", lang))
+            return {slot: skipped(message.text, source="gave_up"), "failures": failures}
+        dispatcher.utter_message(**texts().reask(slot, lang))
+        return {slot: None, "failures": failures}
+
+    # One extract_/validate_ pair per question (rasa-sdk finds them by name).
+    def extract_need(self, dispatcher, tracker, domain):
+        return self._extract("need", tracker)
+
+    def extract_timing(self, dispatcher, tracker, domain):
+        return self._extract("timing", tracker)
+
+    def extract_budget(self, dispatcher, tracker, domain):
+        return self._extract("budget", tracker)
+
+    def extract_authority(self, dispatcher, tracker, domain):
+        return self._extract("authority", tracker)
+
+    def extract_name(self, dispatcher, tracker, domain):
+        return self._extract("name", tracker)
+
+    def extract_company(self, dispatcher, tracker, domain):
+        return self._extract("company", tracker)
+
+    def extract_email(self, dispatcher, tracker, domain):
+        return self._extract("email", tracker)
+
+    def validate_need(self, value, dispatcher, tracker, domain):
+        return self._validate("need", value, dispatcher, tracker)
+
+    def validate_timing(self, value, dispatcher, tracker, domain):
+        return self._validate("timing", value, dispatcher, tracker)
+
+    def validate_budget(self, value, dispatcher, tracker, domain):
+        return self._validate("budget", value, dispatcher, tracker)
+
+    def validate_authority(self, value, dispatcher, tracker, domain):
+        return self._validate("authority", value, dispatcher, tracker)
+
+    def validate_name(self, value, dispatcher, tracker, domain):
+        return self._validate("name", value, dispatcher, tracker)
+
+    def validate_company(self, value, dispatcher, tracker, domain):
+        return self._validate("company", value, dispatcher, tracker)
+
+    def validate_email(self, value, dispatcher, tracker, domain):
+        return self._validate("email", value, dispatcher, tracker)
+
+
+class ActionSubmitQualification(Action):
+    """After the last question: save, score, and tell the visitor what happens next."""
+
+    def name(self) -> str:
+        return "action_submit_qualification"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        config = qualification()
+        answers = answers_of(tracker)
+        lead, events = save_answers(dispatcher, tracker, answers)
+        if lead is not None:
+            result = {"stage": lead["stage"], **lead["scores"]}
+        else:  # database down: still answer correctly; the write is retried next turn
+            fit = scoring.fit_score(answers, config).fit
+            result = {"stage": scoring.stage_for(fit, config), "fit": fit, "behaviour": 0, "total": fit}
+        name = (answers.get("name") or {}).get("value")
+        company = (answers.get("company") or {}).get("value")
+        lang = language_of(tracker)
+        response = {"sql": "utter_result_sql", "mql": "utter_result_mql"}.get(result["stage"], "utter_result_nurture")
+        dispatcher.utter_message(
+            **texts().response(
+                response,
+                lang,
+                name=name,
+                company=company or texts().response("your_company", lang)["text"],
+                sla_hours=config.handoff.sla_hours,
+            )
+        )
+        return [*events, SlotSet("qualification", result), SlotSet("failures", None)]
+
+
+class ActionStopQualification(Action):
+    """The visitor stopped the questions: keep what they said and end the form politely."""
+
+    def name(self) -> str:
+        return "action_stop_qualification"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        answers = answers_of(tracker)
+        events: list[EventType] = []
+        if any(value is not None for value in answers.values()):
+            _lead, events = save_answers(dispatcher, tracker, answers)
+        dispatcher.utter_message(**texts().response("utter_stopped", language_of(tracker)))
+        return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class AskQuestion(Action):
+    """Asks one question with its buttons; after `max_reasks` failures adds a way out."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        failures = (tracker.get_slot("failures") or {}).get(self.slot, 0)
+        dispatcher.utter_message(**texts().question(self.slot, language_of(tracker), failures))
+        return []
+
+
+class AskNeed(AskQuestion):
+    slot = "need"
+
+
+class AskTiming(AskQuestion):
+    slot = "timing"
+
+
+class AskBudget(AskQuestion):
+    slot = "budget"
+
+
+class AskAuthority(AskQuestion):
+    slot = "authority"
+
+
+class AskName(AskQuestion):
+    slot = "name"
+
+
+class AskCompany(AskQuestion):
+    slot = "company"
+
+
+class AskEmail(AskQuestion):
+    slot = "email"

@@ -1,0 +1,64 @@
+"""The action server, plus the NLG endpoint that renders every reply from config/messages.yml.
+
+One process (default port 5055): POST /webhook runs custom actions for Rasa, POST /nlg
+renders utter_* responses in the visitor's language, GET /health answers for probes.
+Run: python -m actions.server --port 5055
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from sanic import response
+
+from leadqual.config import ConfigError, messages, qualification
+from leadqual.texts import Texts
+
+
+def build_app():
+    # Fail at start-up, naming the field, if marketing's files are invalid.
+    qualification()
+    messages()
+    from leadqual import parsing
+
+    warm_up = getattr(parsing, "warm_up", None)
+    if warm_up:
+        warm_up()
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    app = create_app(executor, cors_origins=os.environ.get("LEADQUAL_CORS_ORIGINS", ""))
+    texts = Texts()
+
+    @app.post("/nlg")
+    async def nlg(request):
+        body = request.json
+        if not isinstance(body, dict) or not isinstance(body.get("response"), str):
+            return response.json({"error": "body must be a JSON object with a 'response' name"}, status=400)
+        try:
+            return response.json(texts.render_nlg(body))
+        except KeyError as exc:
+            return response.json({"error": str(exc)}, status=404)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LEADQUAL_ACTIONS_PORT", 5055)))
+    parser.add_argument("--host", default=os.environ.get("LEADQUAL_ACTIONS_HOST", "127.0.0.1"))
+    args = parser.parse_args()
+    logging.basicConfig(level=os.environ.get("LEADQUAL_LOG_LEVEL", "INFO"))
+    try:
+        app = build_app()
+    except ConfigError as exc:
+        raise SystemExit(str(exc)) from None
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+# Shared by bin/run, bin/test and bin/train: find Pythons, build both environments.
+# shellcheck shell=bash
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RASA_VENV="$ROOT/.venv-rasa"
+APP_VENV="$ROOT/.venv"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+
+find_python310() {
+  local candidate
+  for candidate in "${LEADQUAL_PYTHON310:-}" python3.10; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    for candidate in "$(pyenv root)"/versions/3.10*/bin/python3.10; do
+      if [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+    done
+  fi
+  cat >&2 <<'MSG'
+Rasa Open Source 3.6.21 needs Python 3.10 and none was found (looked at $LEADQUAL_PYTHON310,
+python3.10 on PATH and pyenv's versions).
+Install one, then run this command again:
+  - with pyenv:   pyenv install 3.10      (or point LEADQUAL_PYTHON310 at any python3.10)
+  - on Debian/Ubuntu with deadsnakes or your distribution: apt-get install python3.10 python3.10-venv
+See ../shared/notes/rasa-install.md for a tested fallback on Python 3.11.
+MSG
+  return 1
+}
+
+# venv_ready DIR LOCK: true when DIR was built from exactly this LOCK.
+venv_ready() {
+  [ -x "$1/bin/python" ] && [ -f "$1/.lock.sha256" ] && \
+    [ "$(cat "$1/.lock.sha256")" = "$(sha256sum "$2" | cut -d' ' -f1)" ]
+}
+
+ensure_rasa_env() {
+  local lock="$ROOT/requirements/rasa.lock"
+  venv_ready "$RASA_VENV" "$lock" && return 0
+  local py; py="$(find_python310)"
+  log "Installing Rasa 3.6.21 into .venv-rasa (Python 3.10: $py); takes a few minutes the first time"
+  rm -rf "$RASA_VENV"
+  "$py" -m venv "$RASA_VENV"
+  "$RASA_VENV/bin/pip" install -q --upgrade "pip<25" 2> >(grep -v "^WARNING: Location" >&2)
+  "$RASA_VENV/bin/pip" install -q -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
+  "$RASA_VENV/bin/rasa" telemetry disable >/dev/null 2>&1 || true
+  sha256sum "$lock" | cut -d' ' -f1 > "$RASA_VENV/.lock.sha256"
+}
+
+ensure_app_env() {
+  local lock="$ROOT/requirements/app.lock"
+  venv_ready "$APP_VENV" "$lock" && return 0
+  local py="${LEADQUAL_PYTHON:-python3}"
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+    echo "The action server needs Python 3.10 or newer as \$LEADQUAL_PYTHON or python3." >&2; return 1; }
+  log "Installing the action server's libraries into .venv ($("$py" --version))"
+  rm -rf "$APP_VENV"
+  "$py" -m venv "$APP_VENV"
+  "$APP_VENV/bin/pip" install -q --upgrade pip 2> >(grep -v "^WARNING: Location" >&2)
+  "$APP_VENV/bin/pip" install -q -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
+  sha256sum "$lock" | cut -d' ' -f1 > "$APP_VENV/.lock.sha256"
+}
+
+# The model's name is a hash of everything it is trained from, so training runs only
+# when config.yml, domain.yml or data/ changed.
+model_fingerprint() {
+  cat config.yml domain.yml $(find data -type f -name '*.yml' | sort) requirements/rasa.lock | sha256sum | cut -c1-16
+}
+
+ensure_model() {
+  local fp; fp="$(model_fingerprint)"
+  MODEL="$ROOT/models/nubilo-$fp.tar.gz"
+  if [ -f "$MODEL" ]; then
+    log "Model is up to date ($(basename "$MODEL"))"
+  else
+    log "Training the model (training data, domain or config changed)"
+    "$RASA_VENV/bin/rasa" train --config config.yml --domain domain.yml --data data \
+      --out models --fixed-model-name "nubilo-$fp" >"$ROOT/var/train.log" 2>&1 \
+      || { tail -40 "$ROOT/var/train.log" >&2; echo "Training failed; full log: var/train.log" >&2; return 1; }
+  fi
+  export MODEL
+}
+
+mkdir -p "$ROOT/var" "$ROOT/models"
+export RASA_TELEMETRY_ENABLED=false
+export SQLALCHEMY_SILENCE_UBER_WARNING=1

@@ -1,0 +1,286 @@
+"""Load and validate the files marketing owns: config/qualification.yml and config/messages.yml.
+
+Both are checked on load with pydantic so a typo fails at start-up with the field's path
+("budget.points.qualifies: ...") instead of mis-scoring leads for weeks.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+LANGUAGES = ("es", "en")
+BANT_SLOTS = ("need", "timing", "budget", "authority")
+CONTACT_SLOTS = ("name", "company", "email")
+QUESTION_SLOTS = BANT_SLOTS + CONTACT_SLOTS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_QUALIFICATION = ROOT / "config" / "qualification.yml"
+DEFAULT_MESSAGES = ROOT / "config" / "messages.yml"
+
+
+class ConfigError(ValueError):
+    """A marketing-owned file is invalid; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_Strict):
+    es: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.es
+
+
+class BudgetValue(_Strict):
+    min: float | None = Field(default=None, ge=0)
+    max: float | None = Field(default=None, ge=0)
+    currency: str | None = None
+    period: Literal["month", "year", "one_off"] | None = None
+    none: bool = False
+    unknown: bool = False
+
+    @model_validator(mode="after")
+    def _range(self) -> BudgetValue:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class Option(_Strict):
+    """A button: its label per language and the typed value it stands for."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: Label
+    value: dict
+
+
+class MinimumPrice(_Strict):
+    amount: float = Field(gt=0)
+    period: Literal["month", "year", "one_off"]
+
+
+class BudgetPoints(_Strict):
+    qualifies: int
+    below_minimum: int
+    no_budget: int
+    unknown: int
+
+
+class BudgetConfig(_Strict):
+    minimum_price: MinimumPrice
+    default_period: Literal["month", "year", "one_off"] = "year"
+    points: BudgetPoints
+    options: list[Option] = []
+
+    @model_validator(mode="after")
+    def _options(self) -> BudgetConfig:
+        for option in self.options:
+            BudgetValue(**option.value)
+        return self
+
+
+AuthorityLevel = Literal["decision_maker", "influencer", "user", "none"]
+
+
+class AuthorityConfig(_Strict):
+    points: dict[AuthorityLevel, int]
+    qualifying_levels: list[AuthorityLevel]
+    options: list[Option] = []
+
+    @model_validator(mode="after")
+    def _levels(self) -> AuthorityConfig:
+        missing = {"decision_maker", "influencer", "user", "none"} - set(self.points)
+        if missing:
+            raise ValueError(f"points is missing levels: {', '.join(sorted(missing))}")
+        for option in self.options:
+            if option.value.get("level") not in self.points:
+                raise ValueError(f"option {option.id!r} has an unknown level")
+        return self
+
+
+class NeedDefinition(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: Label
+    synonyms: dict[Literal["es", "en"], list[str]]
+
+
+class NeedPoints(_Strict):
+    match: int
+    none: int
+
+
+class NeedConfig(_Strict):
+    points: NeedPoints
+    none_label: Label = Label(es="Nada en concreto", en="Nothing specific")
+    needs: list[NeedDefinition] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> NeedConfig:
+        ids = [n.id for n in self.needs]
+        if len(ids) != len(set(ids)):
+            raise ValueError("need ids must be unique")
+        return self
+
+    def synonyms(self) -> dict[str, dict[str, list[str]]]:
+        return {n.id: dict(n.synonyms) for n in self.needs}
+
+    def get(self, need_id: str) -> NeedDefinition | None:
+        return next((n for n in self.needs if n.id == need_id), None)
+
+
+class TimingWindow(_Strict):
+    id: str
+    max_months: float = Field(ge=0)
+    points: int
+
+
+class TimingConfig(_Strict):
+    windows: list[TimingWindow] = Field(min_length=1)
+    later_points: int = 0
+    unknown_points: int = 0
+    qualifying_months: float = Field(ge=0)
+    options: list[Option] = []
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimingConfig:
+        months = [w.max_months for w in self.windows]
+        if months != sorted(months):
+            raise ValueError("windows must be ordered by max_months")
+        return self
+
+
+class Stages(_Strict):
+    nurture_below: int
+    mql: int
+    sql: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Stages:
+        if not self.nurture_below <= self.mql <= self.sql:
+            raise ValueError("thresholds must satisfy nurture_below <= mql <= sql")
+        return self
+
+
+class Handoff(_Strict):
+    sla_hours: int = Field(default=24, gt=0)
+
+
+class QualificationConfig(_Strict):
+    version: int = 1
+    questions: list[Literal[QUESTION_SLOTS]]  # type: ignore[valid-type]
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    exchange_rates: dict[str, float]
+    budget: BudgetConfig
+    authority: AuthorityConfig
+    need: NeedConfig
+    timing: TimingConfig
+    stages: Stages
+    max_reasks: int = Field(default=2, ge=0, le=5)
+    handoff: Handoff = Handoff()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QualificationConfig:
+        if sorted(self.questions) != sorted(QUESTION_SLOTS):
+            raise ValueError(
+                "questions must list each of " + ", ".join(QUESTION_SLOTS) + " exactly once"
+            )
+        if self.exchange_rates.get(self.currency) != 1:
+            raise ValueError(f"exchange_rates.{self.currency} must be 1 (the base currency)")
+        for code, rate in self.exchange_rates.items():
+            if rate <= 0:
+                raise ValueError(f"exchange_rates.{code} must be positive")
+        return self
+
+    def options_for(self, slot: str) -> list[Option]:
+        if slot == "need":
+            options = [Option(id=n.id, label=n.label, value={"value": n.id}) for n in self.need.needs]
+            return options + [Option(id="no_need", label=self.need.none_label, value={"value": None})]
+        section = getattr(self, slot, None)
+        return list(getattr(section, "options", []) or [])
+
+    def option(self, slot: str, option_id: str) -> Option | None:
+        return next((o for o in self.options_for(slot) if o.id == option_id), None)
+
+
+class Localized(_Strict):
+    """One text per language; a list means variations picked at random."""
+
+    es: str | list[str]
+    en: str | list[str]
+
+
+class QuestionTexts(_Strict):
+    ask: Localized
+    why: Localized
+    reask: Localized
+    confirm: Localized | None = None
+
+
+class Messages(_Strict):
+    questions: dict[Literal[QUESTION_SLOTS], QuestionTexts]  # type: ignore[valid-type]
+    buttons: dict[str, Label]
+    responses: dict[str, Localized]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Messages:
+        missing = set(QUESTION_SLOTS) - set(self.questions)
+        if missing:
+            raise ValueError("questions is missing: " + ", ".join(sorted(missing)))
+        return self
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path.name} is invalid:"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {field}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name} must be a mapping at the top level")
+    return data
+
+
+def load_qualification(path: Path | str | None = None) -> QualificationConfig:
+    path = Path(path or os.environ.get("LEADQUAL_QUALIFICATION", DEFAULT_QUALIFICATION))
+    try:
+        return QualificationConfig(**_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(path, exc)) from None
+
+
+def load_messages(path: Path | str | None = None) -> Messages:
+    path = Path(path or os.environ.get("LEADQUAL_MESSAGES", DEFAULT_MESSAGES))
+    try:
+        return Messages(**_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(path, exc)) from None
+
+
+@lru_cache(maxsize=1)
+def qualification() -> QualificationConfig:
+    """The process-wide qualification config (loaded once)."""
+    return load_qualification()
+
+
+@lru_cache(maxsize=1)
+def messages() -> Messages:
+    """The process-wide visitor-facing texts (loaded once)."""
+    return load_messages()
