@@ -82,7 +82,9 @@ def answers_of(tracker: Tracker) -> dict[str, Any]:
     return {slot: tracker.get_slot(slot) for slot in QUESTION_SLOTS}
 
 
-def save_answers(dispatcher: CollectingDispatcher, tracker: Tracker, answers: dict) -> tuple[dict | None, list[EventType]]:
+def save_answers(
+    dispatcher: CollectingDispatcher, tracker: Tracker, answers: dict
+) -> tuple[dict | None, list[EventType]]:
     """Write the conversation's answers; on a database error tell the visitor and retry later."""
     try:
         lead = store().save_conversation(tracker.sender_id, answers, language_of(tracker))

@@ -123,10 +123,14 @@ def display_value(slot: str, value: dict | None) -> str:
         cur = value.get("currency") or ""
         lo, hi = value.get("min"), value.get("max")
         amount = (
-            f"{lo:g}" if lo is not None and lo == hi
-            else f"{lo:g}–{hi:g}" if lo is not None and hi is not None
-            else f">= {lo:g}" if lo is not None
-            else f"<= {hi:g}" if hi is not None
+            f"{lo:g}"
+            if lo is not None and lo == hi
+            else f"{lo:g}–{hi:g}"
+            if lo is not None and hi is not None
+            else f">= {lo:g}"
+            if lo is not None
+            else f"<= {hi:g}"
+            if hi is not None
             else "?"
         )
         period = f"/{value['period']}" if value.get("period") else ""

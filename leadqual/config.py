@@ -190,9 +190,7 @@ class QualificationConfig(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:
         if sorted(self.questions) != sorted(QUESTION_SLOTS):
-            raise ValueError(
-                "questions must list each of " + ", ".join(QUESTION_SLOTS) + " exactly once"
-            )
+            raise ValueError("questions must list each of " + ", ".join(QUESTION_SLOTS) + " exactly once")
         if self.exchange_rates.get(self.currency) != 1:
             raise ValueError(f"exchange_rates.{self.currency} must be 1 (the base currency)")
         for code, rate in self.exchange_rates.items():

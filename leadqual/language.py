@@ -14,7 +14,23 @@ DEFAULT = "es"
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 # One-word messages that do tell the language.
 _CUES = {
-    "en": {"hello", "hi", "hey", "thanks", "thank", "yes", "yeah", "yep", "nope", "bye", "pricing", "price", "prices", "sure", "please"},
+    "en": {
+        "hello",
+        "hi",
+        "hey",
+        "thanks",
+        "thank",
+        "yes",
+        "yeah",
+        "yep",
+        "nope",
+        "bye",
+        "pricing",
+        "price",
+        "prices",
+        "sure",
+        "please",
+    },
     "es": {"hola", "gracias", "buenas", "adios", "adiós", "vale", "precios", "precio", "claro", "porfa", "chao", "sí"},
 }
 

@@ -238,9 +238,7 @@ _SCALES = {
     "million": 1e6,
     "millions": 1e6,
 }
-_SCALE = (
-    r"(?:k|mil|thousand|grand|lucas?|palos?|millones|millon|millions?|mill|mio|mm|m)"
-)
+_SCALE = r"(?:k|mil|thousand|grand|lucas?|palos?|millones|millon|millions?|mill|mio|mm|m)"
 _NUM = r"\d+(?:[.,]\d+)*"
 _SCALED = re.compile(rf"(?<![\w.,])({_NUM})\s*({_SCALE})(?![a-z0-9])")
 
@@ -291,11 +289,7 @@ _SMALL_NUMBERS = {
     "hundred": 100,
 }
 _RANGE_WORDS = [w for w in _SMALL_NUMBERS if len(w) > 2]
-_NUMW = (
-    r"(?:(?<![\w.,])\d+(?:[.,]\d+)?|\b(?:"
-    + "|".join(sorted(_RANGE_WORDS, key=len, reverse=True))
-    + r")\b)"
-)
+_NUMW = r"(?:(?<![\w.,])\d+(?:[.,]\d+)?|\b(?:" + "|".join(sorted(_RANGE_WORDS, key=len, reverse=True)) + r")\b)"
 _RANGE_SCALE = re.compile(
     rf"(?P<a>{_NUMW})\s*(?P<sep>-|–|—|\by\b|\band\b|\ba\b|\bto\b|\bhasta\b|\bo\b|\bor\b)"
     rf"\s*(?P<b>{_NUMW})\s*(?P<s>{_SCALE})(?![a-z0-9])"
@@ -313,9 +307,7 @@ _APPROX = re.compile(
     r"|sobre (?:los|las)|about|around|roughly|approximately|circa|something like)"
     r"(?=\s|$)|~|±"
 )
-_VAGUE = re.compile(
-    r"^\s*(?:€|\$|£)?\s*(?:y pico|y algo|y poco|-?ish|odd|o algo asi|o asi|or so)\b"
-)
+_VAGUE = re.compile(r"^\s*(?:€|\$|£)?\s*(?:y pico|y algo|y poco|-?ish|odd|o algo asi|o asi|or so)\b")
 # Addresses, links and HTML tags carry digits that are never amounts or dates.
 _EMAIL_OR_URL = re.compile(
     r"\S+@\S+|https?://\S+|www\.\S+|<(script|style)\b.*?</\1\s*>|<[^<>]{0,300}>",
@@ -421,9 +413,7 @@ _BUDGET_NONE = re.compile(
     r"(?: a| any)? (?:budget|money)\b|\bzero budget\b|\bnothing allocated\b"
     r"|\bno podemos (?:pagar|gastar|invertir)\b|\bcan'?t afford\b"
 )
-_BUDGET_NONE_SHORT = re.compile(
-    r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)[\s.!]*$"
-)
+_BUDGET_NONE_SHORT = re.compile(r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)[\s.!]*$")
 _BUDGET_NOT_SET = re.compile(
     r"\b(?:presupuesto|budget)\s+(?:\w+\s+)?(?:definido|cerrado|fijo|claro|asignado"
     r"|aprobado|set|defined|approved|allocated|fixed)\b"
@@ -488,11 +478,7 @@ def _words_to_digits(text: str, lang: str) -> str:
     text = alpha2digit(text, primary)
     # Mixed-language messages: only run the other language when it names a big number,
     # because Spanish alpha2digit would read the English word "once" as 11.
-    hint = (
-        r"\b(?:thousand|million|hundred)\b"
-        if other == "en"
-        else r"\b(?:mil|millon|millones|cien|cientos)\b"
-    )
+    hint = r"\b(?:thousand|million|hundred)\b" if other == "en" else r"\b(?:mil|millon|millones|cien|cientos)\b"
     if re.search(hint, text):
         text = alpha2digit(text, other)
     return text
@@ -502,9 +488,7 @@ def _prepare_budget_text(text: str, lang: str) -> str:
     """Normalized text with every amount written as plain digits ("5 mil" -> "5000")."""
     t = _norm(text)
     t = _EMAIL_OR_URL.sub(" ", t)
-    t = _PHONE.sub(
-        lambda m: " " if sum(c.isdigit() for c in m.group()) >= 9 else m.group(), t
-    )
+    t = _PHONE.sub(lambda m: " " if sum(c.isdigit() for c in m.group()) >= 9 else m.group(), t)
     t = _APPROX.sub(" ~ ", t)
     t = _PEN_SYMBOL.sub("pen ", t)
     t = _GLUED_CUR_AFTER.sub(" ", t)
@@ -548,11 +532,7 @@ def _find_amounts(t: str) -> list[_Amount]:
         start, end = m.start(), m.end()
         before, after = t[max(0, start - 1) : start], t[end : end + 1]
         nxt2 = t[end : end + 2]
-        if (
-            before in ("/", ":", "#", "=")
-            or after in ("%", "º", "ª")
-            or re.match(r"[:/]\d", nxt2)
-        ):
+        if before in ("/", ":", "#", "=") or after in ("%", "º", "ª") or re.match(r"[:/]\d", nxt2):
             prev_end = end
             continue
         post = t[end : end + 40]
@@ -594,11 +574,7 @@ def _find_amounts(t: str) -> list[_Amount]:
             qualifier = "max"
         elif _POST_MIN.match(rest):
             qualifier = "min"
-        approx = bool(
-            re.search(
-                r"~\s*(?:[€$£]|" + _CUR + r")?\s*$", t[max(0, start - 12) : start]
-            )
-        )
+        approx = bool(re.search(r"~\s*(?:[€$£]|" + _CUR + r")?\s*$", t[max(0, start - 12) : start]))
         found.append(
             _Amount(
                 start,
@@ -650,9 +626,7 @@ def _period(t: str) -> str | None:
 
 
 @_safe
-def parse_budget(
-    text: str, lang: str = "es", *, requested: bool = True
-) -> Budget | None:
+def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budget | None:
     """Amount range, currency and period of a budget answer.
 
     `requested` is False when the visitor is answering another question: then only an
@@ -682,9 +656,7 @@ def parse_budget(
         period = _period(t)
         if len(unit) == 2:
             lo, hi = sorted((unit[0].value, unit[1].value))
-            if re.search(
-                r"^\s*(?:o|or)\s*$", _strip_currency(t[unit[0].end : unit[1].start])
-            ):
+            if re.search(r"^\s*(?:o|or)\s*$", _strip_currency(t[unit[0].end : unit[1].start])):
                 confidence -= 0.1
             return Budget(
                 min=lo,
@@ -702,9 +674,7 @@ def parse_budget(
             confidence = min(confidence, 0.6)
         lo = None if a.qualifier == "max" else a.value
         hi = None if a.qualifier == "min" else a.value
-        return Budget(
-            min=lo, max=hi, currency=currency, period=period, confidence=_r(confidence)
-        )
+        return Budget(min=lo, max=hi, currency=currency, period=period, confidence=_r(confidence))
     if _BUDGET_NOT_SET.search(t) and re.search(r"\b(?:no|sin|not|without)\b", t):
         # "no tenemos un presupuesto definido": there may be money, the amount is open.
         return Budget(unknown=True, confidence=0.8)
@@ -822,15 +792,9 @@ _TIME_NUMBERS = {
     "unas": 3,
 }
 _VAGUE_TIME_NUMBERS = {
-    k
-    for k, v in _TIME_NUMBERS.items()
-    if v == 3 and not k.startswith("tres") and k not in ("three", "tres")
+    k for k, v in _TIME_NUMBERS.items() if v == 3 and not k.startswith("tres") and k not in ("three", "tres")
 }
-_TNUM = (
-    r"(?:\d+(?:[.,]\d+)?|"
-    + "|".join(re.escape(k) for k in sorted(_TIME_NUMBERS, key=len, reverse=True))
-    + r")"
-)
+_TNUM = r"(?:\d+(?:[.,]\d+)?|" + "|".join(re.escape(k) for k in sorted(_TIME_NUMBERS, key=len, reverse=True)) + r")"
 _DURATION_PRE = (
     r"en un plazo de|en el plazo de|plazo de|de aqui a|d?aqui a|dentro de|en menos de"
     r"|menos de|antes de|en los proximos|en las proximas|los proximos|las proximas"
@@ -860,22 +824,16 @@ _UNIT_MONTHS = {
     "quarter": 3,
 }
 
-_T_HALF_YEAR = re.compile(
-    r"\b(?:medio ano|half a year|half year|six months|seis meses)\b"
-)
+_T_HALF_YEAR = re.compile(r"\b(?:medio ano|half a year|half year|six months|seis meses)\b")
 _T_YEAR_AND_HALF = re.compile(
     r"\b(?:(?:un|1) ano y medio|(?:a|one|1) year and a half|(?:1[.,]5|one and a half) years?)\b"
 )
-_T_MONTH_AND_HALF = re.compile(
-    r"\b(?:(?:un|1) mes y medio|(?:a|one|1) month and a half)\b"
-)
+_T_MONTH_AND_HALF = re.compile(r"\b(?:(?:un|1) mes y medio|(?:a|one|1) month and a half)\b")
 _T_NEXT_QUARTER = re.compile(
     r"\b(?:proximo|siguiente|next|following|coming)\s+(?:trimestre|quarter)\b"
     r"|\btrimestre\s+(?:que viene|proximo|siguiente|entrante)\b"
 )
-_T_THIS_QUARTER = re.compile(
-    r"\b(?:este|this|current|el actual)\s+(?:trimestre|quarter)\b"
-)
+_T_THIS_QUARTER = re.compile(r"\b(?:este|this|current|el actual)\s+(?:trimestre|quarter)\b")
 _T_NAMED_QUARTER = re.compile(
     r"\b(?:q(?P<a>[1-4])|t(?P<b>[1-4])|(?P<c>[1-4])\s*(?:er|o|º|st|nd|rd|th)?\s*(?:trimestre|quarter)"
     r"|(?P<d>primer|segundo|tercer|cuarto|first|second|third|fourth)\s+(?:trimestre|quarter))\b"
@@ -891,12 +849,8 @@ _QUARTER_WORDS = {
     "cuarto": 4,
     "fourth": 4,
 }
-_T_SECOND_HALF = re.compile(
-    r"\b(?:segundo semestre|second half(?: of the year)?|h2|segunda mitad del ano)\b"
-)
-_T_FIRST_HALF = re.compile(
-    r"\b(?:primer semestre|first half(?: of the year)?|h1|primera mitad del ano)\b"
-)
+_T_SECOND_HALF = re.compile(r"\b(?:segundo semestre|second half(?: of the year)?|h2|segunda mitad del ano)\b")
+_T_FIRST_HALF = re.compile(r"\b(?:primer semestre|first half(?: of the year)?|h1|primera mitad del ano)\b")
 _T_NEXT_SEMESTER = re.compile(r"\b(?:proximo|siguiente|next)\s+(?:semestre|semester)\b")
 _T_END_NEXT_YEAR = re.compile(
     r"\b(?:finales|final|fin|fines)\s+del?\s+(?:ano\s+que\s+viene|proximo\s+ano)\b|\bend of next year\b"
@@ -906,12 +860,8 @@ _T_END_YEAR = re.compile(
     r"|\bend of (?:the |this )?year\b|\byear[- ]end\b|\beoy\b|\bbefore the year (?:is out|ends)\b"
     r"|\bantes de que (?:acabe|termine) el ano\b|\bnavidad(?:es)?\b|\bchristmas\b"
 )
-_T_MID_YEAR = re.compile(
-    r"\b(?:mediados|mitad) del? (?:este )?ano\b|\bmid[- ]?year\b|\bmiddle of the year\b"
-)
-_T_THIS_YEAR = re.compile(
-    r"\beste ano\b|\bthis year\b|\blater this year\b|\b(?:en )?lo que (?:queda|resta) de ano\b"
-)
+_T_MID_YEAR = re.compile(r"\b(?:mediados|mitad) del? (?:este )?ano\b|\bmid[- ]?year\b|\bmiddle of the year\b")
+_T_THIS_YEAR = re.compile(r"\beste ano\b|\bthis year\b|\blater this year\b|\b(?:en )?lo que (?:queda|resta) de ano\b")
 _T_START_YEAR = re.compile(
     r"\b(?:principios|comienzos|inicios|inicio|principio|comienzo)\s+(?:de|del)\s+"
     r"(?:proximo\s+)?ano(?:\s+que\s+viene|\s+proximo)?\b"
@@ -941,9 +891,7 @@ _T_WEEKDAY = re.compile(
     r"\b(?:el|este|el proximo|next|this|on|this coming)\s+(?:lunes|martes|miercoles|jueves"
     r"|viernes|sabado|domingo|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
 )
-_T_THIS_WEEK = re.compile(
-    r"\besta semana\b|\bthis week\b|\bhoy mismo\b|\bmanana mismo\b"
-)
+_T_THIS_WEEK = re.compile(r"\besta semana\b|\bthis week\b|\bhoy mismo\b|\bmanana mismo\b")
 _T_COMING_MONTHS = re.compile(
     r"\b(?:en\s+)?(?:los|the)?\s*(?:proximos|coming|next few|siguientes)\s+(?:meses|months)\b"
 )
@@ -1001,12 +949,8 @@ def _dateparser_months(fragment: str, lang: str, today: date) -> float | None:
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
     words = set(re.findall(r"[a-z]+", fragment))
-    language = (
-        "en" if words & _EN_MONTHS else lang if lang in _DATEPARSER_LANGS else "es"
-    )
-    parsed = dateparser.parse(
-        fragment, languages=_DATEPARSER_LANGS[language], settings=settings
-    )
+    language = "en" if words & _EN_MONTHS else lang if lang in _DATEPARSER_LANGS else "es"
+    parsed = dateparser.parse(fragment, languages=_DATEPARSER_LANGS[language], settings=settings)
     if parsed is None:
         return None
     return max(0.0, round((parsed.date() - today).days / 30.44, 1))
@@ -1020,9 +964,7 @@ def _time_number(token: str) -> tuple[float | None, bool]:
     return value, False
 
 
-def _explicit_times(
-    t: str, lang: str, today: date, requested: bool
-) -> list[tuple[int, int, float, float]]:
+def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tuple[int, int, float, float]]:
     """(position, priority, months, confidence) of each explicit time expression."""
     found: list[tuple[int, int, float, float]] = []
     month = today.month
@@ -1071,14 +1013,12 @@ def _explicit_times(
         elif today.year < year <= today.year + 10:
             add(m, 9, (year - today.year) * 12 - (month - 1), 0.8)
     for m in _DURATION.finditer(t):
-        if re.search(
-            r"\bhace\s*$|\bago\b", t[max(0, m.start() - 6) : m.start()]
-        ) or re.match(r"\s*ago\b", t[m.end() :]):
+        if re.search(r"\bhace\s*$|\bago\b", t[max(0, m.start() - 6) : m.start()]) or re.match(
+            r"\s*ago\b", t[m.end() :]
+        ):
             continue
         n_token = m.group("n")
-        if m.group("pre") is None and (
-            not requested or n_token in ("a", "an", "un", "una", "uno", "one")
-        ):
+        if m.group("pre") is None and (not requested or n_token in ("a", "an", "un", "una", "uno", "one")):
             continue
         if re.match(r"\s*(?:de|of)\s+(?:prueba|trial|contrato|contract)", t[m.end() :]):
             continue
@@ -1121,9 +1061,7 @@ def warm_up() -> None:
 
 
 @_safe
-def parse_timing(
-    text: str, lang: str = "es", *, today: date | None = None, requested: bool = True
-) -> Timing | None:
+def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requested: bool = True) -> Timing | None:
     """Months until the visitor wants to start, from relative or absolute expressions.
 
     Deterministic given `today`. With `requested` False only explicit time expressions
@@ -1265,9 +1203,7 @@ _A_ANSWER_ME = re.compile(
     r"^(?:si|yes|yep|yeah|claro|of course|por supuesto)?[\s,.!]*(?:yo|yo mismo|yo misma|me|myself|i do"
     r"|i|mine|si|yes|yep|yeah|claro|of course|por supuesto)[\s.!]*$"
 )
-_A_ANSWER_WE = re.compile(
-    r"^(?:nosotros|nosotras|we|us|we do|the team|el equipo|todos|all of us)[\s.!]*$"
-)
+_A_ANSWER_WE = re.compile(r"^(?:nosotros|nosotras|we|us|we do|the team|el equipo|todos|all of us)[\s.!]*$")
 _A_ANSWER_OTHER = re.compile(
     r"^(?:(?:pues|well|bueno)\s+)?(?:mi|mis|el|la|los|las|nuestro|nuestra|my|the|our)\s+(?:jefe|jefa|jefes"
     r"|superior|responsable|director|directora|gerente|dueno|duena|ceo|cfo|cto|consejo|comite|direccion"
@@ -1277,9 +1213,7 @@ _A_ANSWER_OTHER = re.compile(
 
 
 @_safe
-def parse_authority(
-    text: str, lang: str = "es", *, requested: bool = True
-) -> Authority | None:
+def parse_authority(text: str, lang: str = "es", *, requested: bool = True) -> Authority | None:
     """Buying role: decision_maker, influencer, user or none.
 
     Phrases are combined, not just matched: "preparo la propuesta pero aprueba el CFO"
@@ -1358,12 +1292,7 @@ def _within_one_edit(a: str, b: str) -> bool:
         diff = [i for i in range(la) if a[i] != b[i]]
         if len(diff) == 1:
             return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
     if la > lb:
         a, b = b, a
     i = 0
@@ -1460,9 +1389,7 @@ def _needs_key(needs: dict) -> tuple:
         langs = []
         for lang, synonyms in by_lang.items():
             if isinstance(synonyms, (list, tuple)):
-                langs.append(
-                    (str(lang), tuple(s for s in synonyms if isinstance(s, str)))
-                )
+                langs.append((str(lang), tuple(s for s in synonyms if isinstance(s, str))))
         key.append((need_id, tuple(langs)))
     return tuple(key)
 
@@ -1509,9 +1436,7 @@ def parse_need(
             entry[2] += scores.count(1)
             entry[3].append((tokens[i][1], tokens[i + n - 1][2]))
     if counts:
-        best_id, (n_matches, _, typos, spans) = min(
-            counts.items(), key=lambda kv: (-kv[1][0], kv[1][1])
-        )
+        best_id, (n_matches, _, typos, spans) = min(counts.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
         tie = sum(1 for v in counts.values() if v[0] == n_matches) > 1
         spans.sort()
         matched = ", ".join(text[index[s] : index[e - 1] + 1] for s, e in spans)
@@ -1534,9 +1459,7 @@ def parse_need(
 # Contact details
 # ---------------------------------------------------------------------------
 
-_EMAIL_CANDIDATE = re.compile(
-    r"(?<![\w.!#$%&'*+/=?^`{|}~@-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+(?![\w@-])"
-)
+_EMAIL_CANDIDATE = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~@-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+(?![\w@-])")
 
 
 @_safe
@@ -1697,9 +1620,7 @@ def _title_word(word: str, first: bool) -> str:
     if not first and word.lower() in _NAME_CONNECTORS:
         return word.lower()
     parts = re.split(r"(['’-])", word)
-    return "".join(
-        p[:1].upper() + p[1:].lower() if p not in ("'", "’", "-") else p for p in parts
-    )
+    return "".join(p[:1].upper() + p[1:].lower() if p not in ("'", "’", "-") else p for p in parts)
 
 
 def _cut_prefix(text: str, rx: re.Pattern, repeat: int = 3) -> str:
@@ -1760,7 +1681,9 @@ _COMPANY_NONE = re.compile(
     r"|\bself[- ]employed\b|\bestudiante\b|\bstudent\b|\bparticular\b|\bunemployed\b|\bparo\b"
     r"|\bninguna empresa\b|\bno company\b|\bi don'?t work\b"
 )
-_LEGAL_SUFFIX = r"(?:s\.?\s?l\.?u?|s\.?\s?a\.?(?:\s?de\s?c\.?\s?v\.?)?|s\.?a\.?s|inc|ltd|llc|gmbh|plc|corp|co|cia|sarl|bv|ag)\b"
+_LEGAL_SUFFIX = (
+    r"(?:s\.?\s?l\.?u?|s\.?\s?a\.?(?:\s?de\s?c\.?\s?v\.?)?|s\.?a\.?s|inc|ltd|llc|gmbh|plc|corp|co|cia|sarl|bv|ag)\b"
+)
 _COMPANY_CUT = re.compile(
     rf",\s+(?!{_LEGAL_SUFFIX})|(?<=[a-z0-9)]{{2}})\.\s+(?=\w)"
     r"|\s+(?:y|and)\s+(?:somos|soy|tenemos|trabajo|estamos|we|i|our)\b|\s+(?:donde|where|como|as|que|which)\s+"
@@ -1773,11 +1696,7 @@ _TRAILING_ABBREV = re.compile(r"(?:\b[a-z]\.)+$|\b(?:inc|ltd|corp|co|cia|jr|bros
 def parse_company(text: str, lang: str = "es") -> str | None:
     """The company name from "Trabajo en Acme S.L.", "I work at Acme Inc" or just "Acme"."""
     raw = _CONTROL.sub(" ", text).strip()
-    if (
-        len(raw) > 100
-        or re.search(r"[<>{};`=*\\]|--|@|https?:", raw)
-        or _SQL.search(raw)
-    ):
+    if len(raw) > 100 or re.search(r"[<>{};`=*\\]|--|@|https?:", raw) or _SQL.search(raw):
         return None
     folded = normalize(raw)
     if _COMPANY_NONE.search(folded):

@@ -34,7 +34,9 @@ class FitScore:
         return next((c.qualifies for c in self.criteria if c.criterion == criterion), None)
 
 
-def yearly_in_base(amount: float, currency: str | None, period: str | None, config: QualificationConfig) -> float | None:
+def yearly_in_base(
+    amount: float, currency: str | None, period: str | None, config: QualificationConfig
+) -> float | None:
     """Convert an amount to the config's currency per year; None for an unknown currency."""
     rate = config.exchange_rates.get(currency or config.currency)
     if rate is None:
@@ -59,7 +61,10 @@ def score_budget(value: dict | None, config: QualificationConfig) -> Criterion:
     top = value.get("max")
     if top is None and value.get("min") is not None:
         return Criterion(
-            "budget", pts.qualifies, True, "budget.points.qualifies",
+            "budget",
+            pts.qualifies,
+            True,
+            "budget.points.qualifies",
             f"open-ended budget from {_fmt(value['min'])} {value.get('currency') or base}",
         )
     if top is None:
@@ -74,11 +79,17 @@ def score_budget(value: dict | None, config: QualificationConfig) -> Criterion:
         conversion += f" = {_fmt(yearly)} {base}/year"
     if yearly >= min_yearly:
         return Criterion(
-            "budget", pts.qualifies, True, "budget.points.qualifies",
+            "budget",
+            pts.qualifies,
+            True,
+            "budget.points.qualifies",
             f"{conversion} >= minimum {_fmt(min_yearly)} {base}/year",
         )
     return Criterion(
-        "budget", pts.below_minimum, False, "budget.points.below_minimum",
+        "budget",
+        pts.below_minimum,
+        False,
+        "budget.points.below_minimum",
         f"{conversion} < minimum {_fmt(min_yearly)} {base}/year",
     )
 
@@ -89,8 +100,11 @@ def score_authority(value: dict | None, config: QualificationConfig) -> Criterio
     level = value.get("level", "none")
     points = config.authority.points.get(level, 0)
     return Criterion(
-        "authority", points, level in config.authority.qualifying_levels,
-        f"authority.points.{level}", f"level: {level}",
+        "authority",
+        points,
+        level in config.authority.qualifying_levels,
+        f"authority.points.{level}",
+        f"level: {level}",
     )
 
 
@@ -114,10 +128,15 @@ def score_timing(value: dict | None, config: QualificationConfig) -> Criterion:
     for window in timing.windows:
         if months <= window.max_months:
             return Criterion(
-                "timing", window.points, months <= timing.qualifying_months,
-                f"timing.windows.{window.id}", f"{months:g} months (window {window.id}, <= {window.max_months:g})",
+                "timing",
+                window.points,
+                months <= timing.qualifying_months,
+                f"timing.windows.{window.id}",
+                f"{months:g} months (window {window.id}, <= {window.max_months:g})",
             )
-    return Criterion("timing", timing.later_points, False, "timing.later_points", f"{months:g} months: later than every window")
+    return Criterion(
+        "timing", timing.later_points, False, "timing.later_points", f"{months:g} months: later than every window"
+    )
 
 
 def fit_score(answers: dict[str, dict | None], config: QualificationConfig) -> FitScore:
