@@ -1,0 +1,67 @@
+"""Shared fixtures: the shipped qualification config and lead stores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from leadqual.config import load_qualification  # noqa: E402
+from leadqual.leads import LeadStore  # noqa: E402
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def config():
+    """The shipped config/qualification.yml."""
+    return load_qualification()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path, config):
+    """A LeadStore on a fresh SQLite file, schema created."""
+    store = LeadStore(f"sqlite:///{tmp_path / 'leads.db'}", config=config)
+    store.create_schema()
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def pg_store(config):
+    """A LeadStore on a fresh PostgreSQL database, dropped afterwards."""
+    admin_url = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"leadqual_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "no server here"
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    store = LeadStore(url, config=config)
+    try:
+        store.create_schema()
+        yield store
+    finally:
+        store.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request):
+    """Every store test runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue({"sqlite": "sqlite_store", "postgresql": "pg_store"}[request.param])

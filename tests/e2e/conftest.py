@@ -1,0 +1,211 @@
+"""End-to-end harness: a trained model, Rasa 3.6 on the REST channel with its HTTP API
+protected by a token, the real action server, and a real database (SQLite, and PostgreSQL
+when reachable). Each test talks to it like the website would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from leadqual.leads import LeadStore
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+API_TOKEN = "e2e-" + uuid.uuid4().hex
+PG_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def model() -> str:
+    path = os.environ.get("LEADQUAL_MODEL")
+    if path and Path(path).exists():
+        return path
+    out = subprocess.run(["bash", str(ROOT / "bin" / "train")], capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def actions_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def rasa_url(model: str, actions_port: int, tmp_path_factory) -> str:
+    workdir = tmp_path_factory.mktemp("rasa")
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'nlg:\n  url: "http://127.0.0.1:{actions_port}/nlg"\n'
+    )
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "rasa.log"
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    proc = subprocess.Popen(
+        [
+            str(RASA),
+            "run",
+            "--model",
+            model,
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+            "--enable-api",
+            "--auth-token",
+            API_TOKEN,
+        ],
+        cwd=workdir,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/", proc, log)
+        yield url
+    finally:
+        stop(proc)
+
+
+def _postgres_database() -> str:
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = "leadqual_e2e_" + uuid.uuid4().hex[:8]
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "not here"
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}".splitlines()[0])
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'leads.db'}"
+        return
+    url = _postgres_database()
+    yield url
+    create_engine(url).dispose()
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def action_server(database_url: str, actions_port: int) -> str:
+    log = ARTIFACTS / "actions.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "LEADQUAL_DATABASE_URL": database_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
+        cwd=ROOT,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{actions_port}/health", proc, log, timeout=60)
+        yield database_url
+    finally:
+        stop(proc)
+
+
+class Visitor:
+    """One website visitor talking over the REST channel."""
+
+    def __init__(self, rasa_url: str, lang: str | None = None) -> None:
+        self.url = rasa_url
+        self.sender = "e2e-" + uuid.uuid4().hex
+        self.lang = lang
+        self.transcript: list[tuple[str, list[dict]]] = []
+
+    def say(self, message: str) -> list[dict]:
+        metadata = {"lang": self.lang} if self.lang else {}
+        response = requests.post(
+            self.url + "/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": message, "metadata": metadata},
+            timeout=60,
+        )
+        response.raise_for_status()
+        replies = response.json()
+        self.transcript.append((message, replies))
+        return replies
+
+    def click(self, replies: list[dict], title: str) -> list[dict]:
+        buttons = [b for r in replies for b in r.get("buttons", [])]
+        button = next((b for b in buttons if b["title"] == title), None)
+        assert button, f"no button {title!r} in {[b['title'] for b in buttons]}"
+        return self.say(button["payload"])
+
+    def tracker(self) -> dict:
+        response = requests.get(
+            f"{self.url}/conversations/{self.sender}/tracker", params={"token": API_TOKEN}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def buttons(replies: list[dict]) -> list[str]:
+    return [b["title"] for r in replies for b in r.get("buttons", [])]
+
+
+@pytest.fixture
+def visitor(rasa_url, action_server):
+    def make(lang: str | None = None) -> Visitor:
+        return Visitor(rasa_url, lang)
+
+    return make
+
+
+@pytest.fixture
+def leads(action_server) -> LeadStore:
+    store = LeadStore(action_server)
+    yield store
+    store.engine.dispose()

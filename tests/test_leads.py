@@ -1,0 +1,264 @@
+"""LeadStore: one lead per person, on SQLite and on PostgreSQL (the `store` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from leadqual.answers import skipped
+
+NEED = {"value": "crm", "matched": "comerciales", "text": "gestionar a los comerciales", "source": "text"}
+TIMING = {"months": 0, "no_rush": False, "unknown": False, "text": "cuanto antes", "source": "text"}
+BUDGET = {
+    "min": 10000.0,
+    "max": 10000.0,
+    "currency": "EUR",
+    "period": "year",
+    "none": False,
+    "unknown": False,
+    "text": "unos 10.000 € al año",
+    "source": "text",
+}
+AUTHORITY = {"level": "decision_maker", "text": "lo decido yo", "source": "text"}
+NAME = {"value": "Ana", "text": "Ana", "source": "text"}
+COMPANY = {"value": "Acme S.L.", "text": "Acme S.L.", "source": "text"}
+
+
+def email(address: str) -> dict:
+    return {"address": address, "text": address, "source": "text"}
+
+
+HOT = {
+    "need": NEED,
+    "timing": TIMING,
+    "budget": BUDGET,
+    "authority": AUTHORITY,
+    "name": NAME,
+    "company": COMPANY,
+    "email": email("Ana@acme.es"),
+}
+
+
+def row(store, column: str, where: str, **params):
+    with store.engine.connect() as conn:
+        return conn.execute(text(f"SELECT {column} FROM leads WHERE {where}"), params).all()
+
+
+# -- anonymous leads and attaching an email ---------------------------------------------
+
+
+def test_first_answers_create_an_anonymous_lead(store):
+    lead = store.save_conversation("conv-1", {"need": NEED}, "es")
+    assert lead["email"] is None
+    assert lead["bant"]["need"]["value"] == "crm"
+    assert lead["conversations"] == ["conv-1"]
+    assert store.count() == 1
+    assert store.get_by_conversation("conv-1")["id"] == lead["id"]
+
+
+def test_unknown_conversation_has_no_lead(store):
+    assert store.get_by_conversation("nobody") is None
+    assert store.get_by_email("nobody@example.com") is None
+
+
+def test_saving_the_same_state_twice_keeps_one_lead(store):
+    first = store.save_conversation("conv-1", {"need": NEED, "timing": TIMING}, "es")
+    second = store.save_conversation("conv-1", {"need": NEED, "timing": TIMING}, "es")
+    assert first["id"] == second["id"]
+    assert store.count() == 1
+
+
+def test_giving_an_email_attaches_it_to_the_conversation_lead(store):
+    anonymous = store.save_conversation("conv-1", {"need": NEED, "budget": BUDGET}, "es")
+    lead = store.save_conversation("conv-1", {"need": NEED, "budget": BUDGET, "email": email("ana@acme.es")}, "es")
+    assert lead["id"] == anonymous["id"]
+    assert lead["email"] == "ana@acme.es"
+    assert lead["bant"]["budget"]["max"] == 10000
+    assert store.count() == 1
+
+
+def test_same_email_in_another_case_from_another_conversation_updates_the_same_lead(store):
+    first = store.save_conversation("conv-1", {"need": NEED, "email": email("Ana@Acme.es")}, "es")
+    # A week later, another conversation: anonymous at first, then the email in other case.
+    store.save_conversation("conv-2", {"budget": BUDGET}, "en")
+    assert store.count() == 2
+    lead = store.save_conversation("conv-2", {"budget": BUDGET, "email": email("ANA@acme.ES")}, "en")
+
+    assert store.count() == 1
+    assert lead["id"] == first["id"]
+    assert lead["email"] == "Ana@Acme.es"
+    assert lead["conversations"] == ["conv-1", "conv-2"]
+    assert lead["bant"]["need"]["value"] == "crm"  # from the first conversation
+    assert lead["bant"]["budget"]["max"] == 10000  # from the second
+    assert lead["language"] == "en"
+    assert store.get_by_conversation("conv-1")["id"] == store.get_by_conversation("conv-2")["id"] == first["id"]
+
+
+def test_email_given_at_once_in_a_new_conversation_finds_the_person(store):
+    first = store.save_conversation("conv-1", {"need": NEED, "email": email("ana@acme.es")}, "es")
+    lead = store.save_conversation("conv-2", {"authority": AUTHORITY, "email": email("Ana@acme.es")}, "es")
+    assert lead["id"] == first["id"]
+    assert lead["conversations"] == ["conv-1", "conv-2"]
+    assert lead["bant"]["authority"]["level"] == "decision_maker"
+    assert lead["bant"]["need"]["value"] == "crm"
+    assert store.count() == 1
+
+
+def test_skipped_answer_does_not_erase_an_earlier_real_answer(store):
+    store.save_conversation("conv-1", {"budget": BUDGET, "email": email("ana@acme.es")}, "es")
+    lead = store.save_conversation("conv-2", {"budget": skipped("paso"), "email": email("ana@acme.es")}, "es")
+    assert lead["bant"]["budget"]["max"] == 10000
+    assert lead["bant"]["budget"]["skipped"] is False
+    assert lead["bant"]["budget"]["qualifies"] is True
+
+
+def test_skipped_answer_in_an_anonymous_conversation_does_not_erase_on_merge(store):
+    store.save_conversation("conv-1", {"budget": BUDGET, "email": email("ana@acme.es")}, "es")
+    store.save_conversation("conv-2", {"budget": skipped("paso")}, "es")
+    lead = store.save_conversation("conv-2", {"budget": skipped("paso"), "email": email("ana@acme.es")}, "es")
+    assert lead["bant"]["budget"]["max"] == 10000
+    assert lead["bant"]["budget"]["skipped"] is False
+
+
+def test_newer_real_answer_replaces_an_older_one(store):
+    store.save_conversation("conv-1", {"timing": {"months": 12}, "email": email("ana@acme.es")}, "es")
+    lead = store.save_conversation("conv-2", {"timing": TIMING, "email": email("ana@acme.es")}, "es")
+    assert lead["bant"]["timing"]["months"] == 0
+
+
+def test_skipped_answer_is_kept_when_nothing_was_known(store):
+    lead = store.save_conversation("conv-1", {"budget": skipped("paso")}, "es")
+    assert lead["bant"]["budget"]["skipped"] is True
+    assert lead["bant"]["budget"]["qualifies"] is None
+
+
+def test_skipped_email_stays_anonymous(store):
+    lead = store.save_conversation("conv-1", {"need": NEED, "email": skipped()}, "es")
+    assert lead["email"] is None
+    assert store.count() == 1
+
+
+# -- scores -----------------------------------------------------------------------------
+
+
+def test_fit_total_stage_and_breakdown_are_stored(store):
+    lead = store.save_conversation("conv-1", HOT, "es")
+    assert lead["scores"] == {"fit": 100, "behaviour": 0, "total": 100}
+    assert lead["stage"] == "sql"
+    assert [line["criterion"] for line in lead["score_breakdown"]] == ["budget", "authority", "need", "timing"]
+    assert lead["score_breakdown"][0]["reason"] == "10.000 EUR/year >= minimum 3.000 EUR/year"
+
+    (stored,) = row(store, "fit_score, total_score, stage, email_key, name, company", "id = :id", id=lead["id"])
+    assert tuple(stored) == (100, 100, "sql", "ana@acme.es", "Ana", "Acme S.L.")
+
+
+def test_score_is_recomputed_as_answers_arrive(store):
+    lead = store.save_conversation("conv-1", {"need": NEED}, "es")
+    assert (lead["scores"]["fit"], lead["stage"]) == (25 + 10, "lead")  # unknown budget: 10
+    lead = store.save_conversation("conv-1", {"need": NEED, "budget": BUDGET, "authority": AUTHORITY}, "es")
+    assert (lead["scores"]["total"], lead["stage"]) == (80, "sql")
+    (stored,) = row(store, "total_score, stage", "id = :id", id=lead["id"])
+    assert tuple(stored) == (80, "sql")
+
+
+def test_mql_lead(store):
+    answers = {"need": NEED, "budget": BUDGET, "authority": {"level": "user"}}
+    lead = store.save_conversation("conv-1", answers, "es")
+    assert (lead["scores"]["total"], lead["stage"]) == (60, "mql")
+
+
+# -- reads ------------------------------------------------------------------------------
+
+
+def test_get_by_email_is_case_insensitive(store):
+    store.save_conversation("conv-1", HOT, "es")
+    for query in ("ana@acme.es", "ANA@ACME.ES", "  Ana@Acme.Es "):
+        lead = store.get_by_email(query)
+        assert lead is not None, query
+        assert lead["name"] == "Ana"
+    assert store.get_by_email("ana@acme.com") is None
+
+
+def test_list_leads_sorted_by_score(store):
+    store.save_conversation("c-low", {"budget": {"none": True}, "email": email("low@x.es")}, "es")
+    store.save_conversation("c-hot", {**HOT, "email": email("hot@x.es")}, "es")
+    store.save_conversation("c-mid", {"need": NEED, "budget": BUDGET, "email": email("mid@x.es")}, "es")
+
+    leads = store.list_leads()
+    assert [lead["email"] for lead in leads] == ["hot@x.es", "mid@x.es", "low@x.es"]
+    assert [lead["scores"]["total"] for lead in leads] == [100, 55, 0]
+    assert [lead["email"] for lead in store.list_leads(limit=2)] == ["hot@x.es", "mid@x.es"]
+    assert [lead["email"] for lead in store.list_leads(stage="sql")] == ["hot@x.es"]
+    assert store.list_leads(stage="mql") == []
+
+
+def test_lead_json_has_the_documented_shape(store):
+    lead = store.save_conversation("conv-1", HOT, "en")
+    assert {"email", "name", "company", "language", "stage", "scores", "bant", "conversations"} <= set(lead)
+    assert set(lead["scores"]) == {"fit", "behaviour", "total"}
+    assert set(lead["bant"]) == {"budget", "authority", "need", "timing"}
+    assert {"min", "max", "currency", "period", "qualifies"} <= set(lead["bant"]["budget"])
+    assert {"level", "qualifies"} <= set(lead["bant"]["authority"])
+    assert {"value", "qualifies"} <= set(lead["bant"]["need"])
+    assert {"months", "qualifies"} <= set(lead["bant"]["timing"])
+
+    assert (lead["email"], lead["name"], lead["company"], lead["language"]) == ("Ana@acme.es", "Ana", "Acme S.L.", "en")
+    assert lead["bant"]["budget"] | {} == {
+        **lead["bant"]["budget"],
+        "min": 10000,
+        "max": 10000,
+        "currency": "EUR",
+        "period": "year",
+        "qualifies": True,
+    }
+    assert (lead["bant"]["authority"]["level"], lead["bant"]["authority"]["qualifies"]) == ("decision_maker", True)
+    assert (lead["bant"]["need"]["value"], lead["bant"]["need"]["qualifies"]) == ("crm", True)
+    assert (lead["bant"]["timing"]["months"], lead["bant"]["timing"]["qualifies"]) == (0, True)
+    assert lead["conversations"] == ["conv-1"]
+    assert store.get_by_email("ana@acme.es") == {**lead, "updated_at": store.get_by_email("ana@acme.es")["updated_at"]}
+
+
+def test_lead_json_for_unanswered_bant_is_empty_not_missing(store):
+    lead = store.save_conversation("conv-1", {"name": NAME}, "es")
+    assert lead["name"] == "Ana"
+    assert lead["bant"]["budget"]["max"] is None
+    assert lead["bant"]["budget"]["qualifies"] is None
+    assert lead["bant"]["authority"]["level"] is None
+    assert lead["bant"]["timing"]["months"] is None
+
+
+# -- database errors --------------------------------------------------------------------
+
+
+def rename_leads(store, old: str, new: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+def test_database_error_raises_and_the_same_save_later_loses_nothing(store):
+    store.save_conversation("conv-1", {"need": NEED, "timing": TIMING}, "es")
+    rename_leads(store, "leads", "leads_away")
+    answers = {"need": NEED, "timing": TIMING, "budget": BUDGET, "email": email("ana@acme.es")}
+    with pytest.raises(SQLAlchemyError):
+        store.save_conversation("conv-1", answers, "es")
+
+    rename_leads(store, "leads_away", "leads")
+    lead = store.save_conversation("conv-1", answers, "es")
+    assert lead["email"] == "ana@acme.es"
+    assert lead["bant"]["need"]["value"] == "crm"
+    assert lead["bant"]["timing"]["months"] == 0
+    assert lead["bant"]["budget"]["max"] == 10000
+    assert lead["conversations"] == ["conv-1"]
+    assert store.count() == 1
+    assert store.get_by_email("ana@acme.es")["scores"]["fit"] == 25 + 20 + 30  # authority unknown: 0
+
+
+def test_failed_save_writes_nothing_half_way(store):
+    rename_leads(store, "leads", "leads_away")
+    with pytest.raises(SQLAlchemyError):
+        store.save_conversation("conv-1", {"need": NEED}, "es")
+    rename_leads(store, "leads_away", "leads")
+    assert store.get_by_conversation("conv-1") is None
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM conversations")).scalar() == 0
