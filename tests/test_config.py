@@ -97,17 +97,13 @@ def test_stages_out_of_order_names_stages(tmp_path):
 
 
 def test_duplicate_need_id_names_need(tmp_path):
-    msg = broken_qualification(
-        tmp_path, lambda d: d["need"]["needs"].append(copy.deepcopy(d["need"]["needs"][0]))
-    )
+    msg = broken_qualification(tmp_path, lambda d: d["need"]["needs"].append(copy.deepcopy(d["need"]["needs"][0])))
     assert "need:" in msg
     assert "need ids must be unique" in msg
 
 
 def test_unknown_authority_level_in_an_option_names_section_and_option(tmp_path):
-    msg = broken_qualification(
-        tmp_path, lambda d: option(d, "authority", "influencer")["value"].update(level="boss")
-    )
+    msg = broken_qualification(tmp_path, lambda d: option(d, "authority", "influencer")["value"].update(level="boss"))
     assert "authority:" in msg
     assert "'influencer'" in msg
     assert "unknown level" in msg
@@ -154,9 +150,7 @@ def test_typo_in_a_top_level_key_is_rejected(tmp_path):
 
 
 def test_budget_option_with_min_above_max_is_rejected(tmp_path):
-    msg = broken_qualification(
-        tmp_path, lambda d: option(d, "budget", "under_3k")["value"].update(min=5000)
-    )
+    msg = broken_qualification(tmp_path, lambda d: option(d, "budget", "under_3k")["value"].update(min=5000))
     assert "budget" in msg
     assert "min is greater than max" in msg
 

@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-
 from sqlalchemy.orm import Session
 
 from leadqual.answers import skipped

@@ -113,7 +113,8 @@ def test_no_text_contains_a_brace_after_filling(texts, monkeypatch):
     for name in RESPONSES:
         for lang in ("es", "en"):
             for values in (ALL_VALUES, {}):
-                for text in every_variation(texts, monkeypatch, lambda: texts.response(name, lang, **values)["text"]):
+                render = lambda n=name, la=lang, v=values: texts.response(n, la, **v)["text"]  # noqa: E731
+                for text in every_variation(texts, monkeypatch, render):
                     assert "{" not in text and "}" not in text, (name, lang, text)
 
 
@@ -254,7 +255,9 @@ def visitor_texts(texts: Texts, config, monkeypatch) -> list[str]:
     for lang in ("es", "en"):
         for name in RESPONSES:
             for values in (ALL_VALUES, {}):
-                out += every_variation(texts, monkeypatch, lambda: texts.response(name, lang, **values)["text"])
+                out += every_variation(
+                    texts, monkeypatch, lambda n=name, la=lang, v=values: texts.response(n, la, **v)["text"]
+                )
         for slot in QUESTION_SLOTS:
             question = texts.question(slot, lang, failures=config.max_reasks)
             out.append(question["text"])

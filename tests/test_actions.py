@@ -1,0 +1,431 @@
+"""The Rasa adapters in actions/actions.py, run on trackers loaded from tests/fixtures/*.json."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import OperationalError
+
+from actions import actions
+from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, load_messages
+from leadqual.leads import LeadStore
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+MESSAGES = load_messages()
+
+
+def say(name: str, lang: str = "es") -> str:
+    """The text of a response with no placeholders, as messages.yml has it."""
+    return getattr(MESSAGES.responses[name], lang)
+
+
+def tracker_from(fixture: str, **slots) -> Tracker:
+    """A tracker from tests/fixtures/<fixture>.json, with `slots` overriding its slots."""
+    state = json.loads((FIXTURES / f"{fixture}.json").read_text(encoding="utf-8"))
+    state["slots"].update(slots)
+    return Tracker.from_dict(state)
+
+
+def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
+    """Run an action as the action server does; returns (events, messages sent)."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    return events, dispatcher.messages
+
+
+def slot_events(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def texts_of(messages: list[dict]) -> list[str]:
+    return [m.get("text") for m in messages]
+
+
+def stored_answers(store: LeadStore, conversation_id: str) -> dict | None:
+    from leadqual.leads import Conversation
+
+    with store.sessions() as session:
+        conversation = session.get(Conversation, conversation_id)
+        return dict(conversation.lead.answers) if conversation and conversation.lead else None
+
+
+@pytest.fixture
+def lead_store(sqlite_store, monkeypatch):
+    """The action server's store, on a temporary SQLite file."""
+    monkeypatch.setattr(actions, "_store", sqlite_store)
+    return sqlite_store
+
+
+def database_down(store: LeadStore, monkeypatch) -> None:
+    def fail(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO leads ...", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(store, "save_conversation", fail)
+
+
+FORM = actions.ValidateQualificationForm()
+
+
+# -- action_detect_language -------------------------------------------------------------
+
+
+def test_page_metadata_language_wins_over_the_text():
+    events, messages = run(actions.ActionDetectLanguage(), tracker_from("language_metadata_en"))
+    assert slot_events(events) == {"language": "en"}
+    assert messages == []
+
+
+def test_spanish_text_switches_an_english_conversation_to_spanish():
+    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_spanish_text"))
+    assert slot_events(events) == {"language": "es"}
+
+
+def test_spanish_text_sets_spanish_on_a_new_conversation():
+    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_spanish_text", language=None))
+    assert slot_events(events) == {"language": "es"}
+
+
+def test_english_text_is_detected_without_metadata():
+    tracker = tracker_from("language_spanish_text", language=None)
+    tracker.latest_message["text"] = "Hi, I'd like to know your prices for a team of twenty"
+    events, _ = run(actions.ActionDetectLanguage(), tracker)
+    assert slot_events(events) == {"language": "en"}
+
+
+def test_short_reply_keeps_the_current_language():
+    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_short_reply"))
+    assert events == []  # stays "en"
+
+
+def test_button_payload_keeps_the_current_language():
+    tracker = tracker_from("language_short_reply")
+    tracker.latest_message["text"] = '/inform{"option": "crm"}'
+    events, _ = run(actions.ActionDetectLanguage(), tracker)
+    assert events == []
+
+
+@pytest.mark.xfail(
+    reason="BUG: a two-word Spanish name ('José García') typed in an English conversation "
+    "switches the whole conversation to Spanish (accented letters are taken as proof of Spanish)",
+    strict=True,
+)
+def test_a_spanish_name_does_not_switch_an_english_conversation():
+    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_spanish_name_in_english"))
+    assert events == []
+
+
+# -- validate_qualification_form: answers -----------------------------------------------
+
+
+def test_free_text_fills_the_requested_slot_and_saves_the_lead(lead_store):
+    events, messages = run(FORM, tracker_from("form_need_free_text"))
+    need = slot_events(events)["need"]
+    assert need["value"] == "crm"
+    assert need["text"] == "queremos gestionar mejor a nuestros comerciales"
+    assert messages == []  # no re-ask
+
+    saved = lead_store.get_by_conversation("conv-need")
+    assert saved is not None
+    assert saved["email"] is None
+    assert (saved["bant"]["need"]["value"], saved["bant"]["need"]["qualifies"]) == ("crm", True)
+    assert stored_answers(lead_store, "conv-need")["need"]["value"] == "crm"
+
+
+def test_multi_answer_fills_budget_and_authority_too(lead_store):
+    events, _ = run(FORM, tracker_from("form_need_multi_answer"))
+    slots = slot_events(events)
+    assert slots["need"]["value"] == "crm"
+    assert (slots["budget"]["max"], slots["budget"]["currency"]) == (10000, "EUR")  # not the 20 reps
+    assert slots["authority"]["level"] == "decision_maker"
+    assert "timing" not in slots
+
+    answers = stored_answers(lead_store, "conv-multi")
+    assert answers["budget"]["max"] == 10000
+    assert answers["authority"]["level"] == "decision_maker"
+    assert lead_store.get_by_conversation("conv-multi")["scores"]["fit"] == 30 + 25 + 25
+
+
+def test_message_that_starts_the_form_can_already_answer_questions(lead_store):
+    events, messages = run(FORM, tracker_from("form_activation_multi_answer"))
+    slots = slot_events(events)
+    assert slots["need"]["value"] == "crm"
+    assert slots["budget"]["max"] == 10000
+    assert slots["authority"]["level"] == "decision_maker"
+    assert slots.get("timing") is None
+    assert messages == []
+    assert lead_store.get_by_conversation("conv-activation") is not None
+
+
+def test_button_payload_sets_the_value(lead_store):
+    events, messages = run(FORM, tracker_from("form_budget_button"))
+    budget = slot_events(events)["budget"]
+    assert (budget["min"], budget["max"], budget["currency"], budget["period"]) == (3000, 10000, "EUR", "year")
+    assert budget["source"] == "button"
+    assert budget["text"] == "3.000 – 10.000 €"
+    assert messages == []
+    assert lead_store.get_by_conversation("conv-button")["bant"]["budget"]["max"] == 10000
+
+
+def test_button_of_another_question_is_not_accepted(lead_store):
+    tracker = tracker_from("form_budget_button")
+    tracker.latest_message["entities"] = [{"entity": "option", "value": "decision_maker"}]
+    events, messages = run(FORM, tracker)
+    slots = slot_events(events)
+    assert slots.get("budget") is None
+    assert slots.get("authority") is None
+    assert texts_of(messages) == [MESSAGES.questions["budget"].reask.es]
+
+
+def test_forged_payload_does_not_set_budget(lead_store):
+    events, messages = run(FORM, tracker_from("form_budget_forged_payload"))
+    slots = slot_events(events)
+    assert slots.get("budget") is None
+    assert slots["failures"] == {"budget": 1}
+    assert texts_of(messages) == [MESSAGES.questions["budget"].reask.es]
+    assert lead_store.get_by_conversation("conv-forged") is None  # nothing new to save
+
+
+def test_answer_in_english_gets_english_values(lead_store):
+    events, _ = run(FORM, tracker_from("form_authority_english"))
+    assert slot_events(events)["authority"]["level"] == "influencer"
+
+
+# -- validate_qualification_form: unclear answers never loop ----------------------------
+
+
+def test_unclear_answer_counts_a_failure_and_reasks(lead_store):
+    events, messages = run(FORM, tracker_from("form_need_unclear"))
+    slots = slot_events(events)
+    assert slots["need"] is None
+    assert slots["failures"] == {"need": 1}
+    assert texts_of(messages) == [MESSAGES.questions["need"].reask.es]
+    assert lead_store.get_by_conversation("conv-unclear") is None
+
+
+def test_unclear_answers_are_given_up_after_max_reasks(lead_store, config):
+    failures = None
+    replies = []
+    for _turn in range(config.max_reasks + 1):
+        events, messages = run(FORM, tracker_from("form_need_unclear", failures=failures))
+        slots = slot_events(events)
+        failures = slots["failures"]
+        replies.append(texts_of(messages))
+        if slots["need"] is not None:
+            break
+
+    reask = MESSAGES.questions["need"].reask.es
+    assert replies == [[reask]] * config.max_reasks + [[say("utter_gave_up_question")]]
+    assert failures == {"need": config.max_reasks + 1}
+    need = slots["need"]
+    assert need["skipped"] is True
+    assert need["source"] == "gave_up"
+    assert need["text"] == "mmm no estoy seguro la verdad"
+    assert stored_answers(lead_store, "conv-unclear")["need"]["skipped"] is True
+
+
+def test_question_offers_skip_and_human_after_max_reasks(config):
+    _, first = run(actions.AskBudget(), tracker_from("ask_budget"))
+    assert [b["payload"] for b in first[0]["buttons"]][-1] == '/inform{"option": "budget_unknown"}'
+    _, later = run(actions.AskBudget(), tracker_from("ask_budget", failures={"budget": config.max_reasks}))
+    assert later[0]["text"] == "Roughly what budget do you have in mind?"
+    assert [b["title"] for b in later[0]["buttons"]][-2:] == ["Skip this question", "I'd rather talk to a person"]
+
+
+def test_failures_of_one_question_do_not_count_for_another(lead_store):
+    events, _ = run(FORM, tracker_from("form_need_unclear", failures={"budget": 2}))
+    assert slot_events(events)["failures"] == {"budget": 2, "need": 1}
+    assert slot_events(events)["need"] is None
+
+
+# -- validate_qualification_form: interruptions -----------------------------------------
+
+
+def test_ask_why_leaves_the_answer_slots_alone(lead_store):
+    events, messages = run(FORM, tracker_from("form_budget_ask_why"))
+    slots = slot_events(events)
+    assert not set(slots) & set(QUESTION_SLOTS), slots
+    assert "failures" not in slots
+    assert messages == []  # the rule answers with utter_why
+    assert lead_store.get_by_conversation("conv-why") is None
+
+
+def test_form_after_the_why_rule_does_not_reask_or_count_a_failure(lead_store):
+    events, messages = run(FORM, tracker_from("form_budget_after_why"))
+    slots = slot_events(events)
+    assert not set(slots) & set(QUESTION_SLOTS)
+    assert "failures" not in slots
+    assert messages == []
+
+
+def test_request_human_skips_unanswered_bant_and_goes_to_contact(lead_store):
+    events, messages = run(FORM, tracker_from("form_budget_request_human"))
+    slots = slot_events(events)
+    assert slots["budget"]["skipped"] is True
+    assert slots["authority"]["skipped"] is True
+    assert "need" not in slots and "timing" not in slots  # already answered, kept
+    assert texts_of(messages) == [say("utter_handoff_contact")]
+
+    answers = stored_answers(lead_store, "conv-human")
+    assert answers["need"]["value"] == "crm"
+    assert answers["budget"]["skipped"] is True
+    assert answers["authority"]["skipped"] is True
+
+
+def test_skip_skips_only_the_question_asked(lead_store):
+    tracker = tracker_from("form_budget_ask_why")
+    tracker.latest_message.update(text="prefiero no decirlo", intent={"name": "skip", "confidence": 0.9})
+    events, messages = run(FORM, tracker)
+    slots = slot_events(events)
+    assert slots["budget"]["skipped"] is True
+    assert "authority" not in slots
+    assert texts_of(messages) == [say("utter_skipped")]
+
+
+# -- saving when the database fails -----------------------------------------------------
+
+
+def test_database_failure_keeps_answers_and_tells_the_visitor(lead_store, monkeypatch):
+    database_down(lead_store, monkeypatch)
+    events, messages = run(FORM, tracker_from("form_need_free_text"))
+    slots = slot_events(events)
+    assert slots["need"]["value"] == "crm"  # the answer is kept in the conversation
+    assert slots["lead_save_pending"] is True
+    assert texts_of(messages) == [say("utter_save_failed")]
+
+
+def test_database_failure_is_apologised_for_once(lead_store, monkeypatch):
+    database_down(lead_store, monkeypatch)
+    events, messages = run(FORM, tracker_from("form_need_free_text", lead_save_pending=True))
+    assert slot_events(events)["lead_save_pending"] is True
+    assert messages == []
+
+
+def test_pending_save_is_retried_on_the_next_turn(lead_store, monkeypatch):
+    # Turn 1: the database is down while the visitor answers.
+    with monkeypatch.context() as m:
+        database_down(lead_store, m)
+        events, _ = run(FORM, tracker_from("form_need_free_text"))
+    pending = slot_events(events)
+    assert pending["lead_save_pending"] is True
+    assert lead_store.get_by_conversation("conv-need") is None
+
+    # Turn 2 (form over, database back): action_retry_lead_save writes everything.
+    tracker = tracker_from("retry_pending_save", need=pending["need"], lead_save_pending=True)
+    tracker.sender_id = "conv-need"
+    events, messages = run(actions.ActionRetryLeadSave(), tracker)
+    assert slot_events(events) == {"lead_save_pending": False}
+    assert messages == []
+    saved = lead_store.get_by_conversation("conv-need")
+    assert saved["bant"]["need"]["value"] == "crm"
+    assert saved["bant"]["timing"]["months"] == 0
+    assert saved["bant"]["budget"]["min"] == 10000
+
+
+def test_retry_that_fails_again_stays_pending_quietly(lead_store, monkeypatch):
+    database_down(lead_store, monkeypatch)
+    events, messages = run(actions.ActionRetryLeadSave(), tracker_from("retry_pending_save"))
+    assert slot_events(events).get("lead_save_pending") is not False
+    assert messages == []
+
+
+def test_retry_does_nothing_when_nothing_is_pending(lead_store):
+    events, _ = run(actions.ActionRetryLeadSave(), tracker_from("retry_pending_save", lead_save_pending=False))
+    assert events == []
+    assert lead_store.get_by_conversation("conv-retry") is None
+
+
+def test_next_form_answer_saves_everything_and_clears_pending(lead_store):
+    # While the form runs the retry action leaves the save to the form itself.
+    tracker = tracker_from("form_budget_button", lead_save_pending=True)
+    assert run(actions.ActionRetryLeadSave(), tracker_from("form_budget_button", lead_save_pending=True))[0] == []
+    events, messages = run(FORM, tracker)
+    assert slot_events(events)["lead_save_pending"] is False
+    assert messages == []
+    saved = lead_store.get_by_conversation("conv-button")
+    assert (saved["bant"]["need"]["value"], saved["bant"]["timing"]["months"]) == ("crm", 0)
+    assert saved["bant"]["budget"]["max"] == 10000
+
+
+# -- action_submit_qualification --------------------------------------------------------
+
+
+def test_submit_hot_lead_gets_the_sales_qualified_text(lead_store):
+    events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    assert texts_of(messages) == [
+        "¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien con Acme S.L. "
+        "Una persona de nuestro equipo comercial te contactará en menos de 24 horas."
+    ]
+    slots = slot_events(events)
+    assert slots["qualification"] == {"stage": "sql", "fit": 100, "behaviour": 0, "total": 100}
+    assert slots["failures"] is None
+
+    lead = lead_store.get_by_email("ana@acme.es")
+    assert (lead["stage"], lead["scores"]["total"], lead["name"], lead["company"]) == ("sql", 100, "Ana", "Acme S.L.")
+
+
+def test_submit_student_gets_the_nurture_text(lead_store):
+    events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_student"))
+    assert texts_of(messages) == [
+        "Thanks, Tom! We'll email you some useful resources for when the time is right. "
+        "If you have any question, write to me here."
+    ]
+    assert slot_events(events)["qualification"]["stage"] == "lead"
+    lead = lead_store.get_by_email("tom@uni.edu")
+    assert lead["stage"] == "lead"
+    assert lead["scores"]["fit"] == 0
+    assert lead["bant"]["budget"]["qualifies"] is False
+
+
+def test_submit_mql_lead_with_skipped_company_says_your_company(lead_store):
+    tracker = tracker_from(
+        "submit_hot_lead",
+        company={"skipped": True, "text": "", "source": "skip"},
+        timing={"months": 12, "text": "este año", "source": "text"},
+        authority={"level": "user", "text": "decide mi jefa", "source": "text"},
+    )
+    events, messages = run(actions.ActionSubmitQualification(), tracker)
+    assert slot_events(events)["qualification"]["stage"] == "mql"  # 30 + 5 + 25 + 5 = 65
+    assert texts_of(messages) == [
+        "¡Gracias, Ana! Te enviaremos por email la información que encaja con tu empresa "
+        "y un especialista revisará tu caso."
+    ]
+
+
+def test_submit_with_the_database_down_still_answers_and_marks_pending(lead_store, monkeypatch):
+    database_down(lead_store, monkeypatch)
+    events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    assert texts_of(messages)[0] == say("utter_save_failed")
+    assert texts_of(messages)[1].startswith("¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien")
+    slots = slot_events(events)
+    assert slots["lead_save_pending"] is True
+    assert slots["qualification"] == {"stage": "sql", "fit": 100, "behaviour": 0, "total": 100}
+
+
+# -- action_stop_qualification ----------------------------------------------------------
+
+
+def test_stop_saves_partial_answers_and_deactivates_the_form(lead_store):
+    events, messages = run(actions.ActionStopQualification(), tracker_from("stop_partial"))
+    assert texts_of(messages) == [say("utter_stopped")]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+    assert slot_events(events)["requested_slot"] is None
+    answers = stored_answers(lead_store, "conv-stop")
+    assert answers["need"]["value"] == "crm"
+    assert answers["timing"]["months"] == 0
+    assert all(answers.get(slot) is None for slot in BANT_SLOTS if slot not in ("need", "timing"))
+
+
+def test_stop_with_nothing_answered_saves_no_lead(lead_store):
+    empty = {slot: None for slot in QUESTION_SLOTS}
+    events, messages = run(actions.ActionStopQualification(), tracker_from("stop_partial", **empty))
+    assert texts_of(messages) == [say("utter_stopped")]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+    assert lead_store.count() == 0
