@@ -184,12 +184,22 @@ class ValidateQualificationForm(FormValidationAction):
         if kind == "other":
             found = read_other_answers(message, {}, None, config, lang, date.today())
             return {slot: found.get(slot)}
+        pending = tracker.get_slot("pending_confirmation") or {}
+        # Whatever happens now settles a pending read-back of this question.
+        settled = {"pending_confirmation": None} if pending else {}
         reading = read_answer(slot, message, config, lang, date.today())
+        if pending.get("slot") == slot and reading.kind != "value":
+            if message.intent == "affirm":
+                return {slot: pending["value"] | {"confirmed": True}, **settled}
+            if message.intent == "deny":
+                return {slot: None, **settled}  # asked again, plainly
         if reading.kind == "value":
-            return {slot: reading.value}
+            if reading.value.get("source") == "text" and reading.value.get("confidence", 1) < config.confirm_below:
+                return {slot: None, "pending_confirmation": {"slot": slot, "value": reading.value}}
+            return {slot: reading.value, **settled}
         if reading.kind == "skip":
             dispatcher.utter_message(**texts().response("utter_skipped", lang))
-            return {slot: reading.value}
+            return {slot: reading.value, **settled}
         if reading.kind == "human":
             dispatcher.utter_message(**texts().response("utter_handoff_contact", lang))
             filled = answers_of(tracker) | {slot: None}
@@ -198,9 +208,9 @@ class ValidateQualificationForm(FormValidationAction):
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] > config.max_reasks:
             dispatcher.utter_message(**texts().response("utter_gave_up_question", lang))
-            return {slot: skipped(message.text, source="gave_up"), "failures": failures}
+            return {slot: skipped(message.text, source="gave_up"), "failures": failures, **settled}
         dispatcher.utter_message(**texts().reask(slot, lang))
-        return {slot: None, "failures": failures}
+        return {slot: None, "failures": failures, **settled}
 
     # One extract_/validate_ pair per question (rasa-sdk finds them by name).
     def extract_need(self, dispatcher, tracker, domain):
@@ -301,6 +311,10 @@ class AskQuestion(Action):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        pending = tracker.get_slot("pending_confirmation") or {}
+        if pending.get("slot") == self.slot:
+            dispatcher.utter_message(**texts().confirmation(self.slot, pending["value"], language_of(tracker)))
+            return []
         failures = (tracker.get_slot("failures") or {}).get(self.slot, 0)
         dispatcher.utter_message(**texts().question(self.slot, language_of(tracker), failures))
         return []

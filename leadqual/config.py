@@ -185,6 +185,8 @@ class QualificationConfig(_Strict):
     timing: TimingConfig
     stages: Stages
     max_reasks: int = Field(default=2, ge=0, le=5)
+    # Answers parsed with less confidence than this are read back for a yes/no.
+    confirm_below: float = Field(default=0.75, ge=0, le=1)
     handoff: Handoff = Handoff()
 
     @model_validator(mode="after")
@@ -220,13 +222,14 @@ class QuestionTexts(_Strict):
     ask: Localized
     why: Localized
     reask: Localized
-    confirm: Localized | None = None
 
 
 class Messages(_Strict):
     questions: dict[Literal[QUESTION_SLOTS], QuestionTexts]  # type: ignore[valid-type]
     buttons: dict[str, Label]
     responses: dict[str, Localized]
+    confirm: Localized
+    values: dict[str, Localized]
 
     @model_validator(mode="after")
     def _complete(self) -> Messages:

@@ -14,6 +14,7 @@ from leadqual.config import Localized, Messages, QualificationConfig, messages, 
 from leadqual.language import DEFAULT, normalize_code
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 
 def _pick(text: Localized, lang: str) -> str:
@@ -69,6 +70,73 @@ class Texts:
         if slot in self.messages.questions:
             return {"text": _pick(self.messages.questions[slot].why, lang)}
         return self.response("utter_default", lang)
+
+    def value(self, key: str, lang: str, **values: object) -> str:
+        return _fill(_pick(self.messages.values[key], lang), values)
+
+    def money(self, amount: float, currency: str, lang: str) -> str:
+        symbol = CURRENCY_SYMBOLS.get(currency)
+        if lang == "en":
+            number = f"{amount:,.2f}".removesuffix(".00")
+            return f"{symbol}{number}" if symbol else f"{number} {currency}"
+        number = f"{amount:,.2f}".removesuffix(".00").replace(",", "_").replace(".", ",").replace("_", ".")
+        return f"{number} {symbol or currency}"
+
+    def describe(self, slot: str, value: dict, lang: str) -> str:
+        """An answer as the visitor would say it: "unos 10.000 € al año" -> "10.000 € al año"."""
+        if slot == "budget":
+            if value.get("none"):
+                return self.value("budget_none", lang)
+            if value.get("unknown"):
+                return self.value("budget_unknown", lang)
+            currency = value.get("currency") or self.config.currency
+            period = value.get("period") or self.config.budget.default_period
+            period_text = self.value(f"period_{period}", lang)
+            low, high = value.get("min"), value.get("max")
+            if low is not None and high is not None and low == high:
+                return self.value("budget_exact", lang, amount=self.money(low, currency, lang), period=period_text)
+            if low is not None and high is not None:
+                return self.value(
+                    "budget_range",
+                    lang,
+                    min=self.money(low, currency, lang),
+                    max=self.money(high, currency, lang),
+                    period=period_text,
+                )
+            if high is not None:
+                return self.value("budget_up_to", lang, max=self.money(high, currency, lang), period=period_text)
+            if low is not None:
+                return self.value("budget_from", lang, min=self.money(low, currency, lang), period=period_text)
+            return self.value("budget_unknown", lang)
+        if slot == "timing":
+            months = value.get("months")
+            if value.get("no_rush"):
+                return self.value("timing_no_rush", lang)
+            if value.get("unknown") or months is None:
+                return self.value("timing_unknown", lang)
+            if months == 0:
+                return self.value("timing_now", lang)
+            if months < 1:
+                return self.value("timing_weeks", lang)
+            if months == 1:
+                return self.value("timing_one_month", lang)
+            return self.value("timing_months", lang, months=f"{months:g}")
+        if slot == "authority":
+            return self.value(f"authority_{value.get('level', 'none')}", lang)
+        if slot == "need":
+            need = self.config.need.get(value.get("value") or "")
+            return need.label.get(lang).lower() if need else self.value("need_none", lang)
+        return str(value.get("value") or value.get("address") or "")
+
+    def confirmation(self, slot: str, value: dict, lang: str) -> dict:
+        """The yes/no read-back of a low-confidence answer."""
+        return {
+            "text": _fill(_pick(self.messages.confirm, lang), {"value": self.describe(slot, value, lang)}),
+            "buttons": [
+                {"title": self.messages.buttons["yes"].get(lang), "payload": "/affirm"},
+                {"title": self.messages.buttons["no"].get(lang), "payload": "/deny"},
+            ],
+        }
 
     def render_nlg(self, request: dict) -> dict:
         """Answer Rasa's NLG request: {"response": name, "tracker": {...}, "arguments": {...}}."""

@@ -254,3 +254,34 @@ def test_database_failure_loses_no_answer(visitor, leads):
     lead = leads.get_by_conversation(v.sender)
     assert lead["bant"]["timing"]["months"] == 3, "the answer given while the database was down"
     assert lead["bant"]["budget"]["max"] == 5000
+
+
+def test_low_confidence_answer_is_read_back_and_no_asks_again(visitor, leads):
+    v = visitor("es")
+    v.say("quiero una demo")
+    v.say("un CRM")
+    v.say("en 3 meses")
+    replies = v.say("7000")  # a bare number: currency and period are assumed, so confirm
+    assert texts(replies) == "Para asegurarme: ¿serían 7.000 € al año?"
+    assert buttons(replies) == ["Sí", "No, te lo digo otra vez"]
+    assert v.tracker()["slots"]["budget"] is None
+    replies = v.click(replies, "No, te lo digo otra vez")
+    assert texts(replies) == ask("budget")
+    replies = v.say("unos 7 mil y pico")
+    assert "7.000 €" in texts(replies)
+    replies = v.click(replies, "Sí")
+    assert ask("authority") in texts(replies)
+    budget = v.tracker()["slots"]["budget"]
+    assert (budget["max"], budget["confirmed"]) == (7000, True)
+    assert leads.get_by_conversation(v.sender)["bant"]["budget"]["max"] == 7000
+
+
+def test_english_read_back_accepts_a_typed_yes(visitor):
+    v = visitor("en")
+    v.say("I'd like a demo")
+    v.say("a CRM for our sales team")
+    v.say("asap")
+    replies = v.say("5k")
+    assert texts(replies) == "Just to check: is that €5,000 a year?"
+    replies = v.say("yes")
+    assert ask("authority", "en") in texts(replies)
