@@ -16,6 +16,7 @@ from leadqual import scoring
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, qualification
 from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
+from leadqual.corrections import read_correction
 from leadqual.language import DEFAULT, choose_language, normalize_code
 from leadqual.leads import LeadStore
 from leadqual.texts import Texts
@@ -300,6 +301,37 @@ class ActionStopQualification(Action):
             _lead, events = save_answers(dispatcher, tracker, answers)
         dispatcher.utter_message(**texts().response("utter_stopped", language_of(tracker)))
         return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionApplyCorrection(Action):
+    """ "perdona, eran 20 mil": update that answer, re-score the lead and say so."""
+
+    def name(self) -> str:
+        return "action_apply_correction"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = language_of(tracker)
+        found = read_correction(message_of(tracker).text, qualification(), lang, date.today())
+        if found is None:
+            dispatcher.utter_message(**texts().response("utter_correction_unclear", lang))
+            return []
+        slot, value = found
+        previous = tracker.get_slot(slot) or {}
+        if slot == "budget":  # "eran 20 mil": the amount changed, not the currency or period
+            for key in ("currency", "period"):
+                if value.get(key) is None and previous.get(key):
+                    value[key] = previous[key]
+        dispatcher.utter_message(
+            **texts().response(
+                "utter_corrected",
+                lang,
+                question=texts().value(f"question_{slot}", lang),
+                value=texts().describe(slot, value, lang),
+            )
+        )
+        answers = answers_of(tracker) | {slot: value}
+        _lead, events = save_answers(dispatcher, tracker, answers)
+        return [SlotSet(slot, value), *events]
 
 
 class AskQuestion(Action):

@@ -15,9 +15,20 @@ from leadqual.config import BANT_SLOTS, QualificationConfig
 
 # Intents that leave the question to a rule ("why?", "stop", chit-chat), when the text
 # does not answer the question anyway.
-INTERRUPTIONS = {"ask_why", "stop", "greet", "goodbye", "thanks", "bot_challenge", "out_of_scope", "buying_interest"}
-# Intents that win over parsing: "ahora no" must not be read as timing "now".
-CONTROL = {"ask_why", "stop", "skip", "request_human"}
+INTERRUPTIONS = {
+    "ask_why",
+    "stop",
+    "correct",
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+    "out_of_scope",
+    "buying_interest",
+}
+# Intents that win over parsing: "ahora no" must not be read as timing "now", and
+# "perdona, eran 20 mil" corrects the budget whatever question is being asked.
+CONTROL = {"ask_why", "stop", "skip", "request_human", "correct"}
 CONTROL_CONFIDENCE = 0.5
 
 

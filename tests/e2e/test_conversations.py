@@ -285,3 +285,38 @@ def test_english_read_back_accepts_a_typed_yes(visitor):
     assert texts(replies) == "Just to check: is that €5,000 a year?"
     replies = v.say("yes")
     assert ask("authority", "en") in texts(replies)
+
+
+def test_corrections_update_the_answer_and_the_score(visitor, leads):
+    v = visitor("es")
+    v.say("quiero una demo")
+    v.say("un CRM")
+    v.say("en 3 meses")
+    v.say("unos 2.000 € al año")
+    before = leads.get_by_conversation(v.sender)
+    assert before["bant"]["budget"]["qualifies"] is False
+    replies = v.say("perdona, eran 20 mil")  # during the questions
+    assert "Hecho, he cambiado el presupuesto: 20.000 € al año." in texts(replies)
+    assert ask("authority") in texts(replies), "the questions go on"
+    after = leads.get_by_conversation(v.sender)
+    assert after["bant"]["budget"] | {"text": None} == {
+        **before["bant"]["budget"],
+        "min": 20000,
+        "max": 20000,
+        "qualifies": True,
+        "text": None,
+    }
+    assert after["scores"]["fit"] > before["scores"]["fit"]
+    for answer in ["lo decido yo", "Iván", "Hostal Sol", "ivan@hostalsol.es"]:
+        v.say(answer)
+    replies = v.say("cambia el plazo a 6 meses")  # after the questions
+    assert "el plazo: en 6 meses" in texts(replies)
+    assert leads.get_by_email("ivan@hostalsol.es")["bant"]["timing"]["months"] == 6
+
+    en = visitor("en")
+    en.say("pricing please")
+    en.say("a CRM")
+    en.say("asap")
+    en.say("around €5,000 a year")
+    replies = en.say("actually it's 30k")
+    assert "Done, I've updated the budget: €30,000 a year." in texts(replies)
