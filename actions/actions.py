@@ -297,9 +297,12 @@ class ActionStopQualification(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         answers = answers_of(tracker)
         events: list[EventType] = []
+        saved = True
         if any(value is not None for value in answers.values()):
-            _lead, events = save_answers(dispatcher, tracker, answers)
-        dispatcher.utter_message(**texts().response("utter_stopped", language_of(tracker)))
+            lead, events = save_answers(dispatcher, tracker, answers)
+            saved = lead is not None
+        response = "utter_stopped" if saved else "utter_stopped_unsaved"
+        dispatcher.utter_message(**texts().response(response, language_of(tracker)))
         return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
 
 

@@ -40,6 +40,18 @@ class Label(_Strict):
         return self.en if lang == "en" else self.es
 
 
+def _check_option_values(section: str, options: list, model: type[BaseModel]) -> None:
+    """Validate each button's value, naming the button in the error."""
+    for option in options:
+        try:
+            model(**option.value)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ValueError(f"{section}.options[{option.id}].value: {problems}") from None
+
+
 class BudgetValue(_Strict):
     min: float | None = Field(default=None, ge=0)
     max: float | None = Field(default=None, ge=0)
@@ -83,8 +95,7 @@ class BudgetConfig(_Strict):
 
     @model_validator(mode="after")
     def _options(self) -> BudgetConfig:
-        for option in self.options:
-            BudgetValue(**option.value)
+        _check_option_values("budget", self.options, BudgetValue)
         return self
 
 
@@ -137,6 +148,18 @@ class NeedConfig(_Strict):
         return next((n for n in self.needs if n.id == need_id), None)
 
 
+class TimingValue(_Strict):
+    months: float | None = Field(default=None, ge=0)
+    no_rush: bool = False
+    unknown: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> TimingValue:
+        if self.months is None and not (self.no_rush or self.unknown):
+            raise ValueError("give months, no_rush: true or unknown: true")
+        return self
+
+
 class TimingWindow(_Strict):
     id: str
     max_months: float = Field(ge=0)
@@ -155,6 +178,7 @@ class TimingConfig(_Strict):
         months = [w.max_months for w in self.windows]
         if months != sorted(months):
             raise ValueError("windows must be ordered by max_months")
+        _check_option_values("timing", self.options, TimingValue)
         return self
 
 
@@ -224,6 +248,32 @@ class QuestionTexts(_Strict):
     reask: Localized
 
 
+# Texts the assistant sends; a messages.yml without one fails at start-up, not in a chat.
+REQUIRED_RESPONSES = (
+    "utter_greet",
+    "utter_goodbye",
+    "utter_thanks",
+    "utter_iamabot",
+    "utter_out_of_scope",
+    "utter_default",
+    "utter_start_qualification",
+    "utter_continue_questions",
+    "utter_stopped",
+    "utter_stopped_unsaved",
+    "utter_skipped",
+    "utter_handoff_contact",
+    "utter_gave_up_question",
+    "utter_save_failed",
+    "utter_corrected",
+    "utter_correction_unclear",
+    "utter_result_sql",
+    "utter_result_mql",
+    "utter_result_nurture",
+    "your_company",
+)
+REQUIRED_BUTTONS = ("skip", "human", "yes", "no")
+
+
 class Messages(_Strict):
     questions: dict[Literal[QUESTION_SLOTS], QuestionTexts]  # type: ignore[valid-type]
     buttons: dict[str, Label]
@@ -236,6 +286,10 @@ class Messages(_Strict):
         missing = set(QUESTION_SLOTS) - set(self.questions)
         if missing:
             raise ValueError("questions is missing: " + ", ".join(sorted(missing)))
+        for section, required in (("responses", REQUIRED_RESPONSES), ("buttons", REQUIRED_BUTTONS)):
+            absent = sorted(set(required) - set(getattr(self, section)))
+            if absent:
+                raise ValueError(f"{section} is missing: " + ", ".join(absent))
         return self
 
 

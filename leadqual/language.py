@@ -82,4 +82,11 @@ def choose_language(metadata_lang: object, text: str, current: str | None) -> st
     if from_page:
         return from_page
     current = normalize_code(current)
+    if current and len(_WORD.findall(text or "")) < 3 and not _is_cue(text):
+        return current  # "José García", "Acme Ltd": too short to switch a conversation
     return detect(text, single_words=current is None) or current or DEFAULT
+
+
+def _is_cue(text: str) -> bool:
+    words = [w.lower() for w in _WORD.findall(text or "")]
+    return len(words) == 1 and any(words[0] in cues for cues in _CUES.values())

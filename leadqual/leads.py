@@ -37,6 +37,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _utc(moment: datetime | None) -> str | None:
+    """ISO time in UTC; SQLite hands back naive datetimes for what was stored as UTC."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -265,6 +272,6 @@ class LeadStore:
             },
             "score_breakdown": lead.score_breakdown,
             "conversations": [c.id for c in lead.conversations],
-            "created_at": lead.created_at.isoformat() if lead.created_at else None,
-            "updated_at": lead.updated_at.isoformat() if lead.updated_at else None,
+            "created_at": _utc(lead.created_at),
+            "updated_at": _utc(lead.updated_at),
         }

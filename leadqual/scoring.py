@@ -77,7 +77,10 @@ def score_budget(value: dict | None, config: QualificationConfig) -> Criterion:
     conversion = f"{_fmt(top)} {currency}/{period}"
     if currency != base or period != "year":
         conversion += f" = {_fmt(yearly)} {base}/year"
-    if yearly >= min_yearly:
+    # "Menos de 3.000" / "under 3,000" (an upper bound only) means below it, so it must
+    # exceed the minimum; an amount or a range reaching the minimum qualifies.
+    open_below = value.get("min") is None
+    if yearly > min_yearly or (yearly == min_yearly and not open_below):
         return Criterion(
             "budget",
             pts.qualifies,

@@ -155,11 +155,6 @@ def test_budget_option_with_min_above_max_is_rejected(tmp_path):
     assert "min is greater than max" in msg
 
 
-@pytest.mark.xfail(
-    reason="BUG: an invalid budget option value is reported at 'budget.<key>' (e.g. 'budget.maxx'), "
-    "a path that does not exist, instead of naming budget.options / the option id",
-    strict=True,
-)
 def test_typo_in_a_budget_option_value_names_the_option(tmp_path):
     def typo(d):
         value = option(d, "budget", "under_3k")["value"]
@@ -169,11 +164,6 @@ def test_typo_in_a_budget_option_value_names_the_option(tmp_path):
     assert "budget.options" in msg or "under_3k" in msg
 
 
-@pytest.mark.xfail(
-    reason="BUG: timing option values are not validated; a typo like {month: 3} loads and the "
-    "button then scores as 'no timeline' instead of failing at start-up",
-    strict=True,
-)
 def test_typo_in_a_timing_option_value_fails_on_load(tmp_path):
     def typo(d):
         value = option(d, "timing", "timing_3m")["value"]
@@ -240,11 +230,6 @@ def test_messages_missing_file_is_a_config_error(tmp_path):
         load_messages(tmp_path / "missing.yml")
 
 
-@pytest.mark.xfail(
-    reason="BUG: messages.yml is not checked for the responses the assistant sends; without "
-    "utter_save_failed it loads and the action later fails with KeyError",
-    strict=True,
-)
 def test_messages_missing_a_response_the_assistant_sends_fails_on_load(tmp_path):
     msg = broken_messages(tmp_path, lambda d: d["responses"].pop("utter_save_failed"))
     assert "utter_save_failed" in msg

@@ -228,11 +228,6 @@ def test_lead_json_has_the_documented_shape(store):
     }
 
 
-@pytest.mark.xfail(
-    reason="BUG: on SQLite the timestamps read back lose their timezone: save_conversation returns "
-    "created_at '...+00:00' but get_by_email returns the same lead's created_at without an offset",
-    strict=True,
-)
 def test_sqlite_timestamps_keep_their_timezone_when_read_back(sqlite_store):
     saved = sqlite_store.save_conversation("conv-1", HOT, "es")
     read_back = sqlite_store.get_by_email("ana@acme.es")

@@ -335,9 +335,7 @@ def test_timing_depends_on_today(text, today, months):
     assert parse_timing(text, "es", today=today).months == months
 
 
-@pytest.mark.parametrize(
-    "text", ["hola", "5000 €", "soy el CEO", "gastamos 5000 al año"]
-)
+@pytest.mark.parametrize("text", ["hola", "5000 €", "soy el CEO", "gastamos 5000 al año"])
 def test_timing_nothing_time_like(text):
     assert parse_timing(text, "es", today=TODAY) is None
 
@@ -495,9 +493,7 @@ def test_need_matches(text, lang, value, matched):
     assert (n.value, n.matched) == (value, matched)
 
 
-@pytest.mark.parametrize(
-    "text", ["nada en concreto", "solo curioseando", "nothing", "just looking"]
-)
+@pytest.mark.parametrize("text", ["nada en concreto", "solo curioseando", "nothing", "just looking"])
 def test_need_none(text):
     n = parse_need(text, NEEDS)
     assert n is not None

@@ -21,8 +21,14 @@ def test_budget_over_minimum_qualifies(config):
 
 
 def test_budget_exactly_the_minimum_qualifies(config):
-    c = scoring.score_budget(budget(max=3000, currency="EUR", period="year"), config)
+    c = scoring.score_budget(budget(min=3000, max=3000, currency="EUR", period="year"), config)
     assert (c.points, c.qualifies) == (30, True)
+
+
+def test_up_to_just_the_minimum_does_not_qualify(config):
+    # "menos de 3.000 €": an upper bound only, so the visitor is below the minimum price
+    c = scoring.score_budget(budget(max=3000, currency="EUR", period="year"), config)
+    assert (c.points, c.qualifies) == (5, False)
 
 
 def test_budget_below_minimum_scores_below_minimum_points(config):
@@ -132,12 +138,6 @@ def test_budget_buttons_score_as_labelled(config, option_id, points, qualifies):
     assert (c.points, c.qualifies) == (points, qualifies)
 
 
-@pytest.mark.xfail(
-    reason="BUG: the 'Menos de 3.000 € / Under €3,000' button is {max: 3000} and the minimum "
-    "check is max >= 3000, so a visitor who says they are under the minimum price qualifies "
-    "with the full 30 budget points",
-    strict=True,
-)
 def test_under_minimum_button_does_not_qualify(config):
     value = answers.from_option("budget", "under_3k", config, "en")
     assert value["text"] == "Under €3,000"
