@@ -19,12 +19,21 @@ from leadqual.conversation import Message, read_answer, read_other_answers, skip
 from leadqual.corrections import read_correction
 from leadqual.language import DEFAULT, choose_language, normalize_code
 from leadqual.leads import LeadStore
+from leadqual.spool import SaveSpool
 from leadqual.texts import Texts
 
 logger = logging.getLogger(__name__)
 
 _store: LeadStore | None = None
 _texts: Texts | None = None
+_spool: SaveSpool | None = None
+
+
+def spool() -> SaveSpool:
+    global _spool
+    if _spool is None:
+        _spool = SaveSpool()
+    return _spool
 
 
 def store() -> LeadStore:
@@ -91,9 +100,13 @@ def save_answers(
         lead = store().save_conversation(tracker.sender_id, answers, language_of(tracker))
     except SQLAlchemyError:
         logger.exception("saving lead for conversation %s failed; will retry", tracker.sender_id)
+        # On disk too, so the background retry writes it even if the visitor never comes back.
+        spool().add(tracker.sender_id, answers, language_of(tracker))
         if not tracker.get_slot("lead_save_pending"):
             dispatcher.utter_message(**texts().response("utter_save_failed", language_of(tracker)))
         return None, [SlotSet("lead_save_pending", True)]
+    if tracker.get_slot("lead_save_pending"):
+        spool().discard(tracker.sender_id)
     return lead, ([SlotSet("lead_save_pending", False)] if tracker.get_slot("lead_save_pending") else [])
 
 
@@ -130,6 +143,7 @@ class ActionRetryLeadSave(Action):
         except SQLAlchemyError:
             logger.exception("retrying lead save for %s failed", tracker.sender_id)
             return []
+        spool().discard(tracker.sender_id)
         return [SlotSet("lead_save_pending", False)]
 
 

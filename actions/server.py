@@ -44,7 +44,29 @@ def build_app():
         except KeyError as exc:
             return response.json({"error": str(exc)}, status=404)
 
+    @app.after_server_start
+    async def retry_failed_saves(app, _loop=None):
+        app.add_task(_retry_spool_forever())
+
     return app
+
+
+async def _retry_spool_forever() -> None:
+    """Writes answers whose save failed, even if the visitor never sends another message."""
+    import asyncio
+
+    from actions.actions import spool, store
+
+    interval = float(os.environ.get("LEADQUAL_SPOOL_RETRY_SECONDS", 30))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if spool().pending():
+                saved = spool().drain(store().save_conversation)
+                if saved:
+                    logging.getLogger(__name__).info("wrote %d spooled conversation(s) to the database", saved)
+        except Exception:  # noqa: BLE001 - the loop must survive anything
+            logging.getLogger(__name__).exception("spool retry failed")
 
 
 def main() -> None:

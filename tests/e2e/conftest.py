@@ -138,7 +138,12 @@ def database_url(request, tmp_path_factory) -> str:
 def action_server(database_url: str, actions_port: int) -> str:
     log = ARTIFACTS / "actions.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "LEADQUAL_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "LEADQUAL_DATABASE_URL": database_url,
+        "LEADQUAL_SPOOL": str(ARTIFACTS / f"pending-saves-{uuid.uuid4().hex[:8]}.jsonl"),
+        "LEADQUAL_SPOOL_RETRY_SECONDS": "1",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
         cwd=ROOT,

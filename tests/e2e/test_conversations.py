@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from sqlalchemy import text as sql
@@ -320,3 +322,25 @@ def test_corrections_update_the_answer_and_the_score(visitor, leads):
     en.say("around €5,000 a year")
     replies = en.say("actually it's 30k")
     assert "Done, I've updated the budget: €30,000 a year." in texts(replies)
+
+
+def test_answers_saved_during_an_outage_are_written_even_if_the_visitor_leaves(visitor, leads):
+    v = visitor("es")
+    v.say("quiero una demo")
+    v.say("un CRM")
+    with leads.engine.begin() as conn:
+        conn.execute(sql("ALTER TABLE conversations RENAME TO conversations_away"))
+    try:
+        replies = v.say("ahora no")  # stops; the database is down
+        assert said("utter_save_failed") in texts(replies)
+        assert said("utter_stopped_unsaved") in texts(replies)
+        assert said("utter_stopped") not in texts(replies)
+    finally:
+        with leads.engine.begin() as conn:
+            conn.execute(sql("ALTER TABLE conversations_away RENAME TO conversations"))
+    # The visitor says nothing more: the action server's background retry writes the answers.
+    deadline = time.monotonic() + 20
+    while leads.get_by_conversation(v.sender) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    lead = leads.get_by_conversation(v.sender)
+    assert lead is not None and lead["bant"]["need"]["value"] == "crm"
