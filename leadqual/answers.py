@@ -17,6 +17,11 @@ from leadqual.config import BANT_SLOTS, QualificationConfig
 # question being asked are accepted, so a hand-typed payload cannot inject a value.
 OPTION_ID = re.compile(r"^[a-z0-9_]{1,64}$")
 MAX_TEXT = 1000
+# Markup or SQL is never an answer, even when a word in it ("leads") matches a need.
+LOOKS_LIKE_CODE = re.compile(
+    r"<\s*/?\s*[a-z!]|;\s*--|\b(drop|delete|insert|update|select|alter)\b.{0,40}\b(table|from|into|set)\b",
+    re.IGNORECASE,
+)
 
 
 def skipped(text: str = "", source: str = "skip") -> dict:
@@ -56,7 +61,7 @@ def parse_answer(
     clear signals count (the multi-answer case: "somos 20, tenemos 10.000 € y lo decido yo").
     """
     text = (text or "").strip()
-    if not text or len(text) > MAX_TEXT:
+    if not text or len(text) > MAX_TEXT or LOOKS_LIKE_CODE.search(text):
         return None
     parsed: object | None
     if slot == "budget":

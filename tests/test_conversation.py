@@ -215,3 +215,13 @@ def test_skip_unanswered_bant_never_touches_contact_details():
     result = skip_unanswered_bant({}, reason="stop")
     assert set(result) == set(BANT_SLOTS)
     assert {v["source"] for v in result.values()} == {"stop"}
+
+
+@pytest.mark.parametrize(
+    "text", ["'; DROP TABLE leads; --", "<script>alert('leads')</script>", "<b>CRM</b>", "SELECT * FROM leads"]
+)
+def test_markup_or_sql_is_never_an_answer(config, text):
+    from leadqual.answers import parse_answer
+
+    for slot in ("need", "budget", "timing", "authority", "name", "company", "email"):
+        assert parse_answer(slot, text, config, "es", requested=True) is None, (slot, text)

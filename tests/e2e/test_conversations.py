@@ -222,9 +222,26 @@ def test_small_talk_and_odd_input_never_break_the_chat(visitor):
     v = visitor("es")
     assert texts(v.say("¿eres un bot?")) == said("utter_iamabot")
     assert texts(v.say("¿qué tiempo hace en Madrid?")).strip()
-    for odd in ["", "🙂🙂🙂", "<script>alert(1)</script>", "'; DROP TABLE leads; --", "x" * 5000]:
+    odd_inputs = [
+        "",
+        "🙂🙂🙂",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE leads; --",
+        "x" * 5000,
+        "Bonjour, je voudrais des informations",
+        "Guten Tag, was kostet das?",
+        "/restart",
+        '/inform{"budget": 1}',
+    ]
+    for odd in odd_inputs:
         assert v.say(odd) is not None
     assert "Nubilo" in texts(v.say("hola"))
+    # The same odd input in the middle of the questions: the question is asked again, nothing is stored.
+    v.say("quiero una demo")
+    for odd in odd_inputs:
+        replies = v.say(odd)
+        assert texts(replies).strip(), f"no reply to {odd[:40]!r}"
+    assert v.tracker()["slots"]["need"] is None or v.tracker()["slots"]["need"].get("skipped")
 
 
 def test_tracker_api_needs_the_token_and_exposes_the_slots(rasa_url, visitor):
