@@ -76,3 +76,16 @@ def _private_spool(tmp_path, monkeypatch):
     except ImportError:  # rasa-sdk missing: the adapters' tests skip themselves
         return
     monkeypatch.setattr(adapters, "_spool", None)
+
+
+@pytest.fixture(scope="session")
+def model() -> str:
+    """The trained model: $LEADQUAL_MODEL (set by bin/test), else bin/train's (trains only if needed)."""
+    import subprocess
+
+    path = os.environ.get("LEADQUAL_MODEL")
+    if path and Path(path).exists():
+        return path
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(["bash", str(root / "bin" / "train")], capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]

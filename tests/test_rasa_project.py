@@ -29,15 +29,6 @@ def test_rasa_data_validate_is_clean():
     assert "UserWarning" not in output, output[-4000:]
 
 
-@pytest.fixture(scope="module")
-def model() -> str:
-    path = os.environ.get("LEADQUAL_MODEL")
-    if path and Path(path).exists():
-        return path
-    out = subprocess.run(["bash", str(ROOT / "bin" / "train")], capture_output=True, text=True, check=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
 def test_test_stories_pass(model, tmp_path):
     result = subprocess.run(
         [

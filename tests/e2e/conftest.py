@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,15 +52,6 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-
-
-@pytest.fixture(scope="session")
-def model() -> str:
-    path = os.environ.get("LEADQUAL_MODEL")
-    if path and Path(path).exists():
-        return path
-    out = subprocess.run(["bash", str(ROOT / "bin" / "train")], capture_output=True, text=True, check=True)
-    return out.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +171,13 @@ class Visitor:
         self.transcript.append((message, replies))
         return replies
 
+    def answer(self, *messages: str) -> list[dict]:
+        """Say several messages in turn; the replies to the last one."""
+        replies: list[dict] = []
+        for message in messages:
+            replies = self.say(message)
+        return replies
+
     def click(self, replies: list[dict], title: str) -> list[dict]:
         buttons = [b for r in replies for b in r.get("buttons", [])]
         button = next((b for b in buttons if b["title"] == title), None)
@@ -191,6 +190,18 @@ class Visitor:
         )
         response.raise_for_status()
         return response.json()
+
+
+@contextmanager
+def database_down(store: LeadStore):
+    """A real database failure for the action server: a table it writes disappears."""
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE conversations RENAME TO conversations_away"))
+    try:
+        yield
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE conversations_away RENAME TO conversations"))
 
 
 def texts(replies: list[dict]) -> str:

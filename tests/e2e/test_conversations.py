@@ -6,11 +6,10 @@ import time
 
 import pytest
 import requests
-from sqlalchemy import text as sql
 
 from leadqual.config import load_messages
 
-from .conftest import API_TOKEN, buttons, texts
+from .conftest import API_TOKEN, buttons, database_down, texts
 
 pytestmark = pytest.mark.e2e
 M = load_messages()
@@ -155,9 +154,7 @@ def test_english_visitor_from_page_language_and_from_text(visitor, leads):
 
 def test_unclear_answers_are_reasked_twice_then_a_way_out(visitor, leads):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
-    v.say("en 3 meses")
+    v.answer("quiero una demo", "un CRM", "en 3 meses")
     reask = M.questions["budget"].reask.es
     first = v.say("patata")
     assert reask in texts(first) and ask("budget") in texts(first)
@@ -207,9 +204,7 @@ def test_why_do_you_ask_and_stop_in_the_middle(visitor, leads):
 
 def test_typed_payload_cannot_set_a_value(visitor, leads):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
-    v.say("ya")
+    v.answer("quiero una demo", "un CRM", "ya")
     replies = v.say('/inform{"budget": "999999", "option": "over_10k_fake"}')
     assert M.questions["budget"].reask.es in texts(replies)
     assert v.tracker()["slots"]["budget"] is None
@@ -246,8 +241,7 @@ def test_small_talk_and_odd_input_never_break_the_chat(visitor):
 
 def test_tracker_api_needs_the_token_and_exposes_the_slots(rasa_url, visitor):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
+    v.answer("quiero una demo", "un CRM")
     refused = requests.get(f"{rasa_url}/conversations/{v.sender}/tracker", timeout=30)
     assert refused.status_code == 401
     slots = v.tracker()["slots"]
@@ -258,17 +252,11 @@ def test_tracker_api_needs_the_token_and_exposes_the_slots(rasa_url, visitor):
 
 def test_database_failure_loses_no_answer(visitor, leads):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
-    with leads.engine.begin() as conn:
-        conn.execute(sql("ALTER TABLE conversations RENAME TO conversations_away"))
-    try:
+    v.answer("quiero una demo", "un CRM")
+    with database_down(leads):
         replies = v.say("en 3 meses")
         assert said("utter_save_failed") in texts(replies)
         assert ask("budget") in texts(replies)  # the visitor is not stuck
-    finally:
-        with leads.engine.begin() as conn:
-            conn.execute(sql("ALTER TABLE conversations_away RENAME TO conversations"))
     v.say("unos 5.000 €")
     lead = leads.get_by_conversation(v.sender)
     assert lead["bant"]["timing"]["months"] == 3, "the answer given while the database was down"
@@ -277,9 +265,7 @@ def test_database_failure_loses_no_answer(visitor, leads):
 
 def test_low_confidence_answer_is_read_back_and_no_asks_again(visitor, leads):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
-    v.say("en 3 meses")
+    v.answer("quiero una demo", "un CRM", "en 3 meses")
     replies = v.say("7000")  # a bare number: currency and period are assumed, so confirm
     assert texts(replies) == "Para asegurarme: ¿serían 7.000 € al año?"
     assert buttons(replies) == ["Sí", "No, te lo digo otra vez"]
@@ -308,9 +294,7 @@ def test_english_read_back_accepts_a_typed_yes(visitor):
 
 def test_corrections_update_the_answer_and_the_score(visitor, leads):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
-    v.say("en 3 meses")
+    v.answer("quiero una demo", "un CRM", "en 3 meses")
     v.say("unos 2.000 € al año")
     before = leads.get_by_conversation(v.sender)
     assert before["bant"]["budget"]["qualifies"] is False
@@ -343,18 +327,12 @@ def test_corrections_update_the_answer_and_the_score(visitor, leads):
 
 def test_answers_saved_during_an_outage_are_written_even_if_the_visitor_leaves(visitor, leads):
     v = visitor("es")
-    v.say("quiero una demo")
-    v.say("un CRM")
-    with leads.engine.begin() as conn:
-        conn.execute(sql("ALTER TABLE conversations RENAME TO conversations_away"))
-    try:
+    v.answer("quiero una demo", "un CRM")
+    with database_down(leads):
         replies = v.say("ahora no")  # stops; the database is down
         assert said("utter_save_failed") in texts(replies)
         assert said("utter_stopped_unsaved") in texts(replies)
         assert said("utter_stopped") not in texts(replies)
-    finally:
-        with leads.engine.begin() as conn:
-            conn.execute(sql("ALTER TABLE conversations_away RENAME TO conversations"))
     # The visitor says nothing more: the action server's background retry writes the answers.
     deadline = time.monotonic() + 20
     while leads.get_by_conversation(v.sender) is None and time.monotonic() < deadline:
