@@ -169,7 +169,7 @@ def _r(x: float) -> float:
 # (pattern on normalized text, ISO code). "" = bare pesos, "$" = dollar sign: both are
 # resolved with the country words of the message.
 _CURRENCIES: list[tuple[str, str]] = [
-    (r"pesos?\s+mexicanos?|pesos?\s+mx|mxn|mx\s?\$", "MXN"),
+    (r"pesos?\s+mexicanos?|pesos?\s+mx|mxn|mx\s?\$|varos|varitos", "MXN"),  # "varos": pesos (MX)
     (r"pesos?\s+colombianos?|cop\$?|col\s?\$", "COP"),
     (r"pesos?\s+argentinos?|ars\$?|ar\s?\$", "ARS"),
     (r"pesos?\s+chilenos?|clp\$?|ch\$", "CLP"),
@@ -177,12 +177,12 @@ _CURRENCIES: list[tuple[str, str]] = [
     (
         (
             r"us\s?\$|u\$s|u\$d|usd|dolares?(?:\s+(?:americanos|estadounidenses))?"
-            r"|dollars?|bucks|dlls?|dls"
+            r"|dollars?|bucks|dlls?|dls|dolars?|dollares?|dolaress|dollers?"
         ),
         "USD",
     ),
     (r"libras?(?:\s+esterlinas?)?|pounds?(?:\s+sterling)?|gbp|quid|sterling|£", "GBP"),
-    (r"euros?|eur|€|eurazos|pavos", "EUR"),
+    (r"euros?|eur|€|eurazos|pavos|euors?|eruos?|ueros?|euross", "EUR"),  # with common typos
     (r"pesos?", ""),
     (r"\$", "$"),
 ]
@@ -200,6 +200,9 @@ _COUNTRY = [
     (re.compile(r"\b(?:argentin\w*|ars)\b"), "ARS"),
     (re.compile(r"\b(?:chile|chilen\w*|clp)\b"), "CLP"),
 ]
+
+
+_PALOS = re.compile(r"(?:\d|\b)\s*palos?\b")
 
 
 def _currency_code(token: str) -> str:
@@ -343,7 +346,7 @@ _BUDGET_WORDS = re.compile(
     r"\b(?:presupuestos?|presupuestad[oa]|budget\w*|invertir|inversion|invest\w*"
     r"|gastar|gasto|gastamos|gastariamos|spend\w*|pagar|pagamos|pagariamos|pay"
     r"|paying|afford|dinero|money|costo|coste|cost|precio|price|cuota|fee|importe"
-    r"|partida|plata|pasta|dispuestos a|willing to)\b"
+    r"|partida|plata|pasta|lana|guita|dispuestos a|willing to)\b"
 )
 
 _MAX_QUAL = (
@@ -391,7 +394,8 @@ _PERIODS = [
         re.compile(
             r"(?:\bal ano|\bpor ano|\bcada ano|\bx ano|\banual(?:es|mente)?|/\s*ano\b"
             r"|\bper year|\ba year|\byearly|\bannual(?:ly)?|\bper annum|\bp\.a\."
-            r"|/\s*y(?:ea)?r\b|\bevery year|\beach year)"
+            r"|/\s*y(?:ea)?r\b|\bevery year|\beach year|\btodo el ano\b|\bel ano (?:entero|completo)\b"
+            r"|\b(?:the )?(?:whole|entire|full) year\b|\bfor the year\b)"
         ),
     ),
     (
@@ -407,7 +411,7 @@ _PERIODS = [
 _BUDGET_NONE = re.compile(
     r"\b(?:no|sin|ni)\s+(?:(?:tenemos|tengo|hay|contamos con|disponemos de|existe|tiene"
     r"|un|una|ningun|ninguna|nada de|todavia|aun|de momento|por ahora)\s+)*"
-    r"(?:presupuesto|dinero|plata|pasta|budget)\b"
+    r"(?:presupuesto|dinero|plata|pasta|lana|guita|budget)\b"
     r"|\b(?:presupuesto|budget)\s*(?:es\s+|is\s+|de\s+|of\s+)?(?:cero|zero|nulo|ninguno|nada|none)\b"
     r"|\bno (?:money|funds)\b|\b(?:don'?t|do not|haven'?t|have not|dont) (?:have|got)"
     r"(?: a| any)? (?:budget|money)\b|\bzero budget\b|\bnothing allocated\b"
@@ -420,10 +424,11 @@ _BUDGET_NOT_SET = re.compile(
 )
 _UNKNOWN = re.compile(
     r"\b(?:no (?:lo )?se|no sabria|no sabemos|no lo sabemos|ni idea|depende|no estoy segur[oa]"
-    r"|no lo (?:tengo|tenemos) claro|por definir|sin definir|a definir|por ver"
+    r"|no lo (?:tengo|tenemos) (?:muy )?claro|no (?:esta|es|queda) (?:muy )?claro"
+    r"|por definir|sin definir|a definir|por ver"
     r"|no lo (?:hemos|he) (?:decidido|definido|pensado|calculado)|todavia no (?:lo )?sabemos"
     r"|aun no (?:lo )?sabemos|not sure|no idea|(?:don'?t|dont|do not) know|it depends"
-    r"|depends|unsure|tbd|to be (?:determined|defined|decided)|no clue"
+    r"|depends|unsure|unclear|not clear|tbd|to be (?:determined|defined|decided)|no clue"
     r"|(?:haven'?t|have not|not) (?:yet )?decided|undecided|not decided)\b"
 )
 
@@ -440,13 +445,21 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _fmt_amount(value: float) -> str:
+    """_fmt, but 1900-2099 written "2.000" so that "hasta 2k" is not read as a year."""
+    out = _fmt(value)
+    if re.fullmatch(r"(?:19|20)\d\d", out):
+        return f"{out[0]}.{out[1:]}"
+    return out
+
+
 def _expand_scaled(text: str) -> str:
     def repl(m: re.Match) -> str:
         value = _to_number(m.group(1))
         if value is None:
             return m.group(0)
         word = m.group(2)
-        out = _fmt(value * _SCALES[word])
+        out = _fmt_amount(value * _SCALES[word])
         return f"{out} pesos" if word.startswith(("luca", "palo")) else out
 
     return _SCALED.sub(repl, text)
@@ -467,7 +480,7 @@ def _share_range_scale(text: str) -> str:
             return m.group(0)
         scale = _SCALES[m.group("s")]
         sep = m.group("sep")
-        return f"{_fmt(a * scale)} {sep} {_fmt(b * scale)}"
+        return f"{_fmt_amount(a * scale)} {sep} {_fmt_amount(b * scale)}"
 
     return _RANGE_SCALE.sub(repl, text)
 
@@ -647,6 +660,8 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
                     raw_cur = _currency_code(cm.group())
                     break
         currency = None if raw_cur is None else _resolve_currency(raw_cur, t)
+        if raw_cur == "" and currency is None and _PALOS.search(_norm(text)):
+            currency = "COP"  # "un palo" is a million Colombian pesos
         if strength == 3:
             confidence = 0.95
         elif strength == 2:
@@ -759,7 +774,7 @@ _MONTH_RE = re.compile(
     r"(?:\s+(?:de\s+|del\s+|of\s+)?(?P<y>20\d\d)\b)?"
 )
 _DAY_MONTH = re.compile(
-    rf"\b\d{{1,2}}\s*(?:de\s+|of\s+)?(?:{_MONTH_ALT})\b(?:\s*(?:de|del|,)?\s*20\d\d\b)?"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th|º|ª)?\s*(?:de\s+|of\s+)?(?:{_MONTH_ALT})\b(?:\s*(?:de|del|,)?\s*20\d\d\b)?"
     rf"|\b(?:{_MONTH_ALT})\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s*20\d\d\b)?"
 )
 # A day/month without a year needs a preposition: "24/7" is not the 24th of July.
@@ -805,8 +820,22 @@ _DURATION = re.compile(
     rf"(?:\b(?P<pre>{_DURATION_PRE})\s+)?"
     r"(?:(?:unos|unas|about|around|approximately|roughly|aproximadamente|~|los|las|the)\s+)*"
     rf"(?<![\w.,])(?P<n>{_TNUM})(?:\s*(?:-|–|a|o|or|to|y|and)\s*(?P<n2>{_TNUM}))?"
-    r"\s*(?P<u>dias?|semanas?|meses|mes|anos?|trimestres?|days?|weeks?|wks?|months?"
-    r"|mos?|years?|yrs?|quarters?)\b"
+    r"(?P<half1>\s+and\s+a\s+half)?"
+    r"\s*(?P<u>dias?|diitas?|semanas?|semanitas?|meses|mes|mesecitos?|anos?|anitos?|trimestres?|days?"
+    r"|weeks?|wks?|months?|mos?|years?|yrs?|quarters?)\b"
+    r"(?P<half2>\s+(?:y\s+medi[oa]|and\s+a\s+half))?"
+)
+# Diminutives ("dos semanitas", "un añito") are the same units.
+_UNIT_ALIASES = {
+    "meses": "mes",
+    "mesecito": "mes",
+    "diita": "dia",
+    "semanita": "semana",
+    "anito": "ano",
+}
+# "a year from now", "dos meses a partir de hoy": a duration without "en"/"in" before it.
+_FROM_NOW = re.compile(
+    r"\s+(?:from (?:now|today)|desde (?:hoy|ahora)|a partir de (?:hoy|ahora)|de (?:hoy|ahora) en adelante)\b"
 )
 _UNIT_MONTHS = {
     "dia": 1 / 30,
@@ -869,7 +898,7 @@ _T_START_YEAR = re.compile(
 )
 _T_NEXT_YEAR = re.compile(
     r"\b(?:el\s+)?ano\s+que\s+viene\b|\b(?:el\s+)?(?:proximo|siguiente)\s+ano\b"
-    r"|\bel\s+ano\s+(?:proximo|siguiente|entrante)\b|\bnext year\b"
+    r"|\bel\s+ano\s+(?:proximo|siguiente|entrante)\b|\bel otro ano\b|\bnext year\b"
 )
 _T_YEAR_NUM = re.compile(
     r"\b(?:en|para|in|by|for|durante|during|hacia|a lo largo de|desde|en el|del)\s+"
@@ -881,17 +910,18 @@ _T_NEXT_MONTH = re.compile(
     r"|\bfollowing month\b"
 )
 _T_THIS_MONTH = re.compile(
-    r"\beste mes\b|\bthis month\b|\bfin(?:ales)? de(?: este)? mes\b|\bend of (?:the |this )?month\b"
+    r"\beste (?:mismo )?mes\b|\bthis (?:very |same )?month\b|\bfin(?:ales)? de(?: este)? mes\b"
+    r"|\bend of (?:the |this )?month\b"
 )
 _T_NEXT_WEEK = re.compile(
     r"\b(?:la\s+)?semana\s+que\s+viene\b|\b(?:la\s+)?(?:proxima|siguiente)\s+semana\b"
-    r"|\bla\s+semana\s+(?:proxima|siguiente|entrante)\b|\bnext week\b"
+    r"|\bla\s+semana\s+(?:proxima|siguiente|entrante)\b|\bla otra semana\b|\bnext week\b"
 )
 _T_WEEKDAY = re.compile(
     r"\b(?:el|este|el proximo|next|this|on|this coming)\s+(?:lunes|martes|miercoles|jueves"
     r"|viernes|sabado|domingo|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
 )
-_T_THIS_WEEK = re.compile(r"\besta semana\b|\bthis week\b|\bhoy mismo\b|\bmanana mismo\b")
+_T_THIS_WEEK = re.compile(r"\besta (?:misma )?semana\b|\bthis (?:very |same )?week\b|\bhoy mismo\b|\bmanana mismo\b")
 _T_COMING_MONTHS = re.compile(
     r"\b(?:en\s+)?(?:los|the)?\s*(?:proximos|coming|next few|siguientes)\s+(?:meses|months)\b"
 )
@@ -908,6 +938,8 @@ _T_NOW = re.compile(
     r"|\bas soon as (?:possible|we can)\b|\bright away\b|\bstraight away\b|\bimmediately\b"
     r"|\burgent(?:ly)?\b|\bpara ayer\b|\bdesde ya\b|\bya mismo\b|\bat once\b|\bpara ya\b"
     r"|\bthe sooner the better\b|\ben cuanto (?:podamos|se pueda|sea posible)\b"
+    # Regional: "altiro"/"al tiro" (CL), "al toque" (AR, PE, UY), "de una" (CO), "ya mismito".
+    r"|\bal ?tiro\b|\bal toque\b|\bde una(?=\s*(?:[,.!;]|$))|\bya mismito\b|\bahoritita\b"
 )
 _T_NOW_WEAK = re.compile(
     r"^(?:pues\s+|bueno\s+|lo\s+|yes,?\s+|si,?\s+)?(?:ya|ahora|ahorita|ahora mismo|now|right now"
@@ -930,6 +962,54 @@ _T_NO_RUSH_WEAK = re.compile(
 )
 
 _DATEPARSER_LANGS: dict[str, list[str]] = {"es": ["es"], "en": ["en"]}
+
+
+# Spoken "pa'" / "pa" / "pal" (Latin America) for "para" / "para el".
+_PA = re.compile(r"\bpa(l)?'?(?=\s)")
+# Words of the time expressions that a one-letter typo must not hide ("en tres mese",
+# "lo antes posble"). Unit words are only corrected right after a number or "de"/"of",
+# and real words that are one edit away from them ("mesa", "veces") are never touched.
+_TIME_UNIT_WORDS = ("meses", "semana", "semanas", "months", "month", "weeks", "years", "trimestre", "trimestres")
+_TIME_PHRASE_WORDS = (
+    "posible",
+    "possible",
+    "inmediato",
+    "inmediatamente",
+    "immediately",
+    "urgente",
+)
+_TIME_TYPO_KEEP = {
+    "mesa",
+    "mesas",
+    "veces",
+    "veses",
+    "pesos",
+    "mejor",
+    "mismo",
+    "misma",
+    "cuando",
+    "cuantos",
+    "cuantas",
+}
+_TIME_NUMBER_WORDS = {w for k in _TIME_NUMBERS for w in k.split()} | {"de", "of"}
+
+
+def _fix_time_typos(t: str) -> str:
+    words = t.split(" ")
+    for i, word in enumerate(words):
+        if len(word) < 4 or word in _TIME_TYPO_KEEP or not word.isalpha():
+            continue
+        targets = _TIME_PHRASE_WORDS
+        prev = words[i - 1] if i else ""
+        if prev in _TIME_NUMBER_WORDS or prev.isdigit():
+            targets = targets + _TIME_UNIT_WORDS
+        if word in targets:
+            continue
+        for target in targets:
+            if len(target) >= 5 and _within_one_edit(word, target):
+                words[i] = target
+                break
+    return " ".join(words)
 
 
 def _months_until(month: int, today: date, year: int | None = None) -> float:
@@ -1018,7 +1098,12 @@ def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tup
         ):
             continue
         n_token = m.group("n")
-        if m.group("pre") is None and (not requested or n_token in ("a", "an", "un", "una", "uno", "one")):
+        from_now = _FROM_NOW.match(t, m.end())
+        if (
+            m.group("pre") is None
+            and not from_now
+            and (not requested or n_token in ("a", "an", "un", "una", "uno", "one"))
+        ):
             continue
         if re.match(r"\s*(?:de|of)\s+(?:prueba|trial|contrato|contract)", t[m.end() :]):
             continue
@@ -1031,9 +1116,12 @@ def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tup
             continue
         unit = m.group("u")
         unit = "mes" if unit in ("mes", "meses") else unit.removesuffix("s")
+        unit = _UNIT_ALIASES.get(unit, unit)
         factor = _UNIT_MONTHS.get(unit)
         if factor is None:
             continue
+        if m.group("half1") or m.group("half2"):
+            n += 0.5
         pos = m.start("pre") if m.group("pre") else m.start("n")
         found.append((pos, 5, _r(n * factor), 0.6 if vague else 0.95))
     for m in _MONTH_RE.finditer(t):
@@ -1070,6 +1158,8 @@ def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requ
     today = today or date.today()
     t = _norm(text)
     t = _EMAIL_OR_URL.sub(" ", t)
+    t = _PA.sub(lambda m: "para el" if m.group(1) else "para", t)
+    t = _fix_time_typos(t)
     found = _explicit_times(t, lang, today, requested)
     if found:
         _pos, _prio, months, conf = min(found, key=lambda f: (f[0], f[1]))
@@ -1084,10 +1174,11 @@ def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requ
         return Timing(months=0.0, confidence=0.8)
     if _T_SOON.search(t):
         return Timing(months=1.0, confidence=0.6)
-    if _T_NO_RUSH_WEAK.search(t):
-        return Timing(no_rush=True, confidence=0.7)
+    # Before the weak no-rush words: "aún no lo tenemos claro" is not knowing, not "later".
     if _UNKNOWN.search(t):
         return Timing(unknown=True, confidence=0.9)
+    if _T_NO_RUSH_WEAK.search(t):
+        return Timing(no_rush=True, confidence=0.7)
     return None
 
 
@@ -1116,10 +1207,14 @@ _A_OTHER = re.compile(
     r"|autoriza|autorizan|tiene la ultima palabra|toma la decision)"
     r"\s+(?:mi|mis|el|la|los|las|nuestro|nuestra|otra|otro|otros|alguien|un|una|ellos|gerencia"
     r"|direccion|arriba|compras|finanzas)\b"
+    # "eso lo ve el dueño", "lo lleva mi jefe": the object pronoun makes "ve"/"lleva" a decision.
+    r"|\b(?:lo|la|eso lo|eso la|esto lo) (?:ve|ven|vera|veran|lleva|llevan|maneja|manejan|define|definen"
+    r"|resuelve|resuelven|revisa|revisan|valida|validan)\s+(?:mi|mis|el|la|los|las|nuestro|nuestra|otra|otro"
+    r"|alguien|gerencia|direccion|arriba|compras|finanzas)\b"
     r"|\b(?:mi|mis|el|la|nuestro|nuestra|los)\s+(?:jefe|jefa|jefes|superior|superiores|responsable"
     r"|director|directora|gerente|dueno|duena|ceo|cfo|consejo|comite|direccion|socio|socia|propietario"
-    r"|manager)(?:\s+\w+)?\s+(?:lo |la )?(?:decide|deciden|aprueba|aprueban|firma|tiene la ultima palabra"
-    r"|toma la decision|manda)\b"
+    r"|manager)(?:\s+\w+)?\s+(?:(?:lo|la) (?:ve|ven|lleva|maneja|define|valida)\b|(?:lo |la )?(?:decide|deciden"
+    r"|aprueba|aprueban|firma|tiene la ultima palabra|toma la decision|manda)\b)"
     r"|\bla decision (?:la toma|es de|corresponde a|depende de) (?!mi\b)\w+"
     r"|\bdepende de (?:mi|mis) (?:jefe|jefa|jefes|superior|responsable|socio|socia|director|directora)\b"
     r"|\bdepende de (?:el|la|los|direccion|gerencia|otra|otro)\b"
@@ -1145,7 +1240,11 @@ _A_SELF_DECIDES = re.compile(
     r"\b(?:lo |la )?decido yo\b|\byo (?:lo |la )?decido\b|\bdecido yo\b"
     r"|\b(?:yo )?soy (?:yo )?(?:el|la|quien) (?:que )?(?:decide|firma|manda|aprueba)\b"
     r"|\bsoy yo (?:quien|el que|la que) decid\w*|\b(?:quien|el que|la que) decide soy yo\b"
-    r"|\bla decision (?:es|sera) mia\b|\bdecision mia\b|\bdepende de mi(?=\s*(?:$|[.,;!]|y\b|pero\b|solo\b))"
+    r"|\bla (?:ultima |final )?decision(?: final| ultima)? (?:es|sera|va a ser) (?:mia|mio)\b|\bdecision mia\b"
+    r"|\b(?:me toca|me corresponde)(?: a mi)? (?:decidir|la decision|aprobar|firmar)\b"
+    r"|\b(?:decidir|la decision|aprobarlo|decidirlo) me (?:toca|corresponde)\b"
+    r"|\b(?:quien|el que|la que) (?:decide|manda|firma|aprueba) soy yo\b"
+    r"|\bdepende de mi(?=\s*(?:$|[.,;!]|y\b|pero\b|solo\b))"
     r"|\b(?:yo )?tomo (?:yo )?(?:la|las) decision(?:es)?\b|\byo mando\b|\bmando yo\b|\bfirmo yo\b|\byo firmo\b"
     r"|\btengo la ultima palabra\b|\bla ultima palabra (?:la tengo yo|es mia)\b|\byo apruebo\b|\bapruebo yo\b"
     r"|\bsoy (?:el|la) responsable de (?:la )?(?:compra|decision)\b"
@@ -1153,13 +1252,14 @@ _A_SELF_DECIDES = re.compile(
     r"|\bit'?s my (?:call|decision)\b|\bmy (?:call|decision)\b|\bi'?m the (?:decision[- ]maker|one who decides"
     r"|one deciding|budget holder|buyer)\b|\bi (?:have|hold) the final say\b|\bfinal say is mine\b"
     r"|\bi sign off\b|\bi approve\b|\bthe buck stops with me\b|\bup to me\b|\bi call the shots\b"
+    r"|\bthe (?:final )?(?:decision|call|say)(?: is| will be|'s) (?:mine|with me|on me)\b|\bthe decision'?s mine\b"
 )
 _DM_TITLES = (
     r"ceo|consejer[oa] delegad[oa]|director[a]? general|director[a]? ejecutiv[oa]|gerente general|gerente"
     r"|duen[oa]|propietari[oa]|fundador[a]?|co-?fundador[a]?|socio (?:fundador|director|gerente)"
     r"|socia (?:fundadora|directora|gerente)|presidente|presidenta|administrador[a]? unic[oa]"
     r"|owner|founder|co-?founder|managing director|md|president|general manager|chief executive"
-    r"|cfo|cto|coo|cmo|cio|cro"
+    r"|cfo|cto|coo|cmo|cio|cro|mer[oa] mer[oa]"
 )
 _MID_TITLES = (
     r"director[a]?(?: de \w+)?|jefe(?: de \w+)?|jefa(?: de \w+)?|responsable(?: de \w+)?"
@@ -1200,7 +1300,7 @@ _A_INVOLVED = re.compile(
     r"|\ba few of us\b|\bthe team\b|\bprepare the proposal\b|\bi propose\b"
 )
 _A_ANSWER_ME = re.compile(
-    r"^(?:si|yes|yep|yeah|claro|of course|por supuesto)?[\s,.!]*(?:yo|yo mismo|yo misma|me|myself|i do"
+    r"^(?:si|yes|yep|yeah|claro|of course|por supuesto)?[\s,.!]*(?:yo|yo mismo|yo misma|yo mer[oa]|me|myself|i do"
     r"|i|mine|si|yes|yep|yeah|claro|of course|por supuesto)[\s.!]*$"
 )
 _A_ANSWER_WE = re.compile(r"^(?:nosotros|nosotras|we|us|we do|the team|el equipo|todos|all of us)[\s.!]*$")
@@ -1272,6 +1372,38 @@ _NEED_NONE = re.compile(
 )
 
 
+# Words that name whose data or which team, not what to do with it: "informes de ventas"
+# is reporting, "customer complaints" is support. Such a word attached to another need's
+# word counts half (see parse_need).
+_GENERIC_NEED_WORDS = frozenset(
+    {
+        "cliente",
+        "clientes",
+        "venta",
+        "ventas",
+        "comercial",
+        "comerciales",
+        "usuario",
+        "usuarios",
+        "customer",
+        "customers",
+        "client",
+        "clients",
+        "sale",
+        "sales",
+        "user",
+        "users",
+    }
+)
+# Between a need's word and a generic word that completes it: "incidencias de los clientes",
+# "reports for our sales team", "informes comerciales".
+_NEED_COMPLEMENT_GAP = re.compile(
+    r"\s+(?:(?:de|del|para|a|al|con|of|from|for|on|about|by|with)\s+"
+    r"(?:(?:los|las|la|el|nuestros|nuestras|nuestro|nuestra|mis|mi|sus|su|the|our|my|their|your)\s+)?)?"
+)
+_NEED_ADJUNCT_GAP = re.compile(r"(?:'s|')?\s+")
+
+
 def _plural_equal(a: str, b: str) -> bool:
     if a == b:
         return True
@@ -1337,6 +1469,10 @@ class _CompiledNeeds:
     # few words need the exact edit check, not every synonym.
     deletion_index: dict[str, set[str]]
     words: frozenset[str]
+    # Synonym words that only say whose data it is ("clientes", "ventas", "customers"):
+    # the built-in list plus any word configured for one need that also appears in a
+    # synonym of another need ("clientes" / "atención al cliente").
+    generic: frozenset[str]
 
 
 @functools.lru_cache(maxsize=32)
@@ -1353,13 +1489,20 @@ def _compile_needs(key: tuple) -> _CompiledNeeds:
                     entries.append((order, need_id, words))
     entries.sort(key=lambda e: (-len(e[2]), e[0]))
     all_words = frozenset(w for _, _, words in entries for w in words)
+    words_by_need: dict[str, set[str]] = {}
+    for _, need_id, words in entries:
+        words_by_need.setdefault(need_id, set()).update(words)
+    generic = {w for w in all_words if w in _GENERIC_NEED_WORDS}
+    for need_id, own in words_by_need.items():
+        others = {w for other_id, ws in words_by_need.items() if other_id != need_id for w in ws}
+        generic |= {w for w in own if len(w) > 3 and any(_plural_equal(w, o) for o in others)}
     index: dict[str, set[str]] = {}
     for word in all_words:
         if len(word) >= 6:
             for form in _typo_forms(word):
                 for variant in _deletions(form) | {form}:
                     index.setdefault(variant, set()).add(word)
-    return _CompiledNeeds(entries, index, all_words)
+    return _CompiledNeeds(entries, index, all_words, frozenset(generic))
 
 
 def _token_scores(token: str, compiled: _CompiledNeeds) -> dict[str, int]:
@@ -1418,7 +1561,7 @@ def parse_need(
             token_scores[token] = _token_scores(token, compiled)
     reachable = {word for scores in token_scores.values() for word in scores}
     used = [False] * len(tokens)
-    counts: dict[str, list] = {}  # need id -> [matches, order, typos, spans]
+    matches: list[tuple[str, int, int, int, int]] = []  # need id, order, first token, last token, typos
     for order, need_id, words in compiled.entries:
         if not reachable.issuperset(words):
             continue
@@ -1431,13 +1574,33 @@ def parse_need(
                 continue
             for k in range(n):
                 used[i + k] = True
-            entry = counts.setdefault(need_id, [0, order, 0, []])
-            entry[0] += 1
-            entry[2] += scores.count(1)
-            entry[3].append((tokens[i][1], tokens[i + n - 1][2]))
+            generic = all(w in compiled.generic for w in words)
+            matches.append((need_id, order if not generic else -1 - order, i, i + n - 1, scores.count(1)))
+    counts: dict[str, list] = {}  # need id -> [weight, order, typos, spans]
+    for need_id, order, first, last, typos in matches:
+        weight = 1.0
+        if order < 0:  # a generic word: half when it completes another need's word
+            order = -1 - order
+            for other_id, _, o_first, o_last, _ in matches:
+                if other_id == need_id:
+                    continue
+                if o_last < first:
+                    gap = folded[tokens[o_last][2] : tokens[first][1]]
+                    attached = _NEED_COMPLEMENT_GAP.fullmatch(gap) is not None
+                elif last < o_first:
+                    attached = _NEED_ADJUNCT_GAP.fullmatch(folded[tokens[last][2] : tokens[o_first][1]]) is not None
+                else:
+                    attached = False
+                if attached:
+                    weight = 0.5
+                    break
+        entry = counts.setdefault(need_id, [0.0, order, 0, []])
+        entry[0] += weight
+        entry[2] += typos
+        entry[3].append((tokens[first][1], tokens[last][2]))
     if counts:
-        best_id, (n_matches, _, typos, spans) = min(counts.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
-        tie = sum(1 for v in counts.values() if v[0] == n_matches) > 1
+        best_id, (score, _, typos, spans) = min(counts.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
+        tie = sum(1 for v in counts.values() if v[0] == score) > 1
         spans.sort()
         matched = ", ".join(text[index[s] : index[e - 1] + 1] for s, e in spans)
         confidence = 0.9 if not typos else 0.75

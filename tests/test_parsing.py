@@ -121,6 +121,17 @@ BUDGET_AMOUNTS = [
     ("We have between 5 and 10 thousand dollars", "en", (5000, 10000, "USD", None)),
     ("£500 pcm", "en", (500, 500, "GBP", "month")),
     ("roughly 10 grand", "en", (10000, 10000, None, None)),
+    # A k-amount after "hasta"/"para" is money, not a year.
+    ("máximo 2k al mes", "es", (None, 2000, None, "month")),
+    ("hasta 1.9k", "es", (None, 1900, None, None)),
+    # Currency typos and slang.
+    ("unos 500 eruos", "es", (500, 500, "EUR", None)),
+    ("300 dolars", "en", (300, 300, "USD", None)),
+    ("50 mil varitos", "es", (50000, 50000, "MXN", None)),
+    ("unos 3 palos", "es", (3_000_000, 3_000_000, "COP", None)),  # "palo": a million (CO)
+    ("3 palos, estamos en Argentina", "es", (3_000_000, 3_000_000, "ARS", None)),  # a named country wins
+    ("20k para todo el año", "es", (20000, 20000, None, "year")),
+    ("10k for the whole year", "en", (10000, 10000, None, "year")),
     (MULTI, "es", (10000, 10000, "EUR", None)),
 ]
 
@@ -136,6 +147,7 @@ def test_budget_amounts(text, lang, expected):
     ("text", "lang"),
     [
         ("no tenemos presupuesto", "es"),
+        ("de momento no hay lana", "es"),  # "lana": money (MX)
         ("sin presupuesto de momento", "es"),
         ("todavía no tenemos presupuesto", "es"),
         ("0 €", "es"),
@@ -284,6 +296,30 @@ TIMING_MONTHS = [
     ("within the next 30 days", "en", 1),
     ("by september", "en", 6),
     ("empezamos hace 2 meses y queremos cambiar en 4 meses", "es", 4),
+    # "y medio" / "and a half" adds half a unit.
+    ("dentro de dos meses y medio", "es", 2.5),
+    ("en un año y medio", "es", 18),
+    ("in two and a half years", "en", 30),
+    ("within a month and a half", "en", 1.5),
+    # Diminutives and one-letter typos in unit words and fixed phrases.
+    ("en tres semanitas", "es", 0.75),
+    ("en un mesecito", "es", 1),
+    ("en dos añitos", "es", 24),
+    ("en cinco meces", "es", 5),
+    ("in two monhts", "en", 2),
+    ("lo mas pronto posble", "es", 0),
+    # Regional "now" / "next week" words.
+    ("al tiro", "es", 0),
+    ("altiro po", "es", 0),
+    ("al toque, porfa", "es", 0),
+    ("de una!", "es", 0),
+    ("este mismo mes", "es", 0),
+    ("pal mes que viene", "es", 1),
+    ("pa la otra semana", "es", 0.25),
+    # "from now" makes a bare duration a timeline; ordinal days with "of".
+    ("three months from now", "en", 3),
+    ("dos meses a partir de hoy", "es", 2),
+    ("on the 3rd of June", "en", 2.6),
 ]
 
 
@@ -315,7 +351,15 @@ def test_timing_no_rush(text, lang):
 
 @pytest.mark.parametrize(
     ("text", "lang"),
-    [("no sé", "es"), ("no se", "es"), ("ni idea", "es"), ("not sure", "en")],
+    [
+        ("no sé", "es"),
+        ("no se", "es"),
+        ("ni idea", "es"),
+        ("not sure", "en"),
+        ("todavía no está claro", "es"),  # unknown, not the weak no-rush "todavía no"
+        ("aún no lo tengo muy claro", "es"),
+        ("still not clear", "en"),
+    ],
 )
 def test_timing_unknown(text, lang):
     t = parse_timing(text, lang, today=TODAY)
@@ -347,6 +391,7 @@ def test_timing_nothing_time_like(text):
         ("ya", None),
         ("ya tenemos un CRM", None),
         ("mañana te escribo", None),
+        ("tenemos 5 mesas", None),  # "mesas" is never corrected to "meses"
         ("ahora mismo usamos Excel", None),
         ("necesitamos soporte 24/7", None),
         ("this year we grew a lot", None),
@@ -388,6 +433,13 @@ AUTHORITY = [
     ("I decide", "en", "decision_maker"),
     ("it's my call", "en", "decision_maker"),
     ("I’m the owner", "en", "decision_maker"),  # typographic apostrophe
+    ("la última decisión es mía", "es", "decision_maker"),
+    ("the final call is mine", "en", "decision_maker"),
+    ("me corresponde a mí decidir", "es", "decision_maker"),
+    ("decidir me toca a mí", "es", "decision_maker"),
+    ("el que manda soy yo", "es", "decision_maker"),
+    ("yo mera", "es", "decision_maker"),  # MX: "me myself"
+    ("soy la mera mera", "es", "decision_maker"),  # MX: the top boss
     ("lo decido con mi socio", "es", "influencer"),
     ("somos varios", "es", "influencer"),
     ("preparo la propuesta pero aprueba el CFO", "es", "influencer"),
@@ -408,6 +460,9 @@ AUTHORITY = [
     ("my manager decides", "en", "user"),
     ("someone else", "en", "user"),
     ("I'd just use it", "en", "user"),
+    ("eso lo lleva mi jefa", "es", "user"),
+    ("lo ve la gerencia", "es", "user"),
+    ("mi socio lo ve", "es", "user"),
     ("soy estudiante", "es", "none"),
     ("es para un trabajo de clase", "es", "none"),
     ("no trabajo en ninguna empresa", "es", "none"),
@@ -483,6 +538,14 @@ NEED_CASES = [
         "soporte, tickets",
     ),  # most matches
     (MULTI, "es", "crm", "comerciales"),
+    # A generic customer/sales word completing another need's word counts half.
+    ("resolver tickets de nuestros clientes", "es", "support", "tickets"),
+    ("métricas de ventas", "es", "reporting", "métricas"),
+    ("sales dashboards", "en", "reporting", "dashboards"),
+    ("customer support", "en", "support", "support"),
+    ("informes comerciales", "es", "reporting", "informes"),
+    ("campañas para clientes", "es", "marketing_automation", "campañas"),
+    ("customers and support", "en", "crm", "customers"),  # coordinated: still a tie -> config order
 ]
 
 
@@ -491,6 +554,27 @@ def test_need_matches(text, lang, value, matched):
     n = parse_need(text, NEEDS, lang)
     assert n is not None
     assert (n.value, n.matched) == (value, matched)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("seguimiento a los prospectos", "crm"),
+        ("nos llegan muchos reclamos", "support"),
+        ("las quejas de los clientes", "support"),  # generic "clientes" completes "quejas"
+        ("una mesa de ayuda", "support"),
+        ("tableros para dirección", "reporting"),
+        ("unos tableros de control", "reporting"),
+        ("complaints from our customers", "support"),
+        ("informes de ventas mensuales", "reporting"),
+    ],
+)
+def test_need_configured_synonyms(text, value):
+    from leadqual.config import load_qualification
+
+    n = parse_need(text, load_qualification().need.synonyms(), "es")
+    assert n is not None
+    assert n.value == value
 
 
 @pytest.mark.parametrize("text", ["nada en concreto", "solo curioseando", "nothing", "just looking"])
