@@ -7,6 +7,7 @@ Both are checked on load with pydantic so a typo fails at start-up with the fiel
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -198,6 +199,107 @@ class Handoff(_Strict):
     sla_hours: int = Field(default=24, gt=0)
 
 
+# -- behaviour score (engine only: leadqual/behaviour.py) --------------------------------
+
+
+class BehaviourCap(_Strict):
+    """At most `max` counted matches of a rule in any rolling window of `per_days` days."""
+
+    max: int = Field(ge=1)
+    per_days: float = Field(gt=0)
+
+
+class BehaviourRule(_Strict):
+    """Event name (exact) or page URL pattern -> points. Exactly one of event, url, url_regex."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    event: str | None = Field(default=None, min_length=1)
+    # Glob on the page URL of `page` events, case-insensitive, e.g. "*/pricing*".
+    url: str | None = Field(default=None, min_length=1)
+    # Regular expression searched in the page URL of `page` events, case-insensitive.
+    url_regex: str | None = Field(default=None, min_length=1)
+    points: int
+    cap: BehaviourCap | None = None
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> BehaviourRule:
+        given = [k for k in ("event", "url", "url_regex") if getattr(self, k) is not None]
+        if len(given) != 1:
+            got = ", ".join(given) or "none"
+            raise ValueError(f"rule {self.id!r} must give exactly one of event, url or url_regex (got {got})")
+        if self.url_regex is not None:
+            try:
+                re.compile(self.url_regex)
+            except re.error as exc:
+                raise ValueError(f"rule {self.id!r}: url_regex is not a valid regular expression: {exc}") from None
+        return self
+
+
+class CountryList(_Strict):
+    countries: list[str] = []
+    points: int = 0
+
+    @model_validator(mode="after")
+    def _codes(self) -> CountryList:
+        bad = [c for c in self.countries if not re.fullmatch(r"[A-Z]{2}", c)]
+        if bad:
+            raise ValueError("countries must be ISO 3166 alpha-2 codes in capitals, not " + ", ".join(map(repr, bad)))
+        return self
+
+
+class CompanySizeBand(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    # Employees up to and including this many; null = no upper bound (last band only).
+    max_employees: int | None = Field(default=None, ge=0)
+    points: int
+
+
+class Personas(_Strict):
+    # Words or phrases looked for in the job title (case and accents ignored, whole words).
+    keywords: list[str] = []
+    points_each: int = 0
+
+
+class ExplicitCriteria(_Strict):
+    territory: CountryList = CountryList()
+    far_away: CountryList = CountryList()
+    company_size: list[CompanySizeBand] = []
+    personas: Personas = Personas()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExplicitCriteria:
+        both = sorted(set(self.territory.countries) & set(self.far_away.countries))
+        if both:
+            raise ValueError("territory.countries and far_away.countries overlap: " + ", ".join(both))
+        bounds = [b.max_employees for b in self.company_size]
+        if None in bounds[:-1]:
+            raise ValueError("company_size: only the last band may have no max_employees")
+        finite = [b for b in bounds if b is not None]
+        if finite != sorted(finite) or len(finite) != len(set(finite)):
+            raise ValueError("company_size bands must be ordered by increasing max_employees")
+        return self
+
+
+class BehaviourConfig(_Strict):
+    # Name of the events whose URL the url/url_regex rules look at.
+    page_event: str = Field(default="page", min_length=1)
+    # Points halve every this many days after the event; null = no decay.
+    half_life_days: float | None = Field(default=30, gt=0)
+    # The behaviour total never goes below this; null = no floor.
+    minimum_total: int | None = None
+    # Checked in order; an event scores with the first rule it matches.
+    rules: list[BehaviourRule] = []
+    explicit: ExplicitCriteria = ExplicitCriteria()
+
+    @model_validator(mode="after")
+    def _unique(self) -> BehaviourConfig:
+        ids = [r.id for r in self.rules]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError("rules ids must be unique: " + ", ".join(dupes))
+        return self
+
+
 class QualificationConfig(_Strict):
     version: int = 1
     questions: list[Literal[QUESTION_SLOTS]]  # type: ignore[valid-type]
@@ -212,6 +314,7 @@ class QualificationConfig(_Strict):
     # Answers parsed with less confidence than this are read back for a yes/no.
     confirm_below: float = Field(default=0.75, ge=0, le=1)
     handoff: Handoff = Handoff()
+    behaviour: BehaviourConfig = BehaviourConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:
