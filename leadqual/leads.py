@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, create_engine, event, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -219,7 +219,7 @@ class LeadStore:
 
     def count(self) -> int:
         with self.sessions() as session:
-            return len(session.scalars(select(Lead.id)).all())
+            return session.scalar(select(func.count()).select_from(Lead)) or 0
 
     def _lead_json(self, session: Session, lead: Lead) -> dict:
         answers = lead.answers or {}
