@@ -8,7 +8,9 @@ Each save writes the conversation's whole state, so a save that failed is simply
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +37,18 @@ def database_url() -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_SAFE_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+
+
+def conversation_key(sender_id: object) -> str:
+    """The stored id of a conversation. Sender ids come from the browser: anything long or
+    odd is replaced by its hash, so it can neither break a write nor be used to inject."""
+    text = str(sender_id)
+    if _SAFE_SENDER.match(text):
+        return text
+    return "h:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:48]
 
 
 def _utc(moment: datetime | None) -> str | None:
@@ -133,6 +147,7 @@ class LeadStore:
         raise AssertionError("unreachable")
 
     def _save(self, session: Session, conversation_id: str, answers: dict, language: str) -> Lead:
+        conversation_id = conversation_key(conversation_id)
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
             conversation = Conversation(id=conversation_id, language=language)
@@ -205,7 +220,7 @@ class LeadStore:
 
     def get_by_conversation(self, conversation_id: str) -> dict | None:
         with self.sessions() as session:
-            conversation = session.get(Conversation, conversation_id)
+            conversation = session.get(Conversation, conversation_key(conversation_id))
             if conversation is None or conversation.lead is None:
                 return None
             return self._lead_json(session, conversation.lead)

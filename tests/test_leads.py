@@ -311,3 +311,17 @@ def test_two_conversations_creating_the_same_email_at_once_end_in_one_lead(pg_st
     assert lead["conversations"] == ["conv-2"]
     assert lead["bant"]["need"]["value"] == "crm"
     assert lead["bant"]["budget"]["max"] == 10000
+
+
+@pytest.mark.parametrize("sender", ["x" * 5000, "<script>alert(1)</script>", "'; DROP TABLE leads; --", "ñandú 🙂"])
+def test_odd_sender_ids_from_the_browser_are_stored_safely(store, sender):
+    lead = store.save_conversation(sender, {"need": {"value": "crm", "text": "CRM"}}, "es")
+    assert lead["bant"]["need"]["value"] == "crm"
+    (stored,) = lead["conversations"]
+    assert stored.startswith("h:") and len(stored) <= 50
+    assert store.get_by_conversation(sender)["id"] == lead["id"]
+
+
+def test_ordinary_sender_ids_are_kept_as_they_are(store):
+    lead = store.save_conversation("web-3f2a:visitor_1", {"need": {"value": "crm", "text": "CRM"}}, "es")
+    assert lead["conversations"] == ["web-3f2a:visitor_1"]
