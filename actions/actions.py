@@ -181,11 +181,20 @@ class ValidateQualificationForm(FormValidationAction):
             # Extracting nothing for the requested slot makes the form reject the turn, so
             # the rules for "why?", "stop" and chit-chat answer it instead.
             return {} if reading.kind == "interrupt" else {slot: {"candidate": "requested"}}
-        if tracker.get_slot(slot) is None and slot in read_other_answers(
-            message, answers_of(tracker), requested, qualification(), language_of(tracker), date.today()
-        ):
+        if tracker.get_slot(slot) is None and slot in self._other_answers(tracker, requested):
             return {slot: {"candidate": "other"}}
         return {}
+
+    def _other_answers(self, tracker: Tracker, requested: str | None) -> dict[str, dict]:
+        """Answers to the other questions in this message, parsed once per message (not per slot)."""
+        message = message_of(tracker)
+        key = (tracker.sender_id, message.text, requested, language_of(tracker))
+        if getattr(self, "_others_key", None) != key:
+            self._others_key = key
+            self._others = read_other_answers(
+                message, {}, requested, qualification(), language_of(tracker), date.today()
+            )
+        return self._others
 
     def _validate(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         if not (isinstance(value, dict) and "candidate" in value):
@@ -197,8 +206,7 @@ class ValidateQualificationForm(FormValidationAction):
         if kind == "human":
             return skip_unanswered_bant(answers_of(tracker) | {slot: None})
         if kind == "other":
-            found = read_other_answers(message, {}, None, config, lang, date.today())
-            return {slot: found.get(slot)}
+            return {slot: self._other_answers(tracker, tracker.get_slot("requested_slot")).get(slot)}
         pending = tracker.get_slot("pending_confirmation") or {}
         # Whatever happens now settles a pending read-back of this question.
         settled = {"pending_confirmation": None} if pending else {}
