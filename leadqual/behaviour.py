@@ -129,39 +129,33 @@ def score_behaviour(events: Iterable[Event], config: QualificationConfig, now: d
             continue
         rule_path = f"behaviour.rules.{rule.id}"
         what = event.name if rule.event is not None else f"{event.name} {event.page_url}"
+        points, reason = rule.points, None
         if rule.cap is not None:
             window = timedelta(days=rule.cap.per_days)
             history = counted.setdefault(rule.id, [])
             in_window = [t for t in history if event.timestamp - t < window]
             if len(in_window) >= rule.cap.max:
-                lines.append(
-                    _line(
-                        rule_path,
-                        event.name,
-                        event.message_id,
-                        event.timestamp,
-                        0,
-                        0.0,
-                        config.version,
-                        "event",
-                        f"{what}: capped ({rule.cap.max} per {rule.cap.per_days:g} days already counted,"
-                        f" would have been {rule.points:+d})",
-                    )
+                points = 0
+                reason = (
+                    f"{what}: capped ({rule.cap.max} per {rule.cap.per_days:g} days already counted,"
+                    f" would have been {rule.points:+d})"
                 )
-                continue
-            history.append(event.timestamp)
-        decayed = rule.points * decay_factor(event.timestamp, now, behaviour.half_life_days)
+            else:
+                history.append(event.timestamp)
+        decayed = points * decay_factor(event.timestamp, now, behaviour.half_life_days)
+        if reason is None:
+            reason = f"{what}: {points:+d}" + (f", decayed to {decayed:+.2f}" if decayed != points else "")
         lines.append(
             _line(
                 rule_path,
                 event.name,
                 event.message_id,
                 event.timestamp,
-                rule.points,
+                points,
                 decayed,
                 config.version,
                 "event",
-                f"{what}: {rule.points:+d}" + (f", decayed to {decayed:+.2f}" if decayed != rule.points else ""),
+                reason,
             )
         )
     decayed_sum = sum(line["decayed"] for line in lines)
