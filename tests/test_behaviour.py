@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from leadqual.behaviour import Event, explicit_fit, score_behaviour
-from leadqual.config import DEFAULT_QUALIFICATION, ConfigError, QualificationConfig, load_qualification
+from leadqual.config import DEFAULT_QUALIFICATION, QualificationConfig, load_qualification
+
+from .test_config import broken_qualification
 
 QUALIFICATION = yaml.safe_load(DEFAULT_QUALIFICATION.read_text(encoding="utf-8"))
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
@@ -366,86 +368,80 @@ def test_config_without_behaviour_section_still_loads(tmp_path):
     assert score_behaviour([ev("demo_request")], config, NOW).total == 0
 
 
-def broken(tmp_path, change) -> str:
-    data = copy.deepcopy(QUALIFICATION)
-    change(data)
-    path = tmp_path / "qualification.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigError) as err:
-        load_qualification(path)
-    return str(err.value)
-
-
 def rule(data: dict, rule_id: str) -> dict:
     return next(r for r in data["behaviour"]["rules"] if r["id"] == rule_id)
 
 
 def test_rule_with_neither_event_nor_url_names_the_rule(tmp_path):
-    msg = broken(tmp_path, lambda d: rule(d, "email_reply").pop("event"))
+    msg = broken_qualification(tmp_path, lambda d: rule(d, "email_reply").pop("event"))
     assert "behaviour.rules.5" in msg
     assert "'email_reply'" in msg
     assert "exactly one of event, url or url_regex" in msg
 
 
 def test_rule_with_both_event_and_url_is_rejected(tmp_path):
-    msg = broken(tmp_path, lambda d: rule(d, "email_reply").update(url="*/x"))
+    msg = broken_qualification(tmp_path, lambda d: rule(d, "email_reply").update(url="*/x"))
     assert "behaviour.rules.5" in msg
     assert "exactly one of" in msg
 
 
 def test_negative_half_life_names_the_field(tmp_path):
-    msg = broken(tmp_path, lambda d: d["behaviour"].update(half_life_days=-3))
+    msg = broken_qualification(tmp_path, lambda d: d["behaviour"].update(half_life_days=-3))
     assert "behaviour.half_life_days" in msg
     assert "greater than 0" in msg
 
 
 def test_cap_without_window_names_the_field(tmp_path):
-    msg = broken(tmp_path, lambda d: rule(d, "pricing_page").update(cap={"max": 3}))
+    msg = broken_qualification(tmp_path, lambda d: rule(d, "pricing_page").update(cap={"max": 3}))
     assert "behaviour.rules.0.cap.per_days" in msg
     assert "Field required" in msg
 
 
 def test_cap_of_zero_names_the_field(tmp_path):
-    msg = broken(tmp_path, lambda d: rule(d, "pricing_page").update(cap={"max": 0, "per_days": 7}))
+    msg = broken_qualification(tmp_path, lambda d: rule(d, "pricing_page").update(cap={"max": 0, "per_days": 7}))
     assert "behaviour.rules.0.cap.max" in msg
 
 
 def test_typo_in_a_rule_key_is_rejected(tmp_path):
-    msg = broken(tmp_path, lambda d: rule(d, "pricing_page").update(pts=3))
+    msg = broken_qualification(tmp_path, lambda d: rule(d, "pricing_page").update(pts=3))
     assert "behaviour.rules.0.pts" in msg
     assert "Extra inputs are not permitted" in msg
 
 
 def test_non_integer_points_names_the_field(tmp_path):
-    msg = broken(tmp_path, lambda d: rule(d, "demo_request").update(points="high"))
+    msg = broken_qualification(tmp_path, lambda d: rule(d, "demo_request").update(points="high"))
     assert "behaviour.rules.1.points" in msg
 
 
 def test_invalid_url_regex_names_the_rule(tmp_path):
-    msg = broken(tmp_path, lambda d: d["behaviour"]["rules"].append({"id": "bad", "url_regex": "(", "points": 1}))
+    msg = broken_qualification(
+        tmp_path, lambda d: d["behaviour"]["rules"].append({"id": "bad", "url_regex": "(", "points": 1})
+    )
     assert "behaviour.rules.11" in msg
     assert "url_regex is not a valid regular expression" in msg
 
 
 def test_duplicate_rule_ids_are_rejected(tmp_path):
-    msg = broken(tmp_path, lambda d: d["behaviour"]["rules"].append(copy.deepcopy(d["behaviour"]["rules"][0])))
+    msg = broken_qualification(
+        tmp_path, lambda d: d["behaviour"]["rules"].append(copy.deepcopy(d["behaviour"]["rules"][0]))
+    )
     assert "behaviour:" in msg
     assert "rules ids must be unique: pricing_page" in msg
 
 
 def test_overlapping_territory_and_far_away_names_both(tmp_path):
-    msg = broken(tmp_path, lambda d: d["behaviour"]["explicit"]["far_away"]["countries"].append("ES"))
+    msg = broken_qualification(tmp_path, lambda d: d["behaviour"]["explicit"]["far_away"]["countries"].append("ES"))
     assert "behaviour.explicit" in msg
     assert "overlap: ES" in msg
 
 
 def test_lowercase_country_code_names_the_field(tmp_path):
-    msg = broken(tmp_path, lambda d: d["behaviour"]["explicit"]["territory"]["countries"].append("es"))
+    msg = broken_qualification(tmp_path, lambda d: d["behaviour"]["explicit"]["territory"]["countries"].append("es"))
     assert "behaviour.explicit.territory" in msg
     assert "'es'" in msg
 
 
 def test_company_size_bands_out_of_order_are_rejected(tmp_path):
-    msg = broken(tmp_path, lambda d: d["behaviour"]["explicit"]["company_size"].reverse())
+    msg = broken_qualification(tmp_path, lambda d: d["behaviour"]["explicit"]["company_size"].reverse())
     assert "behaviour.explicit" in msg
     assert "company_size" in msg
