@@ -12,16 +12,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_missing_python310_stops_with_instructions(tmp_path):
-    # No python3.10 on PATH and no pyenv: the setup must say how to get one.
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LEADQUAL_PYTHON310": ""}
-    result = subprocess.run(
+def find_python310(env: dict) -> subprocess.CompletedProcess:
+    """Run the setup's Python 3.10 search with only `env`."""
+    return subprocess.run(
         ["bash", "-c", f"source {ROOT}/bin/_common.sh; find_python310"],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
     )
+
+
+def test_missing_python310_stops_with_instructions(tmp_path):
+    # No python3.10 on PATH and no pyenv: the setup must say how to get one.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LEADQUAL_PYTHON310": ""}
+    result = find_python310(env)
     if result.returncode == 0:
         pytest.skip(f"this machine has a system-wide Python 3.10 at {result.stdout.strip()}")
     assert "needs Python 3.10" in result.stderr
@@ -33,13 +38,7 @@ def test_an_explicit_python310_is_used(tmp_path):
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(0o755)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LEADQUAL_PYTHON310": str(fake)}
-    result = subprocess.run(
-        ["bash", "-c", f"source {ROOT}/bin/_common.sh; find_python310"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = find_python310(env)
     assert result.stdout.strip() == str(fake)
 
 
