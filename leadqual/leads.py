@@ -238,7 +238,8 @@ class LeadStore:
 
     def _lead_json(self, session: Session, lead: Lead) -> dict:
         answers = lead.answers or {}
-        fit = scoring.fit_score(answers, self.config)
+        # Whether each criterion qualifies, as scored at the last save (not re-scored per read).
+        qualifies = {line["criterion"]: line["qualifies"] for line in lead.score_breakdown or []}
 
         def answer(slot: str) -> dict:
             value = answers.get(slot)
@@ -262,26 +263,26 @@ class LeadStore:
                     "none": bool(budget.get("none")),
                     "unknown": bool(budget.get("unknown")),
                     "skipped": bool(budget.get("skipped")),
-                    "qualifies": fit.qualifies("budget"),
+                    "qualifies": qualifies.get("budget"),
                     "text": budget.get("text"),
                 },
                 "authority": {
                     "level": authority.get("level"),
                     "skipped": bool(authority.get("skipped")),
-                    "qualifies": fit.qualifies("authority"),
+                    "qualifies": qualifies.get("authority"),
                     "text": authority.get("text"),
                 },
                 "need": {
                     "value": need.get("value"),
                     "skipped": bool(need.get("skipped")),
-                    "qualifies": fit.qualifies("need"),
+                    "qualifies": qualifies.get("need"),
                     "text": need.get("text"),
                 },
                 "timing": {
                     "months": timing.get("months"),
                     "no_rush": bool(timing.get("no_rush")),
                     "skipped": bool(timing.get("skipped")),
-                    "qualifies": fit.qualifies("timing"),
+                    "qualifies": qualifies.get("timing"),
                     "text": timing.get("text"),
                 },
             },
