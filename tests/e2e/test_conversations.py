@@ -66,11 +66,13 @@ def test_hot_lead_in_spanish_reaches_sales(visitor, leads):
 
 def test_student_is_nurtured(visitor, leads):
     v = visitor("es")
-    v.say("cuánto cuesta?")
-    v.say("es para un trabajo de clase, nada en concreto")
-    v.say("no hay prisa")
-    v.say("no tenemos presupuesto")
-    replies = v.say("soy estudiante")
+    replies = v.answer(
+        "cuánto cuesta?",
+        "es para un trabajo de clase, nada en concreto",
+        "no hay prisa",
+        "no tenemos presupuesto",
+        "soy estudiante",
+    )
     assert ask("name") in texts(replies)
     v.say("Pablo")
     v.say("Universidad de Sevilla")
@@ -317,11 +319,7 @@ def test_corrections_update_the_answer_and_the_score(visitor, leads):
     assert leads.get_by_email("ivan@hostalsol.es")["bant"]["timing"]["months"] == 6
 
     en = visitor("en")
-    en.say("pricing please")
-    en.say("a CRM")
-    en.say("asap")
-    en.say("around €5,000 a year")
-    replies = en.say("actually it's 30k")
+    replies = en.answer("pricing please", "a CRM", "asap", "around €5,000 a year", "actually it's 30k")
     assert "Done, I've updated the budget: €30,000 a year." in texts(replies)
 
 
