@@ -1,7 +1,8 @@
 """The action server, plus the NLG endpoint that renders every reply from config/messages.yml.
 
 One process (default port 5055): POST /webhook runs custom actions for Rasa, POST /nlg
-renders utter_* responses in the visitor's language, GET /health answers for probes.
+renders utter_* responses in the visitor's language, POST /v1/{track,page,identify,batch} is
+the tracking intake (GET /v1/openapi.json describes it), GET /health answers for probes.
 Run: python -m actions.server --port 5055
 """
 
@@ -33,6 +34,10 @@ def build_app():
     executor.register_package("actions")
     app = create_app(executor, cors_origins=os.environ.get("LEADQUAL_CORS_ORIGINS", ""))
     texts = Texts()
+    from actions.actions import store
+    from leadqual.intake_api import tracking_blueprint
+
+    app.blueprint(tracking_blueprint(store, qualification))
 
     @app.post("/nlg")
     async def nlg(request):

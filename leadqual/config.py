@@ -183,15 +183,50 @@ class TimingConfig(_Strict):
         return self
 
 
+class StageRule(_Strict):
+    """What a lead needs to reach a stage automatically: a total score and BANT criteria that qualify."""
+
+    min_score: int
+    # BANT criteria that must qualify (budget, authority, need, timing); [] = the score is enough.
+    requires: list[Literal[BANT_SLOTS]] = []  # type: ignore[valid-type]
+
+
+class SqlRule(StageRule):
+    # true: the chat moves a lead that meets the rule straight to sql (it did the qualifying);
+    # false: the lead stays mql, marked sales-ready, until an SDR accepts it.
+    automatic: bool = True
+
+
 class Stages(_Strict):
     nurture_below: int
-    mql: int
-    sql: int
+    mql: StageRule
+    sql: SqlRule
+    # mql, sal and sql leads with no activity (answer or event) for this many days go back to
+    # "lead" (nurturing) with reason went_cold when the rescoring command runs; null = never.
+    recycle_after_days: float | None = Field(default=90, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Stages:
-        if not self.nurture_below <= self.mql <= self.sql:
-            raise ValueError("thresholds must satisfy nurture_below <= mql <= sql")
+        if not self.nurture_below <= self.mql.min_score <= self.sql.min_score:
+            raise ValueError("thresholds must satisfy nurture_below <= mql.min_score <= sql.min_score")
+        return self
+
+
+class Grades(_Strict):
+    """Fit letter x engagement number (A1 = best fit, most engaged; D3 = neither).
+
+    `fit`: minimum fit score for A, B and C (below C is D). `engagement`: minimum behaviour
+    score for 1 and 2 (below 2 is 3)."""
+
+    fit: dict[Literal["A", "B", "C"], int]
+    engagement: dict[Literal["1", "2"], int]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Grades:
+        if set(self.fit) != {"A", "B", "C"} or not self.fit["A"] >= self.fit["B"] >= self.fit["C"]:
+            raise ValueError("fit needs A >= B >= C")
+        if set(self.engagement) != {"1", "2"} or not self.engagement["1"] >= self.engagement["2"]:
+            raise ValueError("engagement needs 1 >= 2")
         return self
 
 
@@ -199,7 +234,7 @@ class Handoff(_Strict):
     sla_hours: int = Field(default=24, gt=0)
 
 
-# -- behaviour score (engine only: leadqual/behaviour.py) --------------------------------
+# -- behaviour score (leadqual/behaviour.py) --------------------------------
 
 
 class BehaviourCap(_Strict):
@@ -290,6 +325,11 @@ class BehaviourConfig(_Strict):
     # Checked in order; an event scores with the first rule it matches.
     rules: list[BehaviourRule] = []
     explicit: ExplicitCriteria = ExplicitCriteria()
+    # `track` events the public (browser) write key may send; anything else needs the server key,
+    # so a visitor cannot forge "demo_request" or "webinar_attended" from the page.
+    browser_events: list[str] = []
+    # From this behaviour score the chat greets the visitor as engaged and offers sales.
+    engaged_at: int = 15
 
     @model_validator(mode="after")
     def _unique(self) -> BehaviourConfig:
@@ -315,6 +355,7 @@ class QualificationConfig(_Strict):
     confirm_below: float = Field(default=0.75, ge=0, le=1)
     handoff: Handoff = Handoff()
     behaviour: BehaviourConfig = BehaviourConfig()
+    grades: Grades = Grades(fit={"A": 75, "B": 55, "C": 35}, engagement={"1": 25, "2": 10})
 
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:

@@ -1,9 +1,18 @@
-"""The lead record: one lead per person, however many conversations.
+"""The lead record: one lead per person, however many conversations, browsers and events.
 
 A conversation's answers are saved on every turn. Before the visitor gives an email the
 answers sit on an anonymous lead tied to the conversation; when the email arrives they move
 to the person's lead (found case-insensitively), so a returning visitor updates one record.
 Each save writes the conversation's whole state, so a save that failed is simply repeated.
+
+Identity stitching: the chat and the tracking snippet share an anonymous visitor id. Events
+of a visitor not yet known wait with no lead; when the visitor becomes a lead (the chat, or an
+`identify` with an email or user id) they attach to it, and later ones follow. Two leads that
+turn out to be one person are merged: answers, events, conversations and history move to one
+lead, and the merge is recorded.
+
+Every (re-)score writes what changed to `score_changes` and every stage move to
+`stage_transitions`, so both can be explained line by line.
 """
 
 from __future__ import annotations
@@ -11,19 +20,34 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from leadqual import scoring
 from leadqual.answers import is_skipped
+from leadqual.behaviour import Event, score_behaviour
 from leadqual.config import QUESTION_SLOTS, QualificationConfig
+from leadqual.models import (
+    Base,
+    Conversation,
+    Lead,
+    LeadMerge,
+    ScoreChange,
+    StageTransition,
+    TrackedEvent,
+    Visitor,
+    utcnow,
+)
+from leadqual.stages import Actor, StageError, Transition, advance, meets, stage_from_score
+
+__all__ = ["Base", "Conversation", "Lead", "LeadStore", "conversation_key", "database_url", "valid_anonymous_id"]
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "var" / "leads.db"
+PROFILE_FIELDS = ("country", "company_size", "job_title")
 
 
 def database_url() -> str:
@@ -35,11 +59,8 @@ def database_url() -> str:
     return f"sqlite:///{DEFAULT_DB}"
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 _SAFE_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 
 def conversation_key(sender_id: object) -> str:
@@ -51,53 +72,22 @@ def conversation_key(sender_id: object) -> str:
     return "h:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:48]
 
 
-def _utc(moment: datetime | None) -> str | None:
-    """ISO time in UTC; SQLite hands back naive datetimes for what was stored as UTC."""
+def valid_anonymous_id(value: object) -> str | None:
+    """The visitor id if it looks like one (8-64 of letters, digits, `_.:-`), else None.
+    It comes from the browser: it identifies, it never scores."""
+    return value if isinstance(value, str) and _ANONYMOUS_ID.match(value) else None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for what was stored as UTC."""
     if moment is None:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Lead(Base):
-    __tablename__ = "leads"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_id)
-    # email as given (domain lower-cased); email_key is its lower-case form, unique.
-    email: Mapped[str | None] = mapped_column(String(320))
-    email_key: Mapped[str | None] = mapped_column(String(320), unique=True, index=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    company: Mapped[str | None] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(5), default="es")
-    stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
-    fit_score: Mapped[int] = mapped_column(Integer, default=0)
-    behaviour_score: Mapped[int] = mapped_column(Integer, default=0)
-    total_score: Mapped[int] = mapped_column(Integer, default=0, index=True)
-    score_breakdown: Mapped[list] = mapped_column(JSON, default=list)
-    answers: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
-
-    conversations: Mapped[list[Conversation]] = relationship(back_populates="lead", order_by="Conversation.started_at")
-
-
-class Conversation(Base):
-    __tablename__ = "conversations"
-
-    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Rasa sender id
-    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
-    language: Mapped[str] = mapped_column(String(5), default="es")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
-
-    lead: Mapped[Lead | None] = relationship(back_populates="conversations")
+def _utc(moment: datetime | None) -> str | None:
+    moment = _aware(moment)
+    return moment.isoformat() if moment else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -107,8 +97,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _event_of(row: TrackedEvent) -> Event:
+    return Event(
+        name=row.name,
+        timestamp=_aware(row.timestamp),
+        properties=row.properties or {},
+        url=row.url,
+        message_id=row.message_id,
+    )
+
+
 class LeadStore:
-    """Repository for leads and conversations over any SQLAlchemy URL."""
+    """Repository for leads, conversations, visitors and events over any SQLAlchemy URL."""
 
     def __init__(self, url: str | None = None, config: QualificationConfig | None = None) -> None:
         from leadqual.config import qualification
@@ -126,61 +126,91 @@ class LeadStore:
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
 
-    # -- writes ---------------------------------------------------------------------------
-
-    def save_conversation(self, conversation_id: str, answers: dict[str, dict | None], language: str) -> dict:
-        """Write a conversation's answers to its lead and re-score it; returns the lead JSON.
-
-        Raises SQLAlchemyError when the database fails; the caller keeps the answers and calls
-        again later (the write is idempotent).
-        """
+    def _retrying(self, work):
+        """Run `work(session)` in a transaction; once more if a concurrent insert collided
+        (two conversations of one person creating the same email at once, or the same event
+        arriving twice at the same moment): the second attempt finds the other's row."""
         for attempt in range(2):
             try:
                 with self.sessions.begin() as session:
-                    lead = self._save(session, conversation_id, answers, language)
-                    return self._lead_json(session, lead)
+                    return work(session)
             except IntegrityError:
-                # Two conversations of one person created the same email at once: the
-                # second attempt finds the other's lead and merges into it.
                 if attempt:
                     raise
         raise AssertionError("unreachable")
 
-    def _save(self, session: Session, conversation_id: str, answers: dict, language: str) -> Lead:
+    # -- conversations --------------------------------------------------------------------
+
+    def save_conversation(
+        self,
+        conversation_id: str,
+        answers: dict[str, dict | None],
+        language: str,
+        anonymous_id: str | None = None,
+        now: datetime | None = None,
+    ) -> dict:
+        """Write a conversation's answers to its lead and re-score it; returns the lead JSON.
+
+        `anonymous_id` is the website's visitor id from the chat's metadata: the visitor's
+        earlier events attach to the lead. Raises SQLAlchemyError when the database fails; the
+        caller keeps the answers and calls again later (the write is idempotent).
+        """
+        now = now or utcnow()
+
+        def work(session: Session) -> dict:
+            lead = self._save(session, conversation_id, answers, language, valid_anonymous_id(anonymous_id), now)
+            return self._lead_json(session, lead)
+
+        return self._retrying(work)
+
+    def _save(
+        self, session: Session, conversation_id: str, answers: dict, language: str, anonymous_id: str | None, now
+    ) -> Lead:
         conversation_id = conversation_key(conversation_id)
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
             conversation = Conversation(id=conversation_id, language=language)
             session.add(conversation)
         conversation.language = language
+        if anonymous_id and not conversation.anonymous_id:
+            conversation.anonymous_id = anonymous_id  # the first one wins: it cannot be switched later
+        anonymous_id = conversation.anonymous_id
 
         email = (answers.get("email") or {}).get("address") if not is_skipped(answers.get("email")) else None
         lead = conversation.lead
+        if lead is None and anonymous_id:
+            visitor = session.get(Visitor, anonymous_id)
+            if visitor is not None and visitor.lead_id:
+                lead = session.get(Lead, visitor.lead_id)  # a known visitor: their own lead
+        previous_lines = None
         if email:
-            known = session.scalars(select(Lead).where(Lead.email_key == email.lower())).first()
+            known = self._by_email(session, email)
             if known is not None and lead is not None and known.id != lead.id:
                 if lead.email_key is None:
-                    self._merge_into(session, source=lead, target=known)
+                    previous_lines = self._merge_into(session, source=lead, target=known, reason="gave their email")
                 lead = known
             elif known is not None:
                 lead = known
             elif lead is None or lead.email_key is not None:
-                lead = Lead(email=email, email_key=email.lower())
+                lead = Lead(email=email, email_key=email.lower(), language=language)
                 session.add(lead)
             else:
                 lead.email, lead.email_key = email, email.lower()
         elif lead is None:
-            lead = Lead()
+            lead = Lead(language=language)
             session.add(lead)
         conversation.lead = lead
+        session.flush()
 
         merged = dict(lead.answers or {})
+        changed = False
         for slot in QUESTION_SLOTS:
             value = answers.get(slot)
             if value is None:
                 continue
             if is_skipped(value) and merged.get(slot) and not is_skipped(merged[slot]):
                 continue  # skipping now does not erase what the person told us before
+            changed = changed or merged.get(slot) != value
             merged[slot] = value
         lead.answers = merged
         lead.language = language
@@ -188,34 +218,300 @@ class LeadStore:
             lead.name = merged["name"].get("value")
         if merged.get("company") and not is_skipped(merged["company"]):
             lead.company = merged["company"].get("value")
-        self._rescore(lead)
-        session.flush()
+        if changed or lead.last_activity_at is None:
+            lead.last_activity_at = now
+        if anonymous_id:
+            previous_lines = self._attach_visitor(session, anonymous_id, lead, now, previous_lines)
+            lead = session.get(Lead, lead.id) or lead
+        self._rescore(session, lead, now, Actor.bot("chat"), previous_lines)
         return lead
 
-    def _merge_into(self, session: Session, source: Lead, target: Lead) -> None:
-        """Fold an anonymous lead into the person's lead: newer answers win."""
+    def _by_email(self, session: Session, email: str) -> Lead | None:
+        return session.scalars(select(Lead).where(Lead.email_key == email.strip().lower())).first()
+
+    # -- identity stitching ----------------------------------------------------------------
+
+    def _attach_visitor(
+        self, session: Session, anonymous_id: str, lead: Lead, now: datetime, previous_lines: list | None = None
+    ) -> list | None:
+        """Tie a browser to a lead: its waiting events join the lead. If the browser already
+        belonged to another lead, that lead is merged in when one of the two is anonymous
+        (no email): they are the same person. Two leads with different emails on one browser
+        (a shared computer) stay apart; the browser follows the newest one."""
+        visitor = session.get(Visitor, anonymous_id)
+        if visitor is None:
+            visitor = Visitor(anonymous_id=anonymous_id, first_seen_at=now, last_seen_at=now)
+            session.add(visitor)
+        visitor.last_seen_at = max(_aware(visitor.last_seen_at) or now, now)
+        other = session.get(Lead, visitor.lead_id) if visitor.lead_id and visitor.lead_id != lead.id else None
+        if other is not None and (other.email_key is None or lead.email_key is None):
+            source, target = (other, lead) if other.email_key is None else (lead, other)
+            merged_lines = self._merge_into(session, source=source, target=target, reason="same browser")
+            previous_lines = (previous_lines or []) + merged_lines if source is other else merged_lines
+            lead = target
+        visitor.lead_id = lead.id
+        session.execute(
+            update(TrackedEvent)
+            .where(TrackedEvent.anonymous_id == anonymous_id, TrackedEvent.lead_id.is_(None))
+            .values(lead_id=lead.id)
+        )
+        session.flush()
+        return previous_lines
+
+    def _merge_into(self, session: Session, source: Lead, target: Lead, reason: str) -> list:
+        """Fold `source` into `target`: newer answers win, the target's profile wins, and every
+        conversation, browser, event and history row moves. Returns the two leads' breakdowns
+        together, so the next re-score records what the merge changed."""
+        combined_lines = list(target.score_breakdown or []) + list(source.score_breakdown or [])
         answers = dict(target.answers or {})
         for slot, value in (source.answers or {}).items():
             if value is not None and not (is_skipped(value) and answers.get(slot)):
                 answers[slot] = value
         target.answers = answers
-        for conversation in list(source.conversations):
-            conversation.lead = target
+        target.profile = {**(source.profile or {}), **(target.profile or {})}
+        target.name = target.name or source.name
+        target.company = target.company or source.company
+        moved_email, moved_user = source.email_key, source.user_id
+        source.email_key, source.user_id = None, None
         session.flush()
+        if target.email_key is None and moved_email:
+            target.email, target.email_key = source.email, moved_email
+        if target.user_id is None and moved_user:
+            target.user_id = moved_user
+        activity = [a for a in (_aware(target.last_activity_at), _aware(source.last_activity_at)) if a]
+        target.last_activity_at = max(activity) if activity else None
+        for model in (Conversation, Visitor, TrackedEvent, ScoreChange, StageTransition):
+            session.execute(update(model).where(model.lead_id == source.id).values(lead_id=target.id))
+        session.execute(update(LeadMerge).where(LeadMerge.target_id == source.id).values(target_id=target.id))
+        session.add(LeadMerge(source_id=source.id, target_id=target.id, source_email=source.email, reason=reason))
+        session.flush()
+        session.expire(target, ["conversations"])
         session.delete(source)
+        session.flush()
+        return combined_lines
 
-    def _rescore(self, lead: Lead) -> None:
-        fit = scoring.fit_score(lead.answers or {}, self.config)
-        lead.fit_score = fit.fit
-        lead.score_breakdown = fit.breakdown()
-        lead.total_score = lead.fit_score + (lead.behaviour_score or 0)
-        lead.stage = scoring.stage_for(lead.total_score, self.config)
+    def merge_leads(self, source_id: str, target_id: str, reason: str = "duplicate", now: datetime | None = None):
+        """Merge two leads found to be one person (e.g. from the console); the target's JSON."""
+        now = now or utcnow()
+
+        def work(session: Session) -> dict:
+            source, target = session.get(Lead, source_id), session.get(Lead, target_id)
+            if source is None or target is None or source.id == target.id:
+                raise ValueError("merge needs two different existing leads")
+            lines = self._merge_into(session, source, target, reason)
+            self._rescore(session, target, now, Actor.rule("merge"), lines)
+            return self._lead_json(session, target)
+
+        return self._retrying(work)
+
+    # -- tracked events --------------------------------------------------------------------
+
+    def ingest_events(self, events: list[dict], now: datetime | None = None) -> dict:
+        """Store validated tracking events (see tracking.normalize) and re-score their leads.
+
+        Idempotent on `message_id`: one already stored is counted as a duplicate and ignored.
+        `identify` events find or create the person's lead (by user id, then email) and tie
+        the browser to it. Returns {"accepted": n, "duplicates": n, "leads": [ids re-scored]}.
+        """
+        now = now or utcnow()
+
+        def work(session: Session) -> dict:
+            ids = [e["message_id"] for e in events]
+            seen = set(session.scalars(select(TrackedEvent.message_id).where(TrackedEvent.message_id.in_(ids))))
+            affected: dict[str, Lead] = {}
+            accepted = duplicates = 0
+            for item in sorted(events, key=lambda e: e["timestamp"]):
+                if item["message_id"] in seen:
+                    duplicates += 1
+                    continue
+                seen.add(item["message_id"])
+                accepted += 1
+                lead = self._lead_for_event(session, item, now)
+                session.add(
+                    TrackedEvent(
+                        message_id=item["message_id"],
+                        type=item["type"],
+                        name=item["name"],
+                        url=item.get("url"),
+                        anonymous_id=item.get("anonymous_id"),
+                        user_id=item.get("user_id"),
+                        lead_id=lead.id if lead else None,
+                        properties=item.get("properties") or {},
+                        timestamp=item["timestamp"],
+                        received_at=item.get("received_at") or now,
+                        source=item.get("source", "server"),
+                    )
+                )
+                if lead is not None:
+                    last = _aware(lead.last_activity_at)
+                    lead.last_activity_at = max(last, item["timestamp"]) if last else item["timestamp"]
+                    affected[lead.id] = lead
+                session.flush()
+            for lead_id in list(affected):
+                lead = session.get(Lead, lead_id)
+                if lead is not None:  # may have been merged away by a later identify
+                    self._rescore(session, lead, now, Actor.rule("behaviour"))
+            return {"accepted": accepted, "duplicates": duplicates, "leads": sorted(affected)}
+
+        return self._retrying(work)
+
+    def _lead_for_event(self, session: Session, item: dict, now: datetime) -> Lead | None:
+        anonymous_id = item.get("anonymous_id")
+        visitor = None
+        if anonymous_id:
+            visitor = session.get(Visitor, anonymous_id)
+            if visitor is None:
+                visitor = Visitor(anonymous_id=anonymous_id, first_seen_at=item["timestamp"], last_seen_at=now)
+                session.add(visitor)
+            else:
+                visitor.first_seen_at = min(_aware(visitor.first_seen_at), item["timestamp"])
+                visitor.last_seen_at = max(_aware(visitor.last_seen_at), now)
+            session.flush()
+        if item["type"] == "identify":
+            return self._identify(session, item, now)
+        if item.get("user_id"):
+            lead = session.scalars(select(Lead).where(Lead.user_id == item["user_id"])).first()
+            if lead is not None:
+                if anonymous_id:
+                    self._attach_visitor(session, anonymous_id, lead, now)
+                return session.get(Lead, lead.id)
+        if visitor is not None and visitor.lead_id:
+            return session.get(Lead, visitor.lead_id)
+        return None
+
+    def _identify(self, session: Session, item: dict, now: datetime) -> Lead | None:
+        traits = item.get("traits") or {}
+        email = traits.get("email")
+        user_id = item.get("user_id")
+        by_user = session.scalars(select(Lead).where(Lead.user_id == user_id)).first() if user_id else None
+        by_email = self._by_email(session, email) if email else None
+        lead = by_user or by_email
+        if by_user is not None and by_email is not None and by_user.id != by_email.id:
+            lines = self._merge_into(session, source=by_email, target=by_user, reason="identify: same user id")
+            self._rescore(session, by_user, now, Actor.rule("identify"), lines)
+        if lead is None and item.get("anonymous_id"):
+            visitor = session.get(Visitor, item["anonymous_id"])
+            candidate = session.get(Lead, visitor.lead_id) if visitor and visitor.lead_id else None
+            if candidate is not None and (candidate.email_key is None or not email):
+                lead = candidate  # the browser's anonymous lead learns who it is
+        if lead is None:
+            if not (email or user_id):
+                return None
+            lead = Lead(language=traits.get("language") or "es")
+            session.add(lead)
+        if email and lead.email_key is None:
+            lead.email, lead.email_key = email, email.lower()
+        if user_id and lead.user_id is None:
+            lead.user_id = user_id
+        lead.name = lead.name or traits.get("name")
+        lead.company = lead.company or traits.get("company")
+        profile = dict(lead.profile or {})
+        profile.update({k: traits[k] for k in PROFILE_FIELDS if traits.get(k) is not None})
+        lead.profile = profile
+        session.flush()
+        if item.get("anonymous_id"):
+            self._attach_visitor(session, item["anonymous_id"], lead, now)
+        return session.get(Lead, lead.id)
+
+    def _events_of(self, session: Session, lead_id: str) -> list[Event]:
+        rows = session.scalars(select(TrackedEvent).where(TrackedEvent.lead_id == lead_id))
+        return [_event_of(row) for row in rows]
+
+    # -- scores and stages -----------------------------------------------------------------
+
+    def _rescore(
+        self,
+        session: Session,
+        lead: Lead,
+        now: datetime,
+        actor: Actor,
+        previous_lines: list | None = None,
+        events: list[Event] | None = None,
+    ) -> None:
+        """Re-score a lead as of `now`, recording what changed and any stage move."""
+        config = self.config
+        if events is None:
+            events = self._events_of(session, lead.id)
+        score = scoring.score_lead(lead.answers or {}, lead.profile or {}, events, config, now)
+        before = lead.score_breakdown if previous_lines is None else previous_lines
+        for change in scoring.score_changes(before or [], score.lines, config.version):
+            session.add(ScoreChange(lead_id=lead.id, at=now, **change))
+        previous_total = lead.total_score or 0
+        lead.fit_score, lead.behaviour_score, lead.total_score = score.fit, score.behaviour, score.total
+        lead.grade = score.grade
+        lead.score_breakdown = score.lines
+        lead.config_version = config.version
+        lead.scored_at = now
+        lead.sales_ready = meets(config.stages.sql, score.total, score.qualifies)
+        transition = stage_from_score(
+            score.total,
+            score.qualifies,
+            config.stages,
+            lead.stage or "lead",
+            lead.stage_actor or "bot",
+            previous_total,
+            now,
+            actor,
+        )
+        if transition is not None:
+            self._record(session, lead, transition, stage_actor="score")
+
+    def _record(self, session: Session, lead: Lead, transition: Transition, stage_actor: str) -> None:
+        session.add(StageTransition(lead_id=lead.id, **{k: getattr(transition, k) for k in _TRANSITION_FIELDS}))
+        lead.stage = transition.to_stage
+        lead.stage_actor = stage_actor
+        lead.stage_changed_at = transition.at
+
+    def move_stage(
+        self,
+        lead_id: str,
+        target: str,
+        actor: Actor,
+        reason: str | None = None,
+        note: str = "",
+        now: datetime | None = None,
+    ) -> dict:
+        """A person's (or a rule's) decision to move a lead; StageError if the move is not allowed."""
+        now = now or utcnow()
+
+        def work(session: Session) -> dict:
+            lead = session.get(Lead, lead_id)
+            if lead is None:
+                raise StageError("unknown_lead", f"no lead with id {lead_id!r}")
+            transition = advance(lead.stage, target, actor, reason, now, note)
+            if transition is not None:
+                self._record(session, lead, transition, stage_actor=actor.type)
+            return self._lead_json(session, lead)
+
+        return self._retrying(work)
+
+    def rescore_lead(self, lead_id: str, now: datetime | None = None) -> dict:
+        now = now or utcnow()
+
+        def work(session: Session) -> dict:
+            lead = session.get(Lead, lead_id)
+            if lead is None:
+                raise KeyError(lead_id)
+            self._rescore(session, lead, now, Actor.rule("rescore"))
+            return self._lead_json(session, lead)
+
+        return self._retrying(work)
 
     # -- reads ----------------------------------------------------------------------------
 
     def get_by_email(self, email: str) -> dict | None:
         with self.sessions() as session:
-            lead = session.scalars(select(Lead).where(Lead.email_key == email.strip().lower())).first()
+            lead = self._by_email(session, email)
+            if lead is None:  # an address of a lead merged into another
+                merge = session.scalars(
+                    select(LeadMerge).where(func.lower(LeadMerge.source_email) == email.strip().lower())
+                ).first()
+                lead = session.get(Lead, merge.target_id) if merge else None
+            return self._lead_json(session, lead) if lead else None
+
+    def get(self, lead_id: str) -> dict | None:
+        with self.sessions() as session:
+            lead = session.get(Lead, lead_id)
             return self._lead_json(session, lead) if lead else None
 
     def get_by_conversation(self, conversation_id: str) -> dict | None:
@@ -225,34 +521,71 @@ class LeadStore:
                 return None
             return self._lead_json(session, conversation.lead)
 
+    def visitor_context(self, anonymous_id: str | None, now: datetime | None = None) -> dict:
+        """What the chat may use to greet a visitor: their first name and known answers (if the
+        browser belongs to a lead), how engaged they are, and whether they came back.
+
+        The visitor id is a bearer secret like a session cookie; nothing but the first name and
+        the visitor's own answers is revealed."""
+        context = {"known": False, "name": None, "answers": {}, "behaviour": 0, "engaged": False, "returning": False}
+        anonymous_id = valid_anonymous_id(anonymous_id)
+        if not anonymous_id:
+            return context
+        now = now or utcnow()
+        with self.sessions() as session:
+            visitor = session.get(Visitor, anonymous_id)
+            if visitor is None:
+                return context
+            lead = session.get(Lead, visitor.lead_id) if visitor.lead_id else None
+            if lead is not None:
+                events = self._events_of(session, lead.id)
+                context.update(
+                    known=True,
+                    name=(lead.name or "").split(" ")[0] or None,
+                    answers={k: v for k, v in (lead.answers or {}).items() if v and not is_skipped(v)},
+                    returning=bool(lead.conversations) or bool(lead.email_key),
+                )
+            else:
+                rows = session.scalars(select(TrackedEvent).where(TrackedEvent.anonymous_id == anonymous_id))
+                events = [_event_of(row) for row in rows]
+            context["behaviour"] = score_behaviour(events, self.config, now).total
+            first_seen = _aware(visitor.first_seen_at)
+            context["returning"] = context["returning"] or (first_seen is not None and now - first_seen > timedelta(hours=1))
+            context["engaged"] = context["behaviour"] >= self.config.behaviour.engaged_at
+        return context
+
     def list_leads(self, limit: int = 50, stage: str | None = None) -> list[dict]:
         with self.sessions() as session:
             query = select(Lead).order_by(Lead.total_score.desc(), Lead.updated_at.desc()).limit(limit)
             if stage:
                 query = query.where(Lead.stage == stage)
-            return [self._lead_json(session, lead) for lead in session.scalars(query)]
+            return [self._lead_json(session, lead, history=False) for lead in session.scalars(query)]
 
     def count(self) -> int:
         with self.sessions() as session:
             return session.scalar(select(func.count()).select_from(Lead)) or 0
 
-    def _lead_json(self, session: Session, lead: Lead) -> dict:
+    def _lead_json(self, session: Session, lead: Lead, history: bool = True) -> dict:
         answers = lead.answers or {}
         # Whether each criterion qualifies, as scored at the last save (not re-scored per read).
-        qualifies = {line["criterion"]: line["qualifies"] for line in lead.score_breakdown or []}
+        qualifies = {line["criterion"]: line["qualifies"] for line in lead.score_breakdown or [] if line.get("criterion")}
 
         def answer(slot: str) -> dict:
             value = answers.get(slot)
             return dict(value) if isinstance(value, dict) else {}
 
         budget, authority, need, timing = (answer(s) for s in ("budget", "authority", "need", "timing"))
-        return {
+        data = {
             "id": lead.id,
             "email": lead.email,
+            "user_id": lead.user_id,
             "name": lead.name,
             "company": lead.company,
             "language": lead.language,
+            "profile": lead.profile or {},
             "stage": lead.stage,
+            "sales_ready": bool(lead.sales_ready),
+            "grade": lead.grade,
             "scores": {"fit": lead.fit_score, "behaviour": lead.behaviour_score, "total": lead.total_score},
             "bant": {
                 "budget": {
@@ -287,7 +620,65 @@ class LeadStore:
                 },
             },
             "score_breakdown": lead.score_breakdown,
+            "config_version": lead.config_version,
+            "scored_at": _utc(lead.scored_at),
             "conversations": [c.id for c in lead.conversations],
+            "last_activity_at": _utc(lead.last_activity_at),
             "created_at": _utc(lead.created_at),
             "updated_at": _utc(lead.updated_at),
         }
+        if history:
+            data["visitors"] = list(
+                session.scalars(select(Visitor.anonymous_id).where(Visitor.lead_id == lead.id).order_by(Visitor.first_seen_at))
+            )
+            data["events"] = [
+                {
+                    "message_id": e.message_id,
+                    "type": e.type,
+                    "name": e.name,
+                    "url": e.url,
+                    "timestamp": _utc(e.timestamp),
+                    "source": e.source,
+                }
+                for e in session.scalars(
+                    select(TrackedEvent).where(TrackedEvent.lead_id == lead.id).order_by(TrackedEvent.timestamp)
+                )
+            ]
+            data["score_changes"] = [
+                {
+                    "at": _utc(c.at),
+                    "rule": c.rule,
+                    "source": c.source,
+                    "source_ref": c.source_ref,
+                    "delta": c.delta,
+                    "config_version": c.config_version,
+                    "reason": c.reason,
+                }
+                for c in session.scalars(
+                    select(ScoreChange).where(ScoreChange.lead_id == lead.id).order_by(ScoreChange.id)
+                )
+            ]
+            data["stage_history"] = [
+                {
+                    "from_stage": t.from_stage,
+                    "to_stage": t.to_stage,
+                    "kind": t.kind,
+                    "actor_type": t.actor_type,
+                    "actor_id": t.actor_id,
+                    "reason": t.reason,
+                    "note": t.note,
+                    "at": _utc(t.at),
+                }
+                for t in session.scalars(
+                    select(StageTransition).where(StageTransition.lead_id == lead.id).order_by(StageTransition.id)
+                )
+            ]
+            data["merged"] = [
+                {"lead_id": m.source_id, "email": m.source_email, "reason": m.reason, "at": _utc(m.at)}
+                for m in session.scalars(select(LeadMerge).where(LeadMerge.target_id == lead.id).order_by(LeadMerge.id))
+            ]
+        return data
+
+
+_TRANSITION_FIELDS = ("from_stage", "to_stage", "kind", "actor_type", "actor_id", "reason", "note", "at")
+

@@ -6,8 +6,11 @@ and a human-readable reason) so an SDR can see at a glance why a lead scored wha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
+from leadqual.behaviour import Event, explicit_fit, score_behaviour
 from leadqual.config import QualificationConfig
 
 PERIODS_PER_YEAR = {"month": 12, "year": 1, "one_off": 1}
@@ -153,10 +156,145 @@ def fit_score(answers: dict[str, dict | None], config: QualificationConfig) -> F
     return FitScore(fit=sum(c.points for c in criteria), criteria=criteria)
 
 
-def stage_for(total: int, config: QualificationConfig) -> str:
-    """The stage the thresholds give a total score: lead, mql or sql."""
-    if total >= config.stages.sql:
-        return "sql"
-    if total >= config.stages.mql:
-        return "mql"
-    return "lead"
+def grade(fit: int, behaviour: int, config: QualificationConfig) -> str:
+    """Fit letter (A-D) and engagement number (1-3), e.g. "B1"; see `grades` in the config."""
+    bands = config.grades
+    letter = next((g for g in ("A", "B", "C") if fit >= bands.fit[g]), "D")
+    number = next((n for n in ("1", "2") if behaviour >= bands.engagement[n]), "3")
+    return letter + number
+
+
+@dataclass
+class LeadScore:
+    """Everything about a lead's score: totals, grade, and one line per point source.
+
+    Each line: kind (fit/behaviour), rule, source (answer/profile/event), source_ref (the
+    question, profile field or event message id), at, points (as the rule gives them), value
+    (what they count now, after decay), reason, criterion and qualifies (BANT lines only),
+    config_version. The values add up to `fit + decayed_sum` (the behaviour total is rounded).
+    """
+
+    fit: int
+    behaviour: int
+    total: int
+    grade: str
+    lines: list[dict]
+    qualifies: dict[str, bool | None]
+    decayed_sum: float
+
+
+def score_lead(
+    answers: dict[str, dict | None],
+    profile: dict,
+    events: Iterable[Event],
+    config: QualificationConfig,
+    now: datetime,
+) -> LeadScore:
+    """Fit (BANT answers + profile) and behaviour (decayed events) of one lead, as of `now`."""
+    version = config.version
+    fit = fit_score(answers, config)
+    lines = [
+        {
+            "kind": "fit",
+            "rule": c.rule,
+            "source": "answer",
+            "source_ref": c.criterion,
+            "at": None,
+            "points": c.points,
+            "value": float(c.points),
+            "reason": c.reason,
+            "criterion": c.criterion,
+            "qualifies": c.qualifies,
+            "config_version": version,
+        }
+        for c in fit.criteria
+    ]
+    profile_lines = explicit_fit(profile or {}, config)
+    for line in profile_lines:
+        lines.append(_behaviour_line("fit", line))
+    behaviour = score_behaviour(events, config, now)
+    lines.extend(_behaviour_line("behaviour", line) for line in behaviour.lines)
+    fit_total = fit.fit + sum(line["points"] for line in profile_lines)
+    return LeadScore(
+        fit=fit_total,
+        behaviour=behaviour.total,
+        total=fit_total + behaviour.total,
+        grade=grade(fit_total, behaviour.total, config),
+        lines=lines,
+        qualifies={c.criterion: c.qualifies for c in fit.criteria},
+        decayed_sum=behaviour.decayed_sum,
+    )
+
+
+def _behaviour_line(kind: str, line: dict) -> dict:
+    return {
+        "kind": kind,
+        "rule": line["rule"],
+        "source": line["source"],
+        "source_ref": line["message_id"] if line["source"] == "event" else line["event"],
+        "event": line["event"] if line["source"] == "event" else None,
+        "at": line["at"],
+        "points": line["points"],
+        "value": round(line["decayed"], 4),
+        "reason": line["reason"],
+        "criterion": None,
+        "qualifies": None,
+        "config_version": line["config_version"],
+    }
+
+
+def _by_key(lines: Iterable[dict]) -> dict[tuple, dict]:
+    keyed: dict[tuple, dict] = {}
+    for line in lines:
+        key = (line.get("source"), line.get("source_ref"))
+        entry = keyed.setdefault(key, {"points": 0, "value": 0.0, "line": line})
+        entry["points"] += line.get("points", 0)
+        entry["value"] += line.get("value", float(line.get("points", 0)))
+    return keyed
+
+
+def score_changes(before: Iterable[dict], after: Iterable[dict], config_version: int) -> list[dict]:
+    """What changed between two breakdowns, as ledger rows (rule, source, source_ref, delta,
+    config_version, reason). A line whose points changed, appeared or went gives its own row;
+    changes from decay alone are summed into one `behaviour.decay` row. The deltas add up to
+    the difference of the two breakdowns' values."""
+    old, new = _by_key(before), _by_key(after)
+    rows: list[dict] = []
+    decay = 0.0
+    for key in list(new) + [k for k in old if k not in new]:
+        was, now = old.get(key), new.get(key)
+        delta = (now["value"] if now else 0.0) - (was["value"] if was else 0.0)
+        if was and now and was["points"] == now["points"] and was["line"].get("rule") == now["line"].get("rule"):
+            decay += delta
+            continue
+        if abs(delta) < 1e-9 and was and now:
+            continue
+        line = (now or was)["line"]
+        if now is None:
+            reason = f"no longer counts: {line.get('reason', '')}"
+        elif was is None:
+            reason = line.get("reason", "")
+        else:
+            reason = f"{was['points']:+d} -> {now['points']:+d}: {line.get('reason', '')}"
+        rows.append(
+            {
+                "rule": line.get("rule"),
+                "source": line.get("source"),
+                "source_ref": line.get("source_ref"),
+                "delta": round(delta, 4),
+                "config_version": config_version,
+                "reason": reason,
+            }
+        )
+    if abs(decay) > 1e-9:
+        rows.append(
+            {
+                "rule": "behaviour.decay",
+                "source": "decay",
+                "source_ref": None,
+                "delta": round(decay, 4),
+                "config_version": config_version,
+                "reason": f"behaviour points decayed by {decay:+.2f}",
+            }
+        )
+    return rows

@@ -10,8 +10,13 @@ Decisions:
 - **Recycling is a move, not a stage**: a recycled lead goes back to "lead" (nurturing) and the
   Transition records kind "recycle" and why. So `stage == "lead"` means "being nurtured",
   whether the lead is new or recycled; the history tells them apart.
-- **Scores (bot and rules) only move lead <-> mql.** A score over the sql threshold does not
-  make a lead sql: the Transition's note says it is sql-ready, and a person decides.
+- **Scores (bot and rules) move a lead between lead, mql and sql**, as the config's stage
+  rules say (a total score and the BANT criteria that must qualify). A lead the chat
+  qualified goes straight to sql only when `stages.sql.automatic` is true; otherwise it stays
+  mql, marked sales-ready, for a person to accept.
+- **Scores never undo a person's decision**: a lead a person (or a went-cold rule) placed is
+  moved by scores only when its score newly crosses a threshold upwards, and an sql lead a
+  person qualified is never moved by scores.
 - **Only a person** accepts (mql -> sal, or lead -> sal for a visitor who asked for sales),
   qualifies (sal -> sql), converts (sql -> opportunity), moves a lead back to an earlier
   stage, disqualifies and re-opens. A person's move needs the person's id.
@@ -175,6 +180,30 @@ def _build_moves() -> dict[tuple[str, str], Move]:
         Move("lead", "sal", "accept", {"person": frozenset({"sales_accepted"})}, "sales_accepted"),
         Move("mql", "sal", "accept", {"person": frozenset({"sales_accepted"})}, "sales_accepted"),
         Move("sal", "sql", "qualify", {"person": frozenset({"meeting_held", "sales_qualified"})}, "meeting_held"),
+        # The chat's BANT questions qualified the lead (stages.sql.automatic), or a person
+        # qualified it without a separate acceptance step.
+        Move(
+            "lead",
+            "sql",
+            "qualify",
+            {
+                "bot": frozenset({"score_threshold"}),
+                "rule": frozenset({"score_threshold"}),
+                "person": frozenset({"sales_qualified"}),
+            },
+            "score_threshold",
+        ),
+        Move(
+            "mql",
+            "sql",
+            "qualify",
+            {
+                "bot": frozenset({"score_threshold"}),
+                "rule": frozenset({"score_threshold"}),
+                "person": frozenset({"sales_qualified"}),
+            },
+            "score_threshold",
+        ),
         Move("sql", "opportunity", "convert", {"person": frozenset({"deal_created"})}, "deal_created"),
         Move(DISQUALIFIED, "lead", "reopen", {"person": frozenset({"reopened"})}),
     ]
@@ -183,9 +212,9 @@ def _build_moves() -> dict[tuple[str, str], Move]:
             reasons: dict[str, frozenset[str]] = {a: BACK_REASONS for a in person_only}
             if target == "lead" and source in ("mql", "sal", "sql"):
                 reasons["rule"] = frozenset({"went_cold"})
-            if (source, target) == ("mql", "lead"):
+            if (source, target) in (("mql", "lead"), ("sql", "lead"), ("sql", "mql")):
                 reasons["bot"] = frozenset({"score_dropped"})
-                reasons["rule"] = frozenset({"score_dropped", "went_cold"})
+                reasons["rule"] = reasons.get("rule", frozenset()) | {"score_dropped"}
             moves.append(Move(source, target, "recycle" if target == "lead" else "demote", reasons))
         moves.append(Move(source, DISQUALIFIED, "disqualify", {"person": DISQUALIFY_REASONS}))
     return {(m.from_stage, m.to_stage): m for m in moves}
@@ -313,33 +342,72 @@ def advance(
     return MACHINE.advance(current, target, actor, reason, at, note)
 
 
+def meets(rule, total: int, qualifies: Mapping[str, bool | None]) -> bool:
+    """Whether a total and the BANT results meet a stage rule (`min_score`, `requires`)."""
+    return total >= rule.min_score and all(qualifies.get(criterion) is True for criterion in rule.requires)
+
+
+def score_stage(total: int, qualifies: Mapping[str, bool | None], rules) -> str:
+    """The stage the score rules give: "sql" (only if `rules.sql.automatic`), "mql" or "lead"."""
+    if meets(rules.sql, total, qualifies) and rules.sql.automatic:
+        return "sql"
+    if meets(rules.mql, total, qualifies) or meets(rules.sql, total, qualifies):
+        return "mql"
+    return "lead"
+
+
+def _explain(rule, name: str, total: int, qualifies: Mapping[str, bool | None]) -> str:
+    sign = ">=" if total >= rule.min_score else "<"
+    text = f"score {total} {sign} {name} threshold {rule.min_score}"
+    missing = [c for c in rule.requires if qualifies.get(c) is not True]
+    if rule.requires:
+        text += f"; {', '.join(missing)} not qualified" if missing else f"; {', '.join(rule.requires)} qualified"
+    return text
+
+
+AUTOMATIC_STAGES = ("lead", "mql", "sql")
+
+
 def stage_from_score(
     total: int,
-    thresholds: Mapping[str, int],
+    qualifies: Mapping[str, bool | None],
+    rules,
     current: str,
+    placed_by: str = "bot",
+    previous_total: int | None = None,
     at: datetime | None = None,
     actor: Actor | None = None,
 ) -> Transition | None:
-    """The move the score rules make for a lead at `current` with score `total`, or None.
+    """The move the score rules make for a lead at `current`, or None.
 
-    `thresholds` holds at least "mql" (and optionally "sql"), as in qualification.yml's
-    `stages`. Scores only move lead <-> mql: a lead at sal, sql, opportunity or disqualified
-    has been placed by a person and is left alone. A total at or over the sql threshold still
-    only makes an mql; the note says it is sql-ready for a person to accept.
+    `rules` is the config's `stages` (`mql` and `sql`, each with `min_score` and `requires`;
+    `sql.automatic`). `qualifies` maps each BANT criterion to True/False/None. `placed_by` is
+    who put the lead in `current` ("score" or "bot" for score moves, "rule", "person"):
+    after a person's or a rule's move the score only moves the
+    lead forward, and only when it crosses a threshold now (`previous_total` was below it).
+    A lead at sal, opportunity or disqualified, or at sql by a person, is left alone.
     """
     _check_stage(current, "current")
-    mql = thresholds.get("mql")
-    if not isinstance(mql, int) or isinstance(mql, bool):
-        raise StageError("bad_thresholds", f"thresholds need an integer 'mql', got {mql!r}")
-    sql = thresholds.get("sql")
-    if sql is not None and (not isinstance(sql, int) or isinstance(sql, bool)):
-        raise StageError("bad_thresholds", f"threshold 'sql' must be an integer, got {sql!r}")
-    actor = actor or Actor.rule("stage_thresholds")
-    if current == "lead" and total >= mql:
-        note = f"score {total} >= mql threshold {mql}"
-        if sql is not None and total >= sql:
-            note += f"; sql-ready (>= {sql}): for sales to accept"
-        return MACHINE.advance("lead", "mql", actor, "score_threshold", at, note)
-    if current == "mql" and total < mql:
-        return MACHINE.advance("mql", "lead", actor, "score_dropped", at, f"score {total} < mql threshold {mql}")
-    return None
+    for name in ("mql", "sql"):
+        rule = getattr(rules, name, None)
+        if rule is None or not isinstance(getattr(rule, "min_score", None), int):
+            raise StageError("bad_thresholds", f"stage rules need '{name}' with an integer min_score")
+    if current not in AUTOMATIC_STAGES or (current == "sql" and placed_by == "person"):
+        return None
+    target = score_stage(total, qualifies, rules)
+    if target == current:
+        return None
+    forward = FUNNEL.index(target) > FUNNEL.index(current)
+    if placed_by not in ("bot", "score"):
+        threshold = getattr(rules, target).min_score if target != "lead" else None
+        crossed = threshold is not None and previous_total is not None and previous_total < threshold
+        if not (forward and crossed):
+            return None
+    actor = actor or Actor.rule("stage_rules")
+    if forward:
+        note = _explain(getattr(rules, target), target, total, qualifies)
+        if target == "mql" and meets(rules.sql, total, qualifies):
+            note += "; sales-ready: for sales to accept"
+        return MACHINE.advance(current, target, actor, "score_threshold", at, note)
+    note = _explain(getattr(rules, current), current, total, qualifies)
+    return MACHINE.advance(current, target, actor, "score_dropped", at, note)

@@ -1,0 +1,123 @@
+"""HTTP routes of the tracking intake (Segment HTTP API paths), as a Sanic blueprint.
+
+POST /v1/track, /v1/page, /v1/identify, /v1/batch; GET /v1/openapi.json. Write keys come from
+the environment: LEADQUAL_WRITE_KEY (server: any call) and LEADQUAL_BROWSER_WRITE_KEY (public,
+in the website's snippet: page views and the track events marketing allows for browsers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import logging
+import os
+from datetime import datetime, timezone
+
+from sanic import Blueprint, response
+from sqlalchemy.exc import SQLAlchemyError
+
+from leadqual import tracking
+from leadqual.tracking import IntakeError
+
+log = logging.getLogger(__name__)
+
+
+def write_keys() -> dict[str, str]:
+    """Configured write keys -> the scope each grants ("server" or "browser")."""
+    keys = {}
+    if os.environ.get("LEADQUAL_BROWSER_WRITE_KEY"):
+        keys[os.environ["LEADQUAL_BROWSER_WRITE_KEY"]] = "browser"
+    if os.environ.get("LEADQUAL_WRITE_KEY"):
+        keys[os.environ["LEADQUAL_WRITE_KEY"]] = "server"
+    return keys
+
+
+def _presented_key(request) -> str | None:
+    header = request.headers.get("authorization") or ""
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return decoded.split(":", 1)[0] or None
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def _scope_for(key: str | None, config) -> tracking.Scope:
+    keys = write_keys()
+    if not keys:
+        raise IntakeError(503, "the tracking intake is not configured: set LEADQUAL_WRITE_KEY")
+    if not key:
+        raise IntakeError(401, "a write key is required: HTTP Basic with the key as user name, or writeKey in the body")
+    for known, scope in keys.items():
+        if hmac.compare_digest(known.encode(), key.encode()):
+            return tracking.server_scope() if scope == "server" else tracking.browser_scope(config)
+    raise IntakeError(401, "unknown write key")
+
+
+def _body_key(raw: bytes) -> str | None:
+    import json
+
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return None
+    key = body.get("writeKey") if isinstance(body, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
+def _error(exc: IntakeError):
+    headers = {"WWW-Authenticate": 'Basic realm="tracking"'} if exc.status == 401 else {}
+    if exc.status == 503:
+        headers["Retry-After"] = "5"
+    return response.json(exc.to_dict(), status=exc.status, headers=headers)
+
+
+def tracking_blueprint(store_factory, config_factory) -> Blueprint:
+    """Routes over the lead store returned by `store_factory()` (created lazily, per process)."""
+    bp = Blueprint("tracking", url_prefix="/v1")
+
+    async def handle(request, kind: str):
+        config = config_factory()
+        raw = request.body or b""
+        try:
+            if len(raw) > tracking.MAX_BATCH_BYTES:
+                raise IntakeError(413, f"the body may be at most {tracking.MAX_BATCH_BYTES // 1024} KB")
+            scope = _scope_for(_presented_key(request) or _body_key(raw), config)
+            calls = tracking.parse_body(raw, kind)
+            tracking.check_scope(calls, scope, batch=kind == "batch")
+            received_at = datetime.now(timezone.utc)
+            events = tracking.normalize(calls, scope, received_at, config.behaviour.page_event, kind == "batch")
+            try:
+                result = await asyncio.to_thread(store_factory().ingest_events, events, received_at)
+            except SQLAlchemyError:
+                log.exception("storing %d tracking event(s) failed", len(events))
+                raise IntakeError(503, "events could not be stored now; retry with the same messageId") from None
+        except IntakeError as exc:
+            return _error(exc)
+        return response.json({"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"]})
+
+    @bp.post("/track")
+    async def track(request):
+        return await handle(request, "track")
+
+    @bp.post("/page")
+    async def page(request):
+        return await handle(request, "page")
+
+    @bp.post("/identify")
+    async def identify(request):
+        return await handle(request, "identify")
+
+    @bp.post("/batch")
+    async def batch(request):
+        return await handle(request, "batch")
+
+    @bp.get("/openapi.json")
+    async def openapi(request):
+        return response.json(tracking.openapi())
+
+    return bp

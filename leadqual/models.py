@@ -1,0 +1,158 @@
+"""The product's tables: leads, their conversations, visitors, tracked events, and the history
+of every point and stage change.
+
+History tables are append-only: a lead's score can be explained line by line from
+`score_changes`, its funnel path from `stage_transitions`, and a merge of two leads from
+`lead_merges`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # email as given (domain lower-cased); email_key is its lower-case form, unique.
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320), unique=True, index=True)
+    # The company's own id for the person (Segment `userId`), when it sends one.
+    user_id: Mapped[str | None] = mapped_column(String(200), unique=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="es")
+    # Who the lead is beyond BANT, from `identify` traits: country, company_size, job_title.
+    profile: Mapped[dict] = mapped_column(JSON, default=dict)
+    stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
+    # "bot", "rule" or "person": who put the lead in its stage. Scores never undo a person's move.
+    stage_actor: Mapped[str] = mapped_column(String(10), default="bot")
+    stage_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Meets the sql rule (score and BANT requirements), whatever its stage.
+    sales_ready: Mapped[bool] = mapped_column(Boolean, default=False)
+    fit_score: Mapped[int] = mapped_column(Integer, default=0)
+    behaviour_score: Mapped[int] = mapped_column(Integer, default=0)
+    total_score: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    grade: Mapped[str] = mapped_column(String(2), default="D3", index=True)
+    # The current score, one line per answer, profile criterion and event (see scoring.py).
+    score_breakdown: Mapped[list] = mapped_column(JSON, default=list)
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Latest answer or event, for "went cold" recycling.
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    conversations: Mapped[list[Conversation]] = relationship(back_populates="lead", order_by="Conversation.started_at")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Rasa sender id
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    # The website's anonymous visitor id (shared with the tracking snippet), if it sent one.
+    anonymous_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="es")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    lead: Mapped[Lead | None] = relationship(back_populates="conversations")
+
+
+class Visitor(Base):
+    """An anonymous visitor id (a browser) and the lead it turned out to be, once known."""
+
+    __tablename__ = "visitors"
+
+    anonymous_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrackedEvent(Base):
+    """One `track`, `page` or `identify` call, as received (Segment spec)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The sender's messageId (or a hash of the payload): a retried call is stored once.
+    message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    anonymous_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    # When it happened (the payload's timestamp, corrected for the sender's clock).
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "server" or "browser": which write key sent it.
+    source: Mapped[str] = mapped_column(String(10), default="server")
+
+
+class ScoreChange(Base):
+    """One change of a lead's points: which rule, from what (answer, profile, event, decay,
+    merge), by how much, under which config version. The deltas of a lead add up to its
+    current unrounded score."""
+
+    __tablename__ = "score_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    rule: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(10))
+    # The answer's question, the profile field or the event's message id.
+    source_ref: Mapped[str | None] = mapped_column(String(100))
+    delta: Mapped[float] = mapped_column(Float)
+    config_version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class StageTransition(Base):
+    __tablename__ = "stage_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    from_stage: Mapped[str] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_type: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LeadMerge(Base):
+    """Two leads found to be one person: `source` was folded into `target` (kept for lookups)."""
+
+    __tablename__ = "lead_merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(String(32), index=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    source_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,371 @@
+"""Tracking intake: validate Segment/RudderStack `track`, `page`, `identify` and `batch` calls
+and turn them into the events the lead store scores.
+
+No HTTP framework here (see intake_api.py): this module says what a valid call is, which
+write key may send what, and when an event happened.
+
+- Each call needs `anonymousId` or `userId`. `messageId` makes a retry idempotent; a call
+  without one gets a hash of its content, so an identical retry is still stored once.
+- When it happened: `timestamp` (else `originalTimestamp`), corrected for the sender's clock
+  with `sentAt` as Segment does (receivedAt - (sentAt - timestamp)); never later than now.
+- The browser (public) key may send `page` and the `track` events listed in
+  `behaviour.browser_events`; `identify` and every other `track` need the server key.
+- Sizes: 32 KB per call, 500 KB per batch, 500 calls per batch (Segment's own limits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from leadqual.config import QualificationConfig
+
+MAX_CALL_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_CALLS = 500
+# A sender's clock may run this far ahead before its timestamps are replaced by ours.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
+
+
+class IntakeError(ValueError):
+    """A call that is refused: `status` is the HTTP status, `problems` name each field."""
+
+    def __init__(self, status: int, message: str, problems: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problems = problems or []
+
+    def to_dict(self) -> dict:
+        return {"success": False, "error": str(self), "problems": self.problems}
+
+
+class _Call(BaseModel):
+    # Senders add many fields of their own (channel, integrations, version...): ignored.
+    model_config = ConfigDict(extra="ignore")
+
+    messageId: str | None = Field(default=None, min_length=1, max_length=100)
+    anonymousId: str | None = Field(default=None, pattern=ANONYMOUS_ID_PATTERN)
+    userId: str | None = Field(default=None, min_length=1, max_length=200)
+    timestamp: datetime | None = None
+    originalTimestamp: datetime | None = None
+    sentAt: datetime | None = None
+    context: dict[str, Any] = {}
+
+    @field_validator("userId", mode="before")
+    @classmethod
+    def _user_id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _someone(self):
+        if not (self.anonymousId or self.userId):
+            raise ValueError("anonymousId or userId is required")
+        return self
+
+
+class TrackCall(_Call):
+    type: Literal["track"] = "track"
+    event: str = Field(min_length=1, max_length=200)
+    properties: dict[str, Any] = {}
+
+
+class PageCall(_Call):
+    type: Literal["page"] = "page"
+    name: str | None = Field(default=None, max_length=200)
+    properties: dict[str, Any] = {}
+
+
+class IdentifyCall(_Call):
+    type: Literal["identify"] = "identify"
+    traits: dict[str, Any] = {}
+
+
+AnyCall = Annotated[TrackCall | PageCall | IdentifyCall, Field(discriminator="type")]
+
+
+class BatchCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    batch: list[AnyCall] = Field(min_length=1, max_length=MAX_BATCH_CALLS)
+    sentAt: datetime | None = None
+    context: dict[str, Any] = {}
+
+
+MODELS: dict[str, type[BaseModel]] = {"track": TrackCall, "page": PageCall, "identify": IdentifyCall}
+_BATCH = TypeAdapter(BatchCall)
+
+
+def _where(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part not in ("track", "page", "identify") or not text.endswith("]"):
+            text += ("." if text else "") + str(part)
+    return text or "(body)"
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> list[dict]:
+    return [
+        {"field": (prefix + "." if prefix else "") + _where(err["loc"]) if err["loc"] else prefix or "(body)",
+         "message": err["msg"]}
+        for err in exc.errors()
+    ]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a write key may send: everything (server) or the page's own events (browser)."""
+
+    name: str  # "server" or "browser"
+    track_events: frozenset[str] | None = None  # None = any
+
+    def check(self, call: BaseModel, where: str) -> dict | None:
+        if self.name == "server":
+            return None
+        if isinstance(call, IdentifyCall):
+            return {"field": where, "message": "the browser write key cannot send identify; use the server key"}
+        if isinstance(call, TrackCall) and call.event not in (self.track_events or frozenset()):
+            allowed = ", ".join(sorted(self.track_events or ())) or "none"
+            return {
+                "field": f"{where}.event" if where != "(body)" else "event",
+                "message": f"the browser write key cannot send {call.event!r}; allowed track events: {allowed}",
+            }
+        return None
+
+
+def server_scope() -> Scope:
+    return Scope("server")
+
+
+def browser_scope(config: QualificationConfig) -> Scope:
+    return Scope("browser", frozenset(config.behaviour.browser_events))
+
+
+def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
+    """Validate one HTTP body of `kind` (track, page, identify or batch) into calls."""
+    limit = MAX_BATCH_BYTES if kind == "batch" else MAX_CALL_BYTES
+    if len(raw) > limit:
+        raise IntakeError(413, f"a {kind} call may be at most {limit // 1024} KB; this one is {len(raw) // 1024} KB")
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IntakeError(400, f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise IntakeError(400, "the body must be a JSON object")
+    try:
+        if kind == "batch":
+            batch = _BATCH.validate_python(body)
+            calls = list(batch.batch)
+            for i, call in enumerate(calls):
+                if len(json.dumps(body["batch"][i], default=str)) > MAX_CALL_BYTES:
+                    raise IntakeError(413, f"batch[{i}] is larger than {MAX_CALL_BYTES // 1024} KB")
+                if call.sentAt is None and batch.sentAt is not None:
+                    calls[i] = call.model_copy(update={"sentAt": batch.sentAt})
+            return calls
+        body.setdefault("type", kind)
+        if body["type"] != kind:
+            raise IntakeError(400, f"type is {body['type']!r} but this endpoint takes {kind!r} calls")
+        return [MODELS[kind].model_validate(body)]
+    except ValidationError as exc:
+        problems = _problems(exc)
+        raise IntakeError(400, "invalid call: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems) from None
+
+
+def check_scope(calls: list[BaseModel], scope: Scope, batch: bool) -> None:
+    problems = [p for i, call in enumerate(calls) if (p := scope.check(call, f"batch[{i}]" if batch else "(body)"))]
+    if problems:
+        raise IntakeError(403, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def when(call: _Call, received_at: datetime) -> datetime:
+    """When the event happened, corrected for the sender's clock and never in the future."""
+    happened = _aware(call.timestamp or call.originalTimestamp)
+    if happened is None:
+        return received_at
+    sent = _aware(call.sentAt)
+    if sent is not None and call.timestamp is None:
+        happened = received_at - (sent - happened)
+    if happened > received_at + FUTURE_TOLERANCE:
+        return received_at
+    return min(happened, received_at)
+
+
+def _message_id(call: BaseModel) -> str:
+    if call.messageId:
+        return call.messageId
+    content = json.dumps(call.model_dump(mode="json", exclude={"sentAt"}), sort_keys=True)
+    return "h:" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def _page_url(call: PageCall) -> str | None:
+    url = call.properties.get("url") or (call.context.get("page") or {}).get("url")
+    return str(url)[:2000] if url else None
+
+
+def _country(traits: dict) -> str | None:
+    value = traits.get("country") or (traits.get("address") or {}).get("country")
+    return value.strip().upper() if isinstance(value, str) and re.fullmatch(r"\s*[A-Za-z]{2}\s*", value) else None
+
+
+def _employees(traits: dict) -> int | None:
+    company = traits.get("company") if isinstance(traits.get("company"), dict) else {}
+    for value in (traits.get("employees"), traits.get("company_size"), company.get("employee_count")):
+        try:
+            if value is not None and int(value) >= 0:
+                return int(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def normalize_traits(traits: dict, where: str = "traits") -> dict:
+    """The identify traits the lead keeps: email (validated), name, company, country (ISO
+    alpha-2), company_size (employees), job_title, language."""
+    out: dict[str, Any] = {}
+    email = traits.get("email")
+    if email is not None:
+        try:
+            out["email"] = validate_email(str(email), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise IntakeError(400, f"{where}.email: {exc}", [{"field": f"{where}.email", "message": str(exc)}]) from None
+    name = traits.get("name") or " ".join(str(traits[k]) for k in ("firstName", "lastName") if traits.get(k))
+    if name:
+        out["name"] = str(name)[:200]
+    company = traits.get("company")
+    company_name = company.get("name") if isinstance(company, dict) else company
+    if company_name:
+        out["company"] = str(company_name)[:200]
+    out["country"] = _country(traits)
+    out["company_size"] = _employees(traits)
+    title = traits.get("title") or traits.get("job_title")
+    out["job_title"] = str(title)[:200] if title else None
+    language = str(traits.get("language") or "")[:2].lower()
+    out["language"] = language if language in ("es", "en") else None
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def normalize(
+    calls: list[BaseModel], scope: Scope, received_at: datetime, page_event: str = "page", batch: bool = False
+) -> list[dict]:
+    """Events for LeadStore.ingest_events."""
+    events = []
+    for i, call in enumerate(calls):
+        item = {
+            "message_id": _message_id(call),
+            "type": call.type,
+            "anonymous_id": call.anonymousId,
+            "user_id": call.userId,
+            "timestamp": when(call, received_at),
+            "received_at": received_at,
+            "source": scope.name,
+            "url": None,
+            "properties": {},
+        }
+        if isinstance(call, TrackCall):
+            item.update(name=call.event, properties=call.properties, url=(call.context.get("page") or {}).get("url"))
+        elif isinstance(call, PageCall):
+            properties = dict(call.properties)
+            if call.name:
+                properties.setdefault("name", call.name)
+            item.update(name=page_event, properties=properties, url=_page_url(call))
+        else:
+            item.update(name="identify", traits=normalize_traits(call.traits, f"batch[{i}].traits" if batch else "traits"))
+            item["properties"] = {k: v for k, v in item["traits"].items() if k != "email"}
+        events.append(item)
+    return events
+
+
+def openapi(server_url: str = "/") -> dict:
+    """The OpenAPI 3.1 description of the intake, from the same models that validate it."""
+    components: dict[str, Any] = {}
+    for name, model in (("TrackCall", TrackCall), ("PageCall", PageCall), ("IdentifyCall", IdentifyCall), ("BatchCall", BatchCall)):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for def_name, definition in schema.pop("$defs", {}).items():
+            components[def_name] = definition
+        components[name] = schema
+    components["Result"] = {
+        "type": "object",
+        "properties": {
+            "success": {"type": "boolean"},
+            "accepted": {"type": "integer", "description": "events stored now"},
+            "duplicates": {"type": "integer", "description": "events already stored (same messageId)"},
+        },
+        "required": ["success", "accepted", "duplicates"],
+    }
+    components["Error"] = {
+        "type": "object",
+        "properties": {
+            "success": {"const": False},
+            "error": {"type": "string"},
+            "problems": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+        "required": ["success", "error"],
+    }
+
+    def operation(kind: str, schema: str, summary: str) -> dict:
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        return {
+            "post": {
+                "operationId": kind,
+                "summary": summary,
+                "security": [{"writeKey": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "stored (or already stored)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}},
+                    },
+                    "400": {"description": "invalid call; `problems` names each field", **error},
+                    "401": {"description": "missing or unknown write key", **error},
+                    "403": {"description": "the write key may not send this call", **error},
+                    "413": {"description": "call or batch too large", **error},
+                    "503": {"description": "storage unavailable; retry with the same messageId", **error},
+                },
+            }
+        }
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lead qualification tracking intake",
+            "version": "1",
+            "description": "Segment/RudderStack-compatible HTTP tracking API. Authenticate with HTTP Basic, "
+            "the write key as user name and an empty password (or `writeKey` in the body).",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/v1/track": operation("track", "TrackCall", "Record what a visitor did"),
+            "/v1/page": operation("page", "PageCall", "Record a page view"),
+            "/v1/identify": operation("identify", "IdentifyCall", "Say who a visitor is (server key only)"),
+            "/v1/batch": operation("batch", "BatchCall", f"Up to {MAX_BATCH_CALLS} calls at once"),
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"writeKey": {"type": "http", "scheme": "basic"}},
+        },
+    }
