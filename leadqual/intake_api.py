@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import json
 import logging
 import os
 from datetime import datetime, timezone
@@ -59,11 +60,9 @@ def _scope_for(key: str | None, config) -> tracking.Scope:
 
 
 def _body_key(raw: bytes) -> str | None:
-    import json
-
     try:
         body = json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     key = body.get("writeKey") if isinstance(body, dict) else None
     return key if isinstance(key, str) and key else None
@@ -84,8 +83,7 @@ def tracking_blueprint(store_factory, config_factory) -> Blueprint:
         config = config_factory()
         raw = request.body or b""
         try:
-            if len(raw) > tracking.MAX_BATCH_BYTES:
-                raise IntakeError(413, f"the body may be at most {tracking.MAX_BATCH_BYTES // 1024} KB")
+            tracking.check_size(raw, kind)  # before reading a key from the body
             scope = _scope_for(_presented_key(request) or _body_key(raw), config)
             calls = tracking.parse_body(raw, kind)
             tracking.check_scope(calls, scope, batch=kind == "batch")

@@ -7,9 +7,11 @@ write key may send what, and when an event happened.
 - Each call needs `anonymousId` or `userId`. `messageId` makes a retry idempotent; a call
   without one gets a hash of its content, so an identical retry is still stored once.
 - When it happened: `timestamp` (else `originalTimestamp`), corrected for the sender's clock
-  with `sentAt` as Segment does (receivedAt - (sentAt - timestamp)); never later than now.
+  with `sentAt` as Segment does (receivedAt - (sentAt - originalTimestamp)); never later than
+  when it was received; kept in UTC.
 - The browser (public) key may send `page` and the `track` events listed in
-  `behaviour.browser_events`; `identify` and every other `track` need the server key.
+  `behaviour.browser_events`, with an `anonymousId`; `identify` and every other `track` need
+  the server key. A `userId` from the browser is ignored: anyone could claim someone else's.
 - Sizes: 32 KB per call, 500 KB per batch, 500 calls per batch (Segment's own limits).
 """
 
@@ -19,19 +21,18 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from leadqual.config import QualificationConfig
 
 MAX_CALL_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_CALLS = 500
-# A sender's clock may run this far ahead before its timestamps are replaced by ours.
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
 
@@ -68,7 +69,7 @@ class _Call(BaseModel):
     @model_validator(mode="after")
     def _someone(self):
         if not (self.anonymousId or self.userId):
-            raise ValueError("anonymousId or userId is required")
+            raise PydanticCustomError("identity_required", "anonymousId or userId is required")
         return self
 
 
@@ -114,12 +115,46 @@ def _where(loc: tuple) -> str:
     return text or "(body)"
 
 
-def _problems(exc: ValidationError, prefix: str = "") -> list[dict]:
-    return [
-        {"field": (prefix + "." if prefix else "") + _where(err["loc"]) if err["loc"] else prefix or "(body)",
-         "message": err["msg"]}
-        for err in exc.errors()
-    ]
+# Errors pydantic reports on the whole call that are really about one field of it.
+_ERROR_FIELD = {"identity_required": "anonymousId", "union_tag_invalid": "type", "union_tag_not_found": "type"}
+
+
+def _problems(exc: ValidationError) -> list[dict]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] in _ERROR_FIELD:
+            loc += (_ERROR_FIELD[err["type"]],)
+        problems.append({"field": _where(loc), "message": err["msg"]})
+    return problems
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:30]} is too large")
+    return value
+
+
+def _nul_field(body: Any) -> str | None:
+    """Where a string (or a key) holds a NUL character, which databases cannot store in text."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where or "(body)"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return where or "(body)"
+                stack.append((f"{where}.{key}" if where else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,14 +167,21 @@ class Scope:
     def check(self, call: BaseModel, where: str) -> dict | None:
         if self.name == "server":
             return None
+        prefix = f"{where}." if where else ""
         if isinstance(call, IdentifyCall):
-            return {"field": where, "message": "the browser write key cannot send identify; use the server key"}
+            return {
+                "field": prefix + "type",
+                "message": "the browser write key cannot send identify; use the server key",
+            }
         if isinstance(call, TrackCall) and call.event not in (self.track_events or frozenset()):
             allowed = ", ".join(sorted(self.track_events or ())) or "none"
             return {
-                "field": f"{where}.event" if where != "(body)" else "event",
+                "field": prefix + "event",
                 "message": f"the browser write key cannot send {call.event!r}; allowed track events: {allowed}",
             }
+        if not call.anonymousId:
+            # A userId from the page is only a claim: anyone could send someone else's.
+            return {"field": prefix + "anonymousId", "message": "the browser write key must send anonymousId"}
         return None
 
 
@@ -153,36 +195,53 @@ def browser_scope(config: QualificationConfig) -> Scope:
 
 def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
     """Validate one HTTP body of `kind` (track, page, identify or batch) into calls."""
-    limit = MAX_BATCH_BYTES if kind == "batch" else MAX_CALL_BYTES
-    if len(raw) > limit:
-        raise IntakeError(413, f"a {kind} call may be at most {limit // 1024} KB; this one is {len(raw) // 1024} KB")
+    check_size(raw, kind)
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IntakeError(400, f"the body is not valid JSON: {exc}") from None
+        body = json.loads(raw or b"null", parse_constant=_reject_constant, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        message = f"the body is not valid JSON: {exc}"
+        raise IntakeError(400, message, [{"field": "(body)", "message": message}]) from None
     if not isinstance(body, dict):
-        raise IntakeError(400, "the body must be a JSON object")
+        message = f"the body must be a JSON object, not {type(body).__name__}"
+        raise IntakeError(400, message, [{"field": "(body)", "message": message}])
+    nul = _nul_field(body)
+    if nul is not None:
+        raise IntakeError(
+            400, f"{nul}: contains a NUL character", [{"field": nul, "message": "contains a NUL character"}]
+        )
     try:
         if kind == "batch":
             batch = _BATCH.validate_python(body)
             calls = list(batch.batch)
             for i, call in enumerate(calls):
-                if len(json.dumps(body["batch"][i], default=str)) > MAX_CALL_BYTES:
-                    raise IntakeError(413, f"batch[{i}] is larger than {MAX_CALL_BYTES // 1024} KB")
+                size = len(json.dumps(body["batch"][i], ensure_ascii=False, separators=(",", ":")).encode())
+                if size > MAX_CALL_BYTES:
+                    message = f"a call may be at most {MAX_CALL_BYTES // 1024} KB; this one is {size // 1024} KB"
+                    raise IntakeError(413, f"batch[{i}]: {message}", [{"field": f"batch[{i}]", "message": message}])
                 if call.sentAt is None and batch.sentAt is not None:
                     calls[i] = call.model_copy(update={"sentAt": batch.sentAt})
             return calls
         body.setdefault("type", kind)
         if body["type"] != kind:
-            raise IntakeError(400, f"type is {body['type']!r} but this endpoint takes {kind!r} calls")
+            message = f"type is {body['type']!r} but this endpoint takes {kind!r} calls"
+            raise IntakeError(400, message, [{"field": "type", "message": message}])
         return [MODELS[kind].model_validate(body)]
     except ValidationError as exc:
         problems = _problems(exc)
-        raise IntakeError(400, "invalid call: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems) from None
+        message = "invalid call: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise IntakeError(400, message, problems) from None
+
+
+def check_size(raw: bytes, kind: str) -> None:
+    """413 for a body over the limit of its kind: 32 KB per call, 500 KB per batch."""
+    limit = MAX_BATCH_BYTES if kind == "batch" else MAX_CALL_BYTES
+    if len(raw) > limit:
+        message = f"a {kind} call may be at most {limit // 1024} KB; this one is {len(raw) // 1024} KB"
+        raise IntakeError(413, message, [{"field": "(body)", "message": message}])
 
 
 def check_scope(calls: list[BaseModel], scope: Scope, batch: bool) -> None:
-    problems = [p for i, call in enumerate(calls) if (p := scope.check(call, f"batch[{i}]" if batch else "(body)"))]
+    problems = [p for i, call in enumerate(calls) if (p := scope.check(call, f"batch[{i}]" if batch else ""))]
     if problems:
         raise IntakeError(403, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
 
@@ -194,14 +253,18 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def when(call: _Call, received_at: datetime) -> datetime:
-    """When the event happened, corrected for the sender's clock and never in the future."""
+    """When the event happened (in UTC), corrected for the sender's clock and never in the future."""
+    received_at = received_at.astimezone(timezone.utc)
     happened = _aware(call.timestamp or call.originalTimestamp)
     if happened is None:
         return received_at
     sent = _aware(call.sentAt)
-    if sent is not None and call.timestamp is None:
-        happened = received_at - (sent - happened)
-    if happened > received_at + FUTURE_TOLERANCE:
+    try:
+        if sent is not None and call.timestamp is None:
+            happened = received_at - (sent - happened)
+        # UTC: SQLite keeps a timestamp's wall time and drops its offset.
+        happened = happened.astimezone(timezone.utc)
+    except OverflowError:  # a clock thousands of years off: nothing to correct with
         return received_at
     return min(happened, received_at)
 
@@ -219,17 +282,20 @@ def _page_url(call: PageCall) -> str | None:
 
 
 def _country(traits: dict) -> str | None:
-    value = traits.get("country") or (traits.get("address") or {}).get("country")
+    address = traits.get("address")
+    value = traits.get("country") or (address.get("country") if isinstance(address, dict) else None)
     return value.strip().upper() if isinstance(value, str) and re.fullmatch(r"\s*[A-Za-z]{2}\s*", value) else None
 
 
 def _employees(traits: dict) -> int | None:
     company = traits.get("company") if isinstance(traits.get("company"), dict) else {}
     for value in (traits.get("employees"), traits.get("company_size"), company.get("employee_count")):
+        if isinstance(value, bool):
+            continue
         try:
             if value is not None and int(value) >= 0:
                 return int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             continue
     return None
 
@@ -243,7 +309,9 @@ def normalize_traits(traits: dict, where: str = "traits") -> dict:
         try:
             out["email"] = validate_email(str(email), check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise IntakeError(400, f"{where}.email: {exc}", [{"field": f"{where}.email", "message": str(exc)}]) from None
+            raise IntakeError(
+                400, f"{where}.email: {exc}", [{"field": f"{where}.email", "message": str(exc)}]
+            ) from None
     name = traits.get("name") or " ".join(str(traits[k]) for k in ("firstName", "lastName") if traits.get(k))
     if name:
         out["name"] = str(name)[:200]
@@ -270,7 +338,8 @@ def normalize(
             "message_id": _message_id(call),
             "type": call.type,
             "anonymous_id": call.anonymousId,
-            "user_id": call.userId,
+            # From the browser a userId is only a claim: the server key's identify says who it is.
+            "user_id": call.userId if scope.name == "server" else None,
             "timestamp": when(call, received_at),
             "received_at": received_at,
             "source": scope.name,
@@ -285,7 +354,9 @@ def normalize(
                 properties.setdefault("name", call.name)
             item.update(name=page_event, properties=properties, url=_page_url(call))
         else:
-            item.update(name="identify", traits=normalize_traits(call.traits, f"batch[{i}].traits" if batch else "traits"))
+            item.update(
+                name="identify", traits=normalize_traits(call.traits, f"batch[{i}].traits" if batch else "traits")
+            )
             item["properties"] = {k: v for k, v in item["traits"].items() if k != "email"}
         events.append(item)
     return events
@@ -294,7 +365,12 @@ def normalize(
 def openapi(server_url: str = "/") -> dict:
     """The OpenAPI 3.1 description of the intake, from the same models that validate it."""
     components: dict[str, Any] = {}
-    for name, model in (("TrackCall", TrackCall), ("PageCall", PageCall), ("IdentifyCall", IdentifyCall), ("BatchCall", BatchCall)):
+    for name, model in (
+        ("TrackCall", TrackCall),
+        ("PageCall", PageCall),
+        ("IdentifyCall", IdentifyCall),
+        ("BatchCall", BatchCall),
+    ):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for def_name, definition in schema.pop("$defs", {}).items():
             components[def_name] = definition
