@@ -276,9 +276,20 @@ def _message_id(call: BaseModel) -> str:
     return "h:" + hashlib.sha256(content.encode()).hexdigest()[:40]
 
 
+def _text(value: Any, limit: int = 200) -> str | None:
+    """A trait or URL as text: strings and numbers only (a list or an object is not a name)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value).strip()[:limit] or None
+
+
+def _context_url(call: _Call) -> str | None:
+    page = call.context.get("page")
+    return _text(page.get("url"), 2000) if isinstance(page, dict) else None
+
+
 def _page_url(call: PageCall) -> str | None:
-    url = call.properties.get("url") or (call.context.get("page") or {}).get("url")
-    return str(url)[:2000] if url else None
+    return _text(call.properties.get("url"), 2000) or _context_url(call)
 
 
 def _country(traits: dict) -> str | None:
@@ -312,17 +323,13 @@ def normalize_traits(traits: dict, where: str = "traits") -> dict:
             raise IntakeError(
                 400, f"{where}.email: {exc}", [{"field": f"{where}.email", "message": str(exc)}]
             ) from None
-    name = traits.get("name") or " ".join(str(traits[k]) for k in ("firstName", "lastName") if traits.get(k))
-    if name:
-        out["name"] = str(name)[:200]
+    full_name = " ".join(filter(None, (_text(traits.get("firstName")), _text(traits.get("lastName")))))
+    out["name"] = _text(traits.get("name")) or _text(full_name)
     company = traits.get("company")
-    company_name = company.get("name") if isinstance(company, dict) else company
-    if company_name:
-        out["company"] = str(company_name)[:200]
+    out["company"] = _text(company.get("name") if isinstance(company, dict) else company)
     out["country"] = _country(traits)
     out["company_size"] = _employees(traits)
-    title = traits.get("title") or traits.get("job_title")
-    out["job_title"] = str(title)[:200] if title else None
+    out["job_title"] = _text(traits.get("title")) or _text(traits.get("job_title"))
     language = str(traits.get("language") or "")[:2].lower()
     out["language"] = language if language in ("es", "en") else None
     return {k: v for k, v in out.items() if v is not None}
@@ -347,7 +354,7 @@ def normalize(
             "properties": {},
         }
         if isinstance(call, TrackCall):
-            item.update(name=call.event, properties=call.properties, url=(call.context.get("page") or {}).get("url"))
+            item.update(name=call.event, properties=call.properties, url=_context_url(call))
         elif isinstance(call, PageCall):
             properties = dict(call.properties)
             if call.name:

@@ -412,6 +412,18 @@ def test_a_track_event_keeps_the_url_of_the_page_it_happened_on():
     assert one(body, "track")["url"] == "https://a.io/lp/x"
 
 
+def test_odd_page_contexts_give_no_url_instead_of_a_crash():
+    # A URL goes to a text column: an object there would fail to store on every retry.
+    for context in ({"page": "home"}, {"page": None}, {"page": {"url": {"href": "x"}}}, {"page": {"url": ["x"]}}):
+        assert one(raw(event="cta_click", anonymousId=ANON, context=context), "track")["url"] is None, context
+        assert one(raw(anonymousId=ANON, context=context), "page")["url"] is None, context
+    assert one(raw(anonymousId=ANON, properties={"url": {"href": "x"}}), "page")["url"] is None
+    long_url = "https://nubilo.io/" + "a" * 5000
+    assert (
+        len(one(raw(event="cta_click", anonymousId=ANON, context={"page": {"url": long_url}}), "track")["url"]) == 2000
+    )
+
+
 # -- identify traits ---------------------------------------------------------------------------
 
 
@@ -439,6 +451,11 @@ def test_the_name_is_the_name_or_first_and_last_name():
     assert normalize_traits({"firstName": "Ana", "lastName": "Gil"})["name"] == "Ana Gil"
     assert normalize_traits({"firstName": "Ana"})["name"] == "Ana"
     assert "name" not in normalize_traits({})
+
+
+def test_names_and_titles_that_are_not_text_are_ignored():
+    traits = {"name": ["Ana"], "company": {"name": {"legal": "Acme SL"}}, "title": {"en": "CEO"}, "lastName": "Gil"}
+    assert normalize_traits(traits) == {"name": "Gil"}
 
 
 def test_the_company_is_a_name_or_an_object_with_its_size():
