@@ -54,7 +54,8 @@ def _scope_for(key: str | None, config) -> tracking.Scope:
     if not key:
         raise IntakeError(401, "a write key is required: HTTP Basic with the key as user name, or writeKey in the body")
     for known, scope in keys.items():
-        if hmac.compare_digest(known.encode(), key.encode()):
+        # surrogatepass: a key from a JSON body may hold a lone surrogate ("\ud800").
+        if hmac.compare_digest(known.encode(), key.encode("utf-8", "surrogatepass")):
             return tracking.server_scope() if scope == "server" else tracking.browser_scope(config)
     raise IntakeError(401, "unknown write key")
 

@@ -140,16 +140,20 @@ def _finite(text: str) -> float:
     return value
 
 
-def _nul_field(body: Any) -> str | None:
-    """Where a string (or a key) holds a NUL character, which databases cannot store in text."""
+# NUL, and lone surrogates (\ud800 escaped in JSON): text that databases and UTF-8 cannot store.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_field(body: Any) -> str | None:
+    """Where a string (or a key) holds a character that cannot be stored as text."""
     stack: list[tuple[str, Any]] = [("", body)]
     while stack:
         where, value = stack.pop()
-        if isinstance(value, str) and "\x00" in value:
+        if isinstance(value, str) and _UNSTORABLE.search(value):
             return where or "(body)"
         if isinstance(value, dict):
             for key, item in value.items():
-                if "\x00" in key:
+                if _UNSTORABLE.search(key):
                     return where or "(body)"
                 stack.append((f"{where}.{key}" if where else key, item))
         elif isinstance(value, list):
@@ -204,11 +208,10 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
     if not isinstance(body, dict):
         message = f"the body must be a JSON object, not {type(body).__name__}"
         raise IntakeError(400, message, [{"field": "(body)", "message": message}])
-    nul = _nul_field(body)
-    if nul is not None:
-        raise IntakeError(
-            400, f"{nul}: contains a NUL character", [{"field": nul, "message": "contains a NUL character"}]
-        )
+    where = _unstorable_field(body)
+    if where is not None:
+        message = "contains a NUL character or a lone UTF-16 surrogate"
+        raise IntakeError(400, f"{where}: {message}", [{"field": where, "message": message}])
     try:
         if kind == "batch":
             batch = _BATCH.validate_python(body)

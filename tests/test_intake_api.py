@@ -229,6 +229,7 @@ def test_a_wrong_key_is_401(intake):
     for response in (
         intake.post("page", page(anonymous_id, "https://nubilo.io/"), key="not-" + SERVER_KEY),
         intake.post("page", {**page(anonymous_id, "https://nubilo.io/"), "writeKey": "nope"}, key=None),
+        intake.post("page", {**page(anonymous_id, "https://nubilo.io/"), "writeKey": "\ud800"}, key=None),
     ):
         assert response.status_code == 401
         assert response.json()["error"] == "unknown write key"
@@ -323,6 +324,9 @@ def test_values_postgresql_cannot_store_are_400_not_503(intake):
     response = intake.post("track", {"event": "cta\x00click", "anonymousId": anonymous_id})
     assert response.status_code == 400
     assert [p["field"] for p in response.json()["problems"]] == ["event"]
+    response = intake.post("page", page(anonymous_id, "https://nubilo.io/\ud800"))
+    assert response.status_code == 400
+    assert [p["field"] for p in response.json()["problems"]] == ["properties.url"]
     assert intake.stored(anonymous_id) == []
 
 

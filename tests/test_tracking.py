@@ -205,6 +205,13 @@ def test_a_nul_character_is_refused_naming_where_it_is():
     assert fields(error) == ["batch[0].event"]
 
 
+def test_a_lone_surrogate_is_refused_naming_where_it_is():
+    # "\ud800" is valid JSON but no UTF-8 text: SQLite and PostgreSQL cannot take it.
+    error = refused(raw(anonymousId=ANON, properties={"url": "https://nubilo.io/\ud800"}), "page")
+    assert fields(error) == ["properties.url"]
+    assert "surrogate" in str(error)
+
+
 def test_absurdly_deep_json_is_a_400_not_a_crash():
     depth = 100_000
     body = b'{"batch": [{"type": "page", "anonymousId": "' + ANON.encode() + b'", "properties": {"a": '
