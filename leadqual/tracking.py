@@ -13,6 +13,7 @@ write key may send what, and when an event happened.
   `behaviour.browser_events`, with an `anonymousId`; `identify` and every other `track` need
   the server key. A `userId` from the browser is ignored: anyone could claim someone else's.
 - Sizes: 32 KB per call, 500 KB per batch, 500 calls per batch (Segment's own limits).
+- A batch's own `sentAt` and `context` apply to each of its calls.
 """
 
 from __future__ import annotations
@@ -221,8 +222,14 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
                 if size > MAX_CALL_BYTES:
                     message = f"a call may be at most {MAX_CALL_BYTES // 1024} KB; this one is {size // 1024} KB"
                     raise IntakeError(413, f"batch[{i}]: {message}", [{"field": f"batch[{i}]", "message": message}])
+                # The batch's sentAt and context apply to each of its calls (a call's own win).
+                update: dict[str, Any] = {}
                 if call.sentAt is None and batch.sentAt is not None:
-                    calls[i] = call.model_copy(update={"sentAt": batch.sentAt})
+                    update["sentAt"] = batch.sentAt
+                if batch.context:
+                    update["context"] = {**batch.context, **call.context}
+                if update:
+                    calls[i] = call.model_copy(update=update)
             return calls
         body.setdefault("type", kind)
         if body["type"] != kind:

@@ -414,6 +414,17 @@ def test_a_page_url_comes_from_properties_or_else_from_the_context():
     assert one(raw(anonymousId=ANON), "page")["url"] is None
 
 
+def test_a_batchs_context_applies_to_each_of_its_calls():
+    body = raw(
+        context={"page": {"url": "https://a.io/pricing"}},
+        batch=[
+            {"type": "page", "anonymousId": ANON},
+            {"type": "page", "anonymousId": ANON, "context": {"page": {"url": "https://a.io/lp/x"}}},
+        ],
+    )
+    assert [e["url"] for e in events(body, "batch")] == ["https://a.io/pricing", "https://a.io/lp/x"]
+
+
 def test_a_track_event_keeps_the_url_of_the_page_it_happened_on():
     body = raw(event="cta_click", anonymousId=ANON, context={"page": {"url": "https://a.io/lp/x"}})
     assert one(body, "track")["url"] == "https://a.io/lp/x"
