@@ -12,13 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import scoring
+from leadqual import scoring, stages
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, qualification
 from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
 from leadqual.corrections import read_correction
 from leadqual.language import DEFAULT, choose_language, normalize_code
-from leadqual.leads import LeadStore
+from leadqual.leads import LeadStore, valid_anonymous_id
 from leadqual.spool import SaveSpool
 from leadqual.texts import Texts
 
@@ -88,6 +88,18 @@ def is_new_user_turn(tracker: Tracker) -> bool:
     return False
 
 
+def visitor_of(tracker: Tracker) -> str | None:
+    """The website's anonymous visitor id for this conversation (validated), if any."""
+    return tracker.get_slot("visitor_id") or visitor_in_metadata(tracker)
+
+
+def visitor_in_metadata(tracker: Tracker) -> str | None:
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    if not isinstance(metadata, dict):
+        return None
+    return valid_anonymous_id(metadata.get("anonymous_id") or metadata.get("anonymousId"))
+
+
 def answers_of(tracker: Tracker) -> dict[str, Any]:
     return {slot: tracker.get_slot(slot) for slot in QUESTION_SLOTS}
 
@@ -97,11 +109,11 @@ def save_answers(
 ) -> tuple[dict | None, list[EventType]]:
     """Write the conversation's answers; on a database error tell the visitor and retry later."""
     try:
-        lead = store().save_conversation(tracker.sender_id, answers, language_of(tracker))
+        lead = store().save_conversation(tracker.sender_id, answers, language_of(tracker), visitor_of(tracker))
     except SQLAlchemyError:
         logger.exception("saving lead for conversation %s failed; will retry", tracker.sender_id)
         # On disk too, so the background retry writes it even if the visitor never comes back.
-        spool().add(tracker.sender_id, answers, language_of(tracker))
+        spool().add(tracker.sender_id, answers, language_of(tracker), visitor_of(tracker))
         if not tracker.get_slot("lead_save_pending"):
             dispatcher.utter_message(**texts().response("utter_save_failed", language_of(tracker)))
         return None, [SlotSet("lead_save_pending", True)]
@@ -129,6 +141,48 @@ class ActionDetectLanguage(Action):
         return [] if lang == current else [SlotSet("language", lang)]
 
 
+class ActionIdentifyVisitor(Action):
+    """Sets `visitor_id` from the message metadata ("anonymous_id"); the first valid one wins,
+    so a later message cannot switch the conversation to another visitor's history."""
+
+    def name(self) -> str:
+        return "action_identify_visitor"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("visitor_id"):
+            return []
+        visitor = visitor_in_metadata(tracker)
+        return [SlotSet("visitor_id", visitor)] if visitor else []
+
+
+def visitor_context(tracker: Tracker) -> dict:
+    """What the store knows about this browser; nothing if the database is down."""
+    try:
+        return store().visitor_context(visitor_of(tracker))
+    except SQLAlchemyError:
+        logger.exception("reading visitor %s failed", visitor_of(tracker))
+        return {"known": False, "name": None, "answers": {}, "behaviour": 0, "engaged": False, "returning": False}
+
+
+class ActionGreet(Action):
+    """Greets: by name when the browser belongs to a known lead, and offers a salesperson to a
+    visitor whose behaviour score says they are engaged."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = language_of(tracker)
+        context = visitor_context(tracker)
+        if context["returning"] and (context["known"] or context["engaged"]):
+            dispatcher.utter_message(**texts().response("utter_greet_returning", lang, name=context["name"]))
+        else:
+            dispatcher.utter_message(**texts().response("utter_greet", lang))
+        if context["engaged"]:
+            dispatcher.utter_message(**texts().offer_sales(lang))
+        return []
+
+
 class ActionRetryLeadSave(Action):
     """Retries a lead write that failed on an earlier turn (outside the form)."""
 
@@ -139,7 +193,7 @@ class ActionRetryLeadSave(Action):
         if not tracker.get_slot("lead_save_pending") or tracker.active_loop_name == "qualification_form":
             return []  # nothing pending, or the form saves this turn anyway
         try:
-            store().save_conversation(tracker.sender_id, answers_of(tracker), language_of(tracker))
+            store().save_conversation(tracker.sender_id, answers_of(tracker), language_of(tracker), visitor_of(tracker))
         except SQLAlchemyError:
             logger.exception("retrying lead save for %s failed", tracker.sender_id)
             return []
@@ -158,9 +212,13 @@ class ValidateQualificationForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         before = answers_of(tracker)
+        activating = tracker.get_slot("requested_slot") is None
         events = await super().run(dispatcher, tracker, domain)
         after = dict(before)
         after.update({e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] in after})
+        known = self._known_answers(tracker) if activating and visitor_of(tracker) else {}
+        if any(after.get(slot) is not None and after.get(slot) == value for slot, value in known.items()):
+            dispatcher.utter_message(**texts().response("utter_known_answers", language_of(tracker)))
         if after != before:
             _lead, save_events = save_answers(dispatcher, tracker, after)
             events.extend(save_events)
@@ -183,7 +241,19 @@ class ValidateQualificationForm(FormValidationAction):
             return {} if reading.kind == "interrupt" else {slot: {"candidate": "requested"}}
         if tracker.get_slot(slot) is None and slot in self._other_answers(tracker, requested):
             return {slot: {"candidate": "other"}}
+        if requested is None and tracker.get_slot(slot) is None:
+            known = self._known_answers(tracker).get(slot)
+            if known is not None:
+                return {slot: known}  # the visitor told us before: not asked again
         return {}
+
+    def _known_answers(self, tracker: Tracker) -> dict[str, dict]:
+        """Answers the visitor's lead already holds (another conversation, same browser)."""
+        key = (tracker.sender_id, len(tracker.events))
+        if getattr(self, "_known_key", None) != key:
+            self._known_key = key
+            self._known = visitor_context(tracker)["answers"] if visitor_of(tracker) else {}
+        return self._known
 
     def _other_answers(self, tracker: Tracker, requested: str | None) -> dict[str, dict]:
         """Answers to the other questions in this message, parsed once per message (not per slot)."""
@@ -291,9 +361,11 @@ class ActionSubmitQualification(Action):
         lead, events = save_answers(dispatcher, tracker, answers)
         if lead is not None:
             result = {"stage": lead["stage"], **lead["scores"]}
-        else:  # database down: still answer correctly; the write is retried next turn
-            fit = scoring.fit_score(answers, config).fit
-            result = {"stage": scoring.stage_for(fit, config), "fit": fit, "behaviour": 0, "total": fit}
+        else:  # database down: still answer correctly (on the answers alone); the write is retried
+            fit = scoring.fit_score(answers, config)
+            qualifies = {c.criterion: c.qualifies for c in fit.criteria}
+            stage = stages.score_stage(fit.fit, qualifies, config.stages)
+            result = {"stage": stage, "fit": fit.fit, "behaviour": 0, "total": fit.fit}
         name = (answers.get("name") or {}).get("value")
         company = (answers.get("company") or {}).get("value")
         lang = language_of(tracker)

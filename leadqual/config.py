@@ -395,6 +395,9 @@ class QuestionTexts(_Strict):
 # Texts the assistant sends; a messages.yml without one fails at start-up, not in a chat.
 REQUIRED_RESPONSES = (
     "utter_greet",
+    "utter_greet_returning",
+    "utter_offer_sales",
+    "utter_known_answers",
     "utter_goodbye",
     "utter_thanks",
     "utter_iamabot",
@@ -415,7 +418,7 @@ REQUIRED_RESPONSES = (
     "utter_result_nurture",
     "your_company",
 )
-REQUIRED_BUTTONS = ("skip", "human", "yes", "no")
+REQUIRED_BUTTONS = ("skip", "human", "yes", "no", "talk_to_sales", "not_now")
 
 
 class Messages(_Strict):

@@ -47,8 +47,10 @@ class SaveSpool:
             os.fsync(handle.fileno())
         tmp.replace(self.path)
 
-    def add(self, conversation_id: str, answers: dict, language: str) -> None:
+    def add(self, conversation_id: str, answers: dict, language: str, anonymous_id: str | None = None) -> None:
         entry = {"conversation_id": conversation_id, "answers": answers, "language": language}
+        if anonymous_id:
+            entry["anonymous_id"] = anonymous_id
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
             handle.flush()
@@ -65,7 +67,7 @@ class SaveSpool:
         with self._lock:
             return list(self._read())
 
-    def drain(self, save: Callable[[str, dict, str], object]) -> int:
+    def drain(self, save: Callable[..., object]) -> int:
         """Try every spooled conversation with `save`; keep the ones that still fail."""
         with self._lock:
             entries = self._read()
@@ -74,7 +76,7 @@ class SaveSpool:
             saved = 0
             for conversation_id, entry in list(entries.items()):
                 try:
-                    save(conversation_id, entry["answers"], entry["language"])
+                    save(conversation_id, entry["answers"], entry["language"], entry.get("anonymous_id"))
                 except Exception:  # noqa: BLE001 - still failing: keep it for the next round
                     log.warning("retry of spooled answers for %s failed", conversation_id)
                     continue

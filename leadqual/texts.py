@@ -63,6 +63,16 @@ class Texts:
             message["buttons"] = buttons
         return message
 
+    def offer_sales(self, lang: str) -> dict:
+        """The offer of a salesperson to an engaged visitor, with yes / not now buttons."""
+        return {
+            **self.response("utter_offer_sales", lang),
+            "buttons": [
+                {"title": self.messages.buttons["talk_to_sales"].get(lang), "payload": "/request_human"},
+                {"title": self.messages.buttons["not_now"].get(lang), "payload": "/deny"},
+            ],
+        }
+
     def reask(self, slot: str, lang: str) -> dict:
         return {"text": _pick(self.messages.questions[slot].reask, lang)}
 

@@ -339,7 +339,9 @@ def test_shipped_config_loads_with_the_behaviour_section(config):
     points = {rule.id: rule.points for rule in behaviour.rules}
     assert points == {
         "pricing_page": 10,
+        "pricing_page_es": 10,
         "demo_request": 15,
+        "cta_click": 3,
         "landing_page": 2,
         "page_view": 1,
         "webinar_attended": 5,
@@ -374,14 +376,14 @@ def rule(data: dict, rule_id: str) -> dict:
 
 def test_rule_with_neither_event_nor_url_names_the_rule(tmp_path):
     msg = broken_qualification(tmp_path, lambda d: rule(d, "email_reply").pop("event"))
-    assert "behaviour.rules.5" in msg
+    assert "behaviour.rules.7" in msg
     assert "'email_reply'" in msg
     assert "exactly one of event, url or url_regex" in msg
 
 
 def test_rule_with_both_event_and_url_is_rejected(tmp_path):
     msg = broken_qualification(tmp_path, lambda d: rule(d, "email_reply").update(url="*/x"))
-    assert "behaviour.rules.5" in msg
+    assert "behaviour.rules.7" in msg
     assert "exactly one of" in msg
 
 
@@ -410,14 +412,14 @@ def test_typo_in_a_rule_key_is_rejected(tmp_path):
 
 def test_non_integer_points_names_the_field(tmp_path):
     msg = broken_qualification(tmp_path, lambda d: rule(d, "demo_request").update(points="high"))
-    assert "behaviour.rules.1.points" in msg
+    assert "behaviour.rules.2.points" in msg
 
 
 def test_invalid_url_regex_names_the_rule(tmp_path):
     msg = broken_qualification(
         tmp_path, lambda d: d["behaviour"]["rules"].append({"id": "bad", "url_regex": "(", "points": 1})
     )
-    assert "behaviour.rules.11" in msg
+    assert "behaviour.rules.13" in msg
     assert "url_regex is not a valid regular expression" in msg
 
 

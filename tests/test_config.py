@@ -53,7 +53,9 @@ def test_shipped_qualification_loads_with_its_values():
     assert list(config.questions) == ["need", "timing", "budget", "authority", "name", "company", "email"]
     assert config.currency == "EUR"
     assert config.budget.minimum_price.amount == 3000
-    assert (config.stages.mql, config.stages.sql) == (60, 80)
+    assert (config.stages.mql.min_score, config.stages.sql.min_score) == (60, 80)
+    assert config.stages.sql.requires == ["budget", "authority", "need"]
+    assert config.grades.fit == {"A": 75, "B": 55, "C": 35}
     assert config.max_reasks == 2
     assert [n.id for n in config.need.needs] == ["crm", "marketing_automation", "support", "reporting"]
 
@@ -91,9 +93,19 @@ def test_missing_stages_sql_names_the_field(tmp_path):
 
 
 def test_stages_out_of_order_names_stages(tmp_path):
-    msg = broken_qualification(tmp_path, lambda d: d["stages"].update(mql=90, sql=80))
+    msg = broken_qualification(tmp_path, lambda d: d["stages"]["mql"].update(min_score=90))
     assert "stages:" in msg
-    assert "nurture_below <= mql <= sql" in msg
+    assert "nurture_below <= mql.min_score <= sql.min_score" in msg
+
+
+def test_unknown_bant_requirement_names_the_field(tmp_path):
+    msg = broken_qualification(tmp_path, lambda d: d["stages"]["sql"].update(requires=["budget", "money"]))
+    assert "stages.sql.requires.1" in msg
+
+
+def test_grades_out_of_order_name_grades(tmp_path):
+    msg = broken_qualification(tmp_path, lambda d: d["grades"]["fit"].update(A=10))
+    assert "grades" in msg and "A >= B >= C" in msg
 
 
 def test_duplicate_need_id_names_need(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from leadqual import answers, scoring
+from leadqual.config import load_qualification
+from leadqual.stages import score_stage
 
 
 def budget(**value) -> dict:
@@ -255,7 +257,7 @@ def test_fit_score_of_a_student(config):
     }
     fit = scoring.fit_score(student, config)
     assert fit.fit == 5
-    assert scoring.stage_for(fit.fit, config) == "lead"
+    assert stage_of(fit) == "lead"
     assert fit.qualifies("budget") is False
 
 
@@ -265,12 +267,35 @@ def test_fit_score_with_nothing_answered_is_the_unknown_budget_points(config):
     assert fit.qualifies("timing") is None
 
 
+def stage_of(fit: scoring.FitScore) -> str:
+    return score_stage(fit.fit, {c.criterion: c.qualifies for c in fit.criteria}, load_qualification().stages)
+
+
+ALL_QUALIFY = {"budget": True, "authority": True, "need": True, "timing": True}
+
+
 @pytest.mark.parametrize(
     ("total", "stage"),
     [(0, "lead"), (40, "lead"), (59, "lead"), (60, "mql"), (79, "mql"), (80, "sql"), (100, "sql")],
 )
-def test_stage_thresholds(config, total, stage):
-    assert scoring.stage_for(total, config) == stage
+def test_stage_thresholds_when_bant_qualifies(config, total, stage):
+    assert score_stage(total, ALL_QUALIFY, config.stages) == stage
+
+
+@pytest.mark.parametrize("missing", ["budget", "authority", "need"])
+def test_sql_needs_the_required_bant_criteria_not_just_points(config, missing):
+    assert score_stage(100, ALL_QUALIFY | {missing: False}, config.stages) == "mql"
+    assert score_stage(100, ALL_QUALIFY | {missing: None}, config.stages) == "mql"
+    # timing is not in the shipped sql requirements
+    assert score_stage(100, ALL_QUALIFY | {"timing": False}, config.stages) == "sql"
+
+
+@pytest.mark.parametrize(
+    ("fit", "behaviour", "expected"),
+    [(100, 30, "A1"), (75, 25, "A1"), (74, 24, "B2"), (55, 10, "B2"), (54, 9, "C3"), (35, 0, "C3"), (34, -5, "D3")],
+)
+def test_grade_is_fit_letter_and_engagement_number(config, fit, behaviour, expected):
+    assert scoring.grade(fit, behaviour, config) == expected
 
 
 def test_mixed_answers_land_in_mql(config):
@@ -283,4 +308,4 @@ def test_mixed_answers_land_in_mql(config):
     }
     fit = scoring.fit_score(answers_, config)
     assert fit.fit == 75
-    assert scoring.stage_for(fit.fit, config) == "mql"
+    assert stage_of(fit) == "mql"

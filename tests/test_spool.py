@@ -10,7 +10,7 @@ class FlakyStore:
         self.up = False
         self.saved: dict[str, tuple[dict, str]] = {}
 
-    def save(self, conversation_id: str, answers: dict, language: str) -> None:
+    def save(self, conversation_id: str, answers: dict, language: str, anonymous_id: str | None = None) -> None:
         if not self.up:
             raise ConnectionError("database is down")
         self.saved[conversation_id] = (answers, language)

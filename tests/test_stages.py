@@ -24,7 +24,7 @@ AT = datetime(2026, 3, 15, 10, 30, tzinfo=timezone.utc)
 ANA = Actor.person("ana@nubilo.example")
 RULE = Actor.rule("stale_after_90_days")
 BOT = Actor.bot("chat")
-THRESHOLDS = {"nurture_below": 40, "mql": 60, "sql": 80}
+ALL = {"budget": True, "authority": True, "need": True, "timing": True}
 
 
 def refused(code: str, *args, **kwargs) -> str:
@@ -94,14 +94,17 @@ def test_unknown_actor_type():
     assert "robot" in refused("unknown_actor", "lead", "mql", "robot", at=AT)
 
 
-@pytest.mark.parametrize("current, target", [("lead", "sql"), ("lead", "opportunity"), ("mql", "sql")])
+@pytest.mark.parametrize("current, target", [("lead", "opportunity"), ("mql", "opportunity"), ("sal", "opportunity")])
 def test_skipping_stages_is_illegal(current, target):
-    message = refused("illegal_move", current, target, ANA, "sales_accepted", AT)
+    message = refused("illegal_move", current, target, ANA, "deal_created", AT)
     assert f"from {current} to {target}" in message
 
 
-def test_scores_cannot_make_a_lead_sql():
-    refused("illegal_move", "mql", "sql", RULE, "score_threshold", AT)
+@pytest.mark.parametrize("current", ["lead", "mql"])
+def test_the_chat_or_a_person_can_qualify_straight_to_sql(current):
+    assert advance(current, "sql", BOT, at=AT).reason == "score_threshold"
+    assert advance(current, "sql", ANA, "sales_qualified", AT).kind == "qualify"
+    refused("reason_not_allowed", current, "sql", ANA, "score_threshold", AT)
 
 
 @pytest.mark.parametrize("bad", ["customer", "", "MQL"])
@@ -230,8 +233,8 @@ def test_transition_to_dict_has_iso_time_and_every_field():
 
 def test_allowed_targets_for_a_console():
     machine = StageMachine()
-    assert machine.allowed_targets("mql", "person") == ["sal", "lead", "disqualified"]
-    assert machine.allowed_targets("mql", "rule") == ["lead"]
+    assert machine.allowed_targets("mql", "person") == ["sal", "sql", "lead", "disqualified"]
+    assert machine.allowed_targets("mql", "rule") == ["sql", "lead"]
     assert machine.allowed_targets("opportunity", "rule") == []
     assert machine.allowed_targets("disqualified", "person") == ["lead"]
 
@@ -246,55 +249,85 @@ def test_every_reason_in_the_move_table_is_a_known_code():
 # -- score-driven moves --------------------------------------------------------------------
 
 
-def test_score_at_the_mql_threshold_moves_lead_to_mql():
-    t = stage_from_score(60, THRESHOLDS, "lead", at=AT)
+@pytest.fixture
+def rules(config):
+    return config.stages
+
+
+def test_score_at_the_mql_threshold_moves_lead_to_mql(rules):
+    t = stage_from_score(60, ALL, rules, "lead", at=AT)
     assert (t.from_stage, t.to_stage, t.actor_type, t.reason) == ("lead", "mql", "rule", "score_threshold")
     assert t.note == "score 60 >= mql threshold 60"
 
 
-def test_score_over_sql_threshold_only_makes_an_mql_marked_sql_ready():
-    t = stage_from_score(95, THRESHOLDS, "lead", at=AT)
+def test_a_lead_meeting_the_sql_rule_goes_straight_to_sql(rules):
+    t = stage_from_score(95, ALL, rules, "lead", at=AT, actor=BOT)
+    assert (t.to_stage, t.kind, t.actor_type) == ("sql", "qualify", "bot")
+    assert t.note == "score 95 >= sql threshold 80; budget, authority, need qualified"
+    assert stage_from_score(95, ALL, rules, "mql", at=AT).to_stage == "sql"
+
+
+def test_enough_points_without_the_required_bant_only_make_an_mql(rules):
+    t = stage_from_score(95, ALL | {"authority": False}, rules, "lead", at=AT)
     assert t.to_stage == "mql"
-    assert "sql-ready" in t.note
-    assert stage_from_score(95, THRESHOLDS, "mql", at=AT) is None
 
 
-def test_score_drop_moves_mql_back_to_lead():
-    t = stage_from_score(59, THRESHOLDS, "mql", at=AT)
+def test_with_automatic_sql_off_the_lead_stays_mql_marked_sales_ready(config):
+    manual = config.stages.model_copy(update={"sql": config.stages.sql.model_copy(update={"automatic": False})})
+    t = stage_from_score(95, ALL, manual, "lead", at=AT)
+    assert t.to_stage == "mql"
+    assert "sales-ready" in t.note
+    assert stage_from_score(95, ALL, manual, "mql", at=AT) is None
+
+
+def test_score_drop_moves_back(rules):
+    t = stage_from_score(59, ALL, rules, "mql", at=AT)
     assert (t.to_stage, t.kind, t.reason) == ("lead", "recycle", "score_dropped")
     assert t.note == "score 59 < mql threshold 60"
+    t = stage_from_score(70, ALL | {"need": False}, rules, "sql", at=AT)
+    assert (t.to_stage, t.kind, t.reason) == ("mql", "demote", "score_dropped")
+    assert "need not qualified" in t.note
 
 
-@pytest.mark.parametrize("current, total", [("lead", 59), ("lead", 0), ("mql", 60), ("mql", 100)])
-def test_score_that_keeps_the_stage_gives_none(current, total):
-    assert stage_from_score(total, THRESHOLDS, current, at=AT) is None
+@pytest.mark.parametrize("current, total", [("lead", 59), ("lead", 0), ("mql", 60), ("mql", 79), ("sql", 80)])
+def test_score_that_keeps_the_stage_gives_none(rules, current, total):
+    assert stage_from_score(total, ALL, rules, current, at=AT) is None
 
 
-@pytest.mark.parametrize("current", ["sal", "sql", "opportunity", "disqualified"])
+@pytest.mark.parametrize("current", ["sal", "opportunity", "disqualified"])
 @pytest.mark.parametrize("total", [0, 59, 60, 100])
-def test_scores_never_override_a_persons_decision(current, total):
-    assert stage_from_score(total, THRESHOLDS, current, at=AT) is None
+def test_scores_never_move_a_lead_a_person_placed_further(rules, current, total):
+    assert stage_from_score(total, ALL, rules, current, placed_by="person", at=AT) is None
+    assert stage_from_score(total, ALL, rules, current, at=AT) is None
 
 
-def test_score_move_can_be_made_by_the_bot():
-    t = stage_from_score(70, {"mql": 60}, "lead", at=AT, actor=BOT)
+@pytest.mark.parametrize("total", [0, 59, 100])
+def test_an_sql_a_person_qualified_is_never_moved_by_scores(rules, total):
+    assert stage_from_score(total, ALL, rules, "sql", placed_by="person", at=AT) is None
+
+
+def test_a_recycled_lead_comes_back_only_when_its_score_crosses_a_threshold_again(rules):
+    # A person recycled an mql with 70 points: staying at 70 or dropping does nothing ...
+    assert stage_from_score(70, ALL, rules, "lead", placed_by="person", previous_total=70, at=AT) is None
+    assert stage_from_score(65, ALL, rules, "lead", placed_by="rule", previous_total=70, at=AT) is None
+    # ... new activity that crosses a threshold moves it forward again.
+    assert stage_from_score(85, ALL, rules, "lead", placed_by="person", previous_total=70, at=AT).to_stage == "sql"
+    t = stage_from_score(62, ALL, rules, "lead", placed_by="rule", previous_total=40, at=AT)
+    assert t.to_stage == "mql"
+
+
+def test_score_move_can_be_made_by_the_bot(rules):
+    t = stage_from_score(70, ALL, rules, "lead", at=AT, actor=BOT)
     assert (t.actor_type, t.actor_id) == ("bot", "chat")
 
 
-def test_score_thresholds_and_stage_are_checked():
+def test_score_rules_and_stage_are_checked(rules):
     with pytest.raises(StageError, match="'mql'") as info:
-        stage_from_score(70, {"sql": 80}, "lead")
+        stage_from_score(70, ALL, object(), "lead")
     assert info.value.code == "bad_thresholds"
-    with pytest.raises(StageError, match="'sql'"):
-        stage_from_score(70, {"mql": 60, "sql": "80"}, "lead")
     with pytest.raises(StageError) as info:
-        stage_from_score(70, THRESHOLDS, "nurture")
+        stage_from_score(70, ALL, rules, "nurture")
     assert info.value.code == "unknown_stage"
-
-
-def test_shipped_thresholds_work(config):
-    thresholds = config.stages.model_dump()
-    assert stage_from_score(thresholds["mql"], thresholds, "lead").to_stage == "mql"
 
 
 def test_module_has_no_database_or_rasa_imports():
