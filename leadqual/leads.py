@@ -90,6 +90,13 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def _as_utc(moment: datetime) -> datetime:
+    """Times are stored in UTC: SQLite would keep another offset's wall time and drop the offset."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(timezone.utc)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -155,7 +162,7 @@ class LeadStore:
         earlier events attach to the lead. Raises SQLAlchemyError when the database fails; the
         caller keeps the answers and calls again later (the write is idempotent).
         """
-        now = now or utcnow()
+        now = _as_utc(now or utcnow())
 
         def work(session: Session) -> dict:
             lead = self._save(session, conversation_id, answers, language, valid_anonymous_id(anonymous_id), now)
@@ -227,7 +234,15 @@ class LeadStore:
         return lead
 
     def _by_email(self, session: Session, email: str) -> Lead | None:
-        return session.scalars(select(Lead).where(Lead.email_key == email.strip().lower())).first()
+        """The lead with this email, or the one a lead with this email was merged into."""
+        key = email.strip().lower()
+        lead = session.scalars(select(Lead).where(Lead.email_key == key)).first()
+        if lead is None:
+            merge = session.scalars(
+                select(LeadMerge).where(func.lower(LeadMerge.source_email) == key).order_by(LeadMerge.id.desc())
+            ).first()
+            lead = session.get(Lead, merge.target_id) if merge else None
+        return lead
 
     # -- identity stitching ----------------------------------------------------------------
 
@@ -292,7 +307,7 @@ class LeadStore:
 
     def merge_leads(self, source_id: str, target_id: str, reason: str = "duplicate", now: datetime | None = None):
         """Merge two leads found to be one person (e.g. from the console); the target's JSON."""
-        now = now or utcnow()
+        now = _as_utc(now or utcnow())
 
         def work(session: Session) -> dict:
             source, target = session.get(Lead, source_id), session.get(Lead, target_id)
@@ -313,7 +328,8 @@ class LeadStore:
         `identify` events find or create the person's lead (by user id, then email) and tie
         the browser to it. Returns {"accepted": n, "duplicates": n, "leads": [ids re-scored]}.
         """
-        now = now or utcnow()
+        now = _as_utc(now or utcnow())
+        events = [{**e, "timestamp": _as_utc(e["timestamp"])} for e in events]
 
         def work(session: Session) -> dict:
             ids = [e["message_id"] for e in events]
@@ -403,6 +419,12 @@ class LeadStore:
             lead.email, lead.email_key = email, email.lower()
         if user_id and lead.user_id is None:
             lead.user_id = user_id
+        if user_id:  # events sent with this user id before anyone knew whose it was
+            session.execute(
+                update(TrackedEvent)
+                .where(TrackedEvent.user_id == user_id, TrackedEvent.lead_id.is_(None))
+                .values(lead_id=lead.id)
+            )
         lead.name = lead.name or traits.get("name")
         lead.company = lead.company or traits.get("company")
         profile = dict(lead.profile or {})
@@ -472,7 +494,7 @@ class LeadStore:
         now: datetime | None = None,
     ) -> dict:
         """A person's (or a rule's) decision to move a lead; StageError if the move is not allowed."""
-        now = now or utcnow()
+        now = _as_utc(now or utcnow())
 
         def work(session: Session) -> dict:
             lead = session.get(Lead, lead_id)
@@ -486,7 +508,7 @@ class LeadStore:
         return self._retrying(work)
 
     def rescore_lead(self, lead_id: str, now: datetime | None = None) -> dict:
-        now = now or utcnow()
+        now = _as_utc(now or utcnow())
 
         def work(session: Session) -> dict:
             lead = session.get(Lead, lead_id)
@@ -502,11 +524,6 @@ class LeadStore:
     def get_by_email(self, email: str) -> dict | None:
         with self.sessions() as session:
             lead = self._by_email(session, email)
-            if lead is None:  # an address of a lead merged into another
-                merge = session.scalars(
-                    select(LeadMerge).where(func.lower(LeadMerge.source_email) == email.strip().lower())
-                ).first()
-                lead = session.get(Lead, merge.target_id) if merge else None
             return self._lead_json(session, lead) if lead else None
 
     def get(self, lead_id: str) -> dict | None:
@@ -531,7 +548,7 @@ class LeadStore:
         anonymous_id = valid_anonymous_id(anonymous_id)
         if not anonymous_id:
             return context
-        now = now or utcnow()
+        now = _as_utc(now or utcnow())
         with self.sessions() as session:
             visitor = session.get(Visitor, anonymous_id)
             if visitor is None:
@@ -550,7 +567,9 @@ class LeadStore:
                 events = [_event_of(row) for row in rows]
             context["behaviour"] = score_behaviour(events, self.config, now).total
             first_seen = _aware(visitor.first_seen_at)
-            context["returning"] = context["returning"] or (first_seen is not None and now - first_seen > timedelta(hours=1))
+            context["returning"] = context["returning"] or (
+                first_seen is not None and now - first_seen > timedelta(hours=1)
+            )
             context["engaged"] = context["behaviour"] >= self.config.behaviour.engaged_at
         return context
 
@@ -568,7 +587,9 @@ class LeadStore:
     def _lead_json(self, session: Session, lead: Lead, history: bool = True) -> dict:
         answers = lead.answers or {}
         # Whether each criterion qualifies, as scored at the last save (not re-scored per read).
-        qualifies = {line["criterion"]: line["qualifies"] for line in lead.score_breakdown or [] if line.get("criterion")}
+        qualifies = {
+            line["criterion"]: line["qualifies"] for line in lead.score_breakdown or [] if line.get("criterion")
+        }
 
         def answer(slot: str) -> dict:
             value = answers.get(slot)
@@ -629,7 +650,9 @@ class LeadStore:
         }
         if history:
             data["visitors"] = list(
-                session.scalars(select(Visitor.anonymous_id).where(Visitor.lead_id == lead.id).order_by(Visitor.first_seen_at))
+                session.scalars(
+                    select(Visitor.anonymous_id).where(Visitor.lead_id == lead.id).order_by(Visitor.first_seen_at)
+                )
             )
             data["events"] = [
                 {
@@ -681,4 +704,3 @@ class LeadStore:
 
 
 _TRANSITION_FIELDS = ("from_stage", "to_stage", "kind", "actor_type", "actor_id", "reason", "note", "at")
-

@@ -22,6 +22,8 @@ from leadqual.leads import LeadStore
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "e2e-" + uuid.uuid4().hex
+WRITE_KEY = "e2e-server-" + uuid.uuid4().hex
+BROWSER_KEY = "e2e-browser-" + uuid.uuid4().hex
 PG_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -135,6 +137,8 @@ def action_server(database_url: str, actions_port: int) -> str:
         "LEADQUAL_DATABASE_URL": database_url,
         "LEADQUAL_SPOOL": str(ARTIFACTS / f"pending-saves-{uuid.uuid4().hex[:8]}.jsonl"),
         "LEADQUAL_SPOOL_RETRY_SECONDS": "1",
+        "LEADQUAL_WRITE_KEY": WRITE_KEY,
+        "LEADQUAL_BROWSER_WRITE_KEY": BROWSER_KEY,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
@@ -153,14 +157,18 @@ def action_server(database_url: str, actions_port: int) -> str:
 class Visitor:
     """One website visitor talking over the REST channel."""
 
-    def __init__(self, rasa_url: str, lang: str | None = None) -> None:
+    def __init__(self, rasa_url: str, lang: str | None = None, anonymous_id: str | None = None) -> None:
         self.url = rasa_url
         self.sender = "e2e-" + uuid.uuid4().hex
         self.lang = lang
+        # The website's visitor id, shared with the tracking snippet (sent as chat metadata).
+        self.anonymous_id = anonymous_id
         self.transcript: list[tuple[str, list[dict]]] = []
 
     def say(self, message: str) -> list[dict]:
         metadata = {"lang": self.lang} if self.lang else {}
+        if self.anonymous_id:
+            metadata["anonymous_id"] = self.anonymous_id
         response = requests.post(
             self.url + "/webhooks/rest/webhook",
             json={"sender": self.sender, "message": message, "metadata": metadata},
@@ -214,10 +222,20 @@ def buttons(replies: list[dict]) -> list[str]:
 
 @pytest.fixture
 def visitor(rasa_url, action_server):
-    def make(lang: str | None = None) -> Visitor:
-        return Visitor(rasa_url, lang)
+    def make(lang: str | None = None, anonymous_id: str | None = None) -> Visitor:
+        return Visitor(rasa_url, lang, anonymous_id)
 
     return make
+
+
+@pytest.fixture
+def intake(actions_port, action_server):
+    """POST a Segment call to the tracking intake: intake(kind, body, key=WRITE_KEY)."""
+
+    def send(kind: str, body: dict, key: str = WRITE_KEY) -> requests.Response:
+        return requests.post(f"http://127.0.0.1:{actions_port}/v1/{kind}", json=body, auth=(key, ""), timeout=30)
+
+    return send
 
 
 @pytest.fixture
