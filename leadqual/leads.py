@@ -419,18 +419,19 @@ class LeadStore:
             lead.email, lead.email_key = email, email.lower()
         if user_id and lead.user_id is None:
             lead.user_id = user_id
-        if user_id:  # events sent with this user id before anyone knew whose it was
-            session.execute(
-                update(TrackedEvent)
-                .where(TrackedEvent.user_id == user_id, TrackedEvent.lead_id.is_(None))
-                .values(lead_id=lead.id)
-            )
+
         lead.name = lead.name or traits.get("name")
         lead.company = lead.company or traits.get("company")
         profile = dict(lead.profile or {})
         profile.update({k: traits[k] for k in PROFILE_FIELDS if traits.get(k) is not None})
         lead.profile = profile
         session.flush()
+        if user_id:  # events sent with this user id before anyone knew whose it was
+            session.execute(
+                update(TrackedEvent)
+                .where(TrackedEvent.user_id == user_id, TrackedEvent.lead_id.is_(None))
+                .values(lead_id=lead.id)
+            )
         if item.get("anonymous_id"):
             self._attach_visitor(session, item["anonymous_id"], lead, now)
         return session.get(Lead, lead.id)
