@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -453,3 +454,60 @@ def test_stop_with_the_database_down_does_not_claim_the_answers_were_saved(lead_
     assert slot_events(events)["lead_save_pending"] is True
     assert texts_of(messages)[0] == say("utter_save_failed")
     assert not any("He guardado" in text for text in texts_of(messages))
+
+
+# -- the visitor id, the greeting and known answers ----------------------------------------
+
+
+def greet_tracker(metadata: dict | None = None, **slots) -> Tracker:
+    tracker = tracker_from("language_spanish_text", **({"language": "es"} | slots))
+    tracker.latest_message.update(text="hola", intent={"name": "greet", "confidence": 0.99}, metadata=metadata or {})
+    return tracker
+
+
+def test_the_visitor_id_comes_from_metadata_and_the_first_one_wins():
+    events, _ = run(actions.ActionIdentifyVisitor(), greet_tracker({"anonymous_id": "browser-aaaa"}))
+    assert slot_events(events) == {"visitor_id": "browser-aaaa"}
+    events, _ = run(
+        actions.ActionIdentifyVisitor(), greet_tracker({"anonymous_id": "victim-0001"}, visitor_id="browser-aaaa")
+    )
+    assert events == []
+    events, _ = run(actions.ActionIdentifyVisitor(), greet_tracker({"anonymous_id": "<b>x</b>"}))
+    assert events == []
+
+
+def test_a_new_visitor_gets_the_plain_greeting(lead_store):
+    _, messages = run(actions.ActionGreet(), greet_tracker({"anonymous_id": "browser-aaaa"}))
+    assert len(messages) == 1 and messages[0]["text"] in say("utter_greet")
+
+
+def test_an_engaged_visitor_is_offered_sales(lead_store):
+    now = datetime.now(timezone.utc)
+    demo = {"message_id": "d1", "type": "track", "name": "demo_request", "anonymous_id": "browser-aaaa"}
+    lead_store.ingest_events([demo | {"timestamp": now, "received_at": now, "user_id": None, "url": None}], now)
+    _, messages = run(actions.ActionGreet(), greet_tracker({"anonymous_id": "browser-aaaa"}))
+    assert messages[-1]["text"] == say("utter_offer_sales")
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/request_human", "/deny"]
+
+
+def test_a_known_visitor_is_greeted_by_first_name_and_not_asked_again(lead_store):
+    known = {"timing": {"months": 3, "source": "button"}, "name": {"value": "Ana García"}}
+    lead_store.save_conversation("earlier-chat", known, "es", "browser-aaaa")
+    _, messages = run(actions.ActionGreet(), greet_tracker({"anonymous_id": "browser-aaaa"}))
+    assert messages[0]["text"].startswith("¡Hola de nuevo, Ana!")
+
+    tracker = tracker_from("form_activation_multi_answer", visitor_id="browser-aaaa")
+    events, messages = run(FORM, tracker)
+    slots = slot_events(events)
+    assert slots["timing"] == known["timing"] and slots["name"] == known["name"]
+    assert slots["need"]["source"] == "text"  # what the message says now wins over what we knew
+    assert say("utter_known_answers") in texts_of(messages)
+
+
+def test_the_greeting_survives_a_database_outage(lead_store, monkeypatch):
+    def fail(*_args, **_kwargs):
+        raise OperationalError("SELECT ...", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(lead_store, "visitor_context", fail)
+    _, messages = run(actions.ActionGreet(), greet_tracker({"anonymous_id": "browser-aaaa"}))
+    assert messages[0]["text"] in say("utter_greet")
