@@ -249,7 +249,7 @@ class ValidateQualificationForm(FormValidationAction):
 
     def _known_answers(self, tracker: Tracker) -> dict[str, dict]:
         """Answers the visitor's lead already holds (another conversation, same browser)."""
-        key = (tracker.sender_id, len(tracker.events))
+        key = (tracker.sender_id, len(tracker.events), visitor_of(tracker))
         if getattr(self, "_known_key", None) != key:
             self._known_key = key
             self._known = visitor_context(tracker)["answers"] if visitor_of(tracker) else {}
