@@ -1,13 +1,24 @@
-"""Read leads from the command line: `bin/leads show EMAIL` prints one lead as JSON,
-`bin/leads list` lists them (highest score first)."""
+"""Leads from the command line: `bin/leads show EMAIL` prints one lead as JSON, `bin/leads list`
+lists them (highest score first), `bin/leads rescore` re-scores them all (after a config change,
+and for decay and went-cold recycling; run it daily)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import datetime, timezone
 
 from leadqual.leads import LeadStore
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time for --now; without an offset it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-07-01T06:00:00+00:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,10 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--stage", choices=["lead", "mql", "sql"])
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    rescore = sub.add_parser("rescore", help="re-score every lead (config change, decay) and recycle leads gone cold")
+    rescore.add_argument("--batch-size", type=int, default=2000, help="leads per transaction (default 2000)")
+    rescore.add_argument("--now", type=_moment, help="score as of this ISO 8601 time (default: now; no offset = UTC)")
+    rescore.add_argument("--workers", type=int, help="processes that score (default: one per CPU, at most 4)")
+    rescore.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     args = parser.parse_args(argv)
 
     store = LeadStore(args.database_url)
     store.create_schema()
+    if args.command == "rescore":
+        return _rescore(store, args)
     if args.command == "show":
         lead = store.get_by_email(args.email)
         if lead is None:
@@ -41,6 +59,26 @@ def main(argv: list[str] | None = None) -> int:
             f"{lead['scores']['total']:>5}  {lead['stage']:<5}  {lead['language']:<4}  "
             f"{(lead['email'] or '(anonymous)'):<32.32}  {(lead['company'] or ''):<24.24}  {lead['updated_at'][:19]}"
         )
+    return 0
+
+
+def _rescore(store: LeadStore, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from leadqual.rescore import rescore_all
+
+    if args.batch_size < 1:
+        print("--batch-size must be at least 1", file=sys.stderr)
+        return 2
+    with tqdm(total=store.count(), unit="lead", disable=args.quiet, file=sys.stderr) as bar:
+        figures = rescore_all(
+            store, now=args.now, batch_size=args.batch_size, progress=bar.update, workers=args.workers
+        )
+    print(
+        f"rescored {figures['leads']} leads in {figures['seconds']:.1f} s: {figures['changed']} changed, "
+        f"{figures['score_changes']} score changes, {figures['stage_moves']} stage moves, "
+        f"{figures['recycled']} recycled (went cold)"
+    )
     return 0
 
 
