@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadqual import scoring
@@ -97,6 +99,15 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _lost_race(exc: Exception) -> bool:
+    """A unique-key collision, a deadlock (40P01), a serialization failure (40001), or SQLite's
+    "database is locked": worth one more try. A connection failure is not."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -134,16 +145,19 @@ class LeadStore:
         Base.metadata.create_all(self.engine)
 
     def _retrying(self, work):
-        """Run `work(session)` in a transaction; once more if a concurrent insert collided
-        (two conversations of one person creating the same email at once, or the same event
-        arriving twice at the same moment): the second attempt finds the other's row."""
-        for attempt in range(2):
+        """Run `work(session)` in a transaction, again when it lost a race: a concurrent insert
+        collided (two conversations of one person creating the same email, the same event
+        arriving twice at once), or the database chose it as a deadlock victim. Each attempt
+        redoes the whole write, so nothing is half-applied; other errors are raised."""
+        attempts = 5
+        for attempt in range(attempts):
             try:
                 with self.sessions.begin() as session:
                     return work(session)
-            except IntegrityError:
-                if attempt:
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == attempts - 1 or not _lost_race(exc):
                     raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
 
     # -- conversations --------------------------------------------------------------------
@@ -379,9 +393,9 @@ class LeadStore:
             if visitor is None:
                 visitor = Visitor(anonymous_id=anonymous_id, first_seen_at=item["timestamp"], last_seen_at=now)
                 session.add(visitor)
-            else:
-                visitor.first_seen_at = min(_aware(visitor.first_seen_at), item["timestamp"])
-                visitor.last_seen_at = max(_aware(visitor.last_seen_at), now)
+            elif item["timestamp"] < _aware(visitor.first_seen_at):
+                # Only when it changes: a busy visitor's row is not rewritten (and locked) per event.
+                visitor.first_seen_at = item["timestamp"]
             session.flush()
         if item["type"] == "identify":
             return self._identify(session, item, now)
@@ -453,6 +467,12 @@ class LeadStore:
     ) -> None:
         """Re-score a lead as of `now`, recording what changed and any stage move."""
         config = self.config
+        session.flush()
+        # Lock the lead's row (PostgreSQL) and reload it: a concurrent save or event batch on
+        # the same lead waits, so every score uses the latest answers and events, and no change
+        # is recorded twice or lost. FOR NO KEY UPDATE: new rows may still reference the lead.
+        session.execute(select(Lead.id).where(Lead.id == lead.id).with_for_update(key_share=True))
+        session.refresh(lead)
         if events is None:
             events = self._events_of(session, lead.id)
         score = scoring.score_lead(lead.answers or {}, lead.profile or {}, events, config, now)

@@ -247,3 +247,26 @@ def test_visitor_context_for_the_greeting(store):
     known = store.visitor_context("browser-aaaa", NOW)
     assert (known["known"], known["name"], known["returning"]) == (True, "Ana", True)
     assert set(known["answers"]) == {"need", "timing", "budget", "authority", "name"}
+
+
+def test_concurrent_events_and_chat_saves_lose_no_point(pg_store):
+    """Event batches and chat saves on one lead at the same time (PostgreSQL, row-locked)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = pg_store
+    store.save_conversation("chat-1", {"need": {"value": "crm"}}, "es", "browser-aaaa", NOW)
+
+    def send(i: int) -> None:
+        store.ingest_events([event(f"e{i}", "email_reply", NOW, "browser-aaaa")], NOW)
+
+    def save(i: int) -> None:
+        answers = {"need": {"value": "crm"}, "budget": {"max": 1000 * (i + 1)}}
+        store.save_conversation("chat-1", answers, "es", "browser-aaaa", NOW)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        jobs = [pool.submit(send, i) for i in range(12)] + [pool.submit(save, i) for i in range(6)]
+        for job in jobs:
+            job.result()
+    lead = store.get_by_conversation("chat-1")
+    assert len(lead["events"]) == 12 and lead["scores"]["behaviour"] == 24
+    explained(lead)
