@@ -100,18 +100,22 @@ def tracking_blueprint(store_factory, config_factory) -> Blueprint:
         return response.json({"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"]})
 
     @bp.post("/track")
+    @bp.post("/t", name="track_short")  # the short paths analytics.js posts to
     async def track(request):
         return await handle(request, "track")
 
     @bp.post("/page")
+    @bp.post("/p", name="page_short")  # the short paths analytics.js posts to
     async def page(request):
         return await handle(request, "page")
 
     @bp.post("/identify")
+    @bp.post("/i", name="identify_short")  # the short paths analytics.js posts to
     async def identify(request):
         return await handle(request, "identify")
 
     @bp.post("/batch")
+    @bp.post("/b", name="batch_short")  # the short paths analytics.js posts to
     async def batch(request):
         return await handle(request, "batch")
 

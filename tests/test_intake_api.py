@@ -5,6 +5,7 @@ One server per database for the whole module; every test uses its own visitor id
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -212,6 +213,15 @@ def test_the_write_key_may_come_in_the_body(intake):
     assert len(intake.stored(anonymous_id)) == 1
     batch = {"writeKey": SERVER_KEY, "batch": [{"type": "track", "event": "demo_request", "anonymousId": anonymous_id}]}
     assert intake.post("batch", batch, key=None).json()["accepted"] == 1
+
+
+def test_analytics_js_short_paths_and_text_plain_bodies_work(intake):
+    # analytics.js posts to /v1/p, /v1/t... with text/plain (no CORS preflight) and the key in the body.
+    anonymous_id = visitor()
+    body = json.dumps({**page(anonymous_id, "https://nubilo.io/precios"), "writeKey": BROWSER_KEY})
+    response = intake.post("p", body, key=None, headers={"content-type": "text/plain"})
+    assert response.status_code == 200, response.text
+    assert [e.url for e in intake.stored(anonymous_id)] == ["https://nubilo.io/precios"]
 
 
 def test_a_call_without_a_key_is_401_asking_for_basic_auth(intake):
