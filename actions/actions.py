@@ -360,16 +360,25 @@ class ActionSubmitQualification(Action):
         answers = answers_of(tracker)
         lead, events = save_answers(dispatcher, tracker, answers)
         if lead is not None:
-            result = {"stage": lead["stage"], **lead["scores"]}
+            result = {
+                "stage": lead["stage"],
+                "sales_ready": lead["sales_ready"],
+                "grade": lead["grade"],
+                **lead["scores"],
+            }
         else:  # database down: still answer correctly (on the answers alone); the write is retried
             fit = scoring.fit_score(answers, config)
             qualifies = {c.criterion: c.qualifies for c in fit.criteria}
             stage = stages.score_stage(fit.fit, qualifies, config.stages)
-            result = {"stage": stage, "fit": fit.fit, "behaviour": 0, "total": fit.fit}
+            ready = stages.meets(config.stages.sql, fit.fit, qualifies)
+            result = {"stage": stage, "sales_ready": ready, "fit": fit.fit, "behaviour": 0, "total": fit.fit}
         name = (answers.get("name") or {}).get("value")
         company = (answers.get("company") or {}).get("value")
         lang = language_of(tracker)
-        response = {"sql": "utter_result_sql", "mql": "utter_result_mql"}.get(result["stage"], "utter_result_nurture")
+        # Sales-ready leads hear what sales will do, whether the config makes them sql or leaves
+        # them mql for an SDR to accept.
+        stage = "sql" if result["sales_ready"] else result["stage"]
+        response = {"sql": "utter_result_sql", "mql": "utter_result_mql"}.get(stage, "utter_result_nurture")
         dispatcher.utter_message(
             **texts().response(
                 response,

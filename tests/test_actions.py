@@ -381,7 +381,14 @@ def test_submit_hot_lead_gets_the_sales_qualified_text(lead_store):
         "Una persona de nuestro equipo comercial te contactará en menos de 24 horas."
     ]
     slots = slot_events(events)
-    assert slots["qualification"] == {"stage": "sql", "fit": 100, "behaviour": 0, "total": 100}
+    assert slots["qualification"] == {
+        "stage": "sql",
+        "sales_ready": True,
+        "grade": "A3",
+        "fit": 100,
+        "behaviour": 0,
+        "total": 100,
+    }
     assert slots["failures"] is None
 
     lead = lead_store.get_by_email("ana@acme.es")
@@ -423,7 +430,7 @@ def test_submit_with_the_database_down_still_answers_and_marks_pending(lead_stor
     assert texts_of(messages)[1].startswith("¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien")
     slots = slot_events(events)
     assert slots["lead_save_pending"] is True
-    assert slots["qualification"] == {"stage": "sql", "fit": 100, "behaviour": 0, "total": 100}
+    assert slots["qualification"] == {"stage": "sql", "sales_ready": True, "fit": 100, "behaviour": 0, "total": 100}
 
 
 # -- action_stop_qualification ----------------------------------------------------------
@@ -511,3 +518,19 @@ def test_the_greeting_survives_a_database_outage(lead_store, monkeypatch):
     monkeypatch.setattr(lead_store, "visitor_context", fail)
     _, messages = run(actions.ActionGreet(), greet_tracker({"anonymous_id": "browser-aaaa"}))
     assert messages[0]["text"] in say("utter_greet")
+
+
+def test_a_sales_ready_lead_left_at_mql_for_an_sdr_still_hears_what_sales_will_do(lead_store, monkeypatch):
+    config = lead_store.config
+    manual = config.model_copy(
+        update={
+            "stages": config.stages.model_copy(
+                update={"sql": config.stages.sql.model_copy(update={"automatic": False})}
+            )
+        }
+    )
+    monkeypatch.setattr(lead_store, "config", manual)
+    events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    assert slot_events(events)["qualification"]["stage"] == "mql"
+    assert slot_events(events)["qualification"]["sales_ready"] is True
+    assert "24" in messages[0]["text"]  # the sql result promises contact within the SLA hours
