@@ -99,25 +99,16 @@ def tracking_blueprint(store_factory, config_factory) -> Blueprint:
             return _error(exc)
         return response.json({"success": True, "accepted": result["accepted"], "duplicates": result["duplicates"]})
 
-    @bp.post("/track")
-    @bp.post("/t", name="track_short")  # the short paths analytics.js posts to
-    async def track(request):
-        return await handle(request, "track")
+    def route(kind: str):
+        async def endpoint(request):
+            return await handle(request, kind)
 
-    @bp.post("/page")
-    @bp.post("/p", name="page_short")  # the short paths analytics.js posts to
-    async def page(request):
-        return await handle(request, "page")
+        return endpoint
 
-    @bp.post("/identify")
-    @bp.post("/i", name="identify_short")  # the short paths analytics.js posts to
-    async def identify(request):
-        return await handle(request, "identify")
-
-    @bp.post("/batch")
-    @bp.post("/b", name="batch_short")  # the short paths analytics.js posts to
-    async def batch(request):
-        return await handle(request, "batch")
+    # Segment's paths, and the short ones analytics.js posts to.
+    for kind in ("track", "page", "identify", "batch"):
+        bp.add_route(route(kind), f"/{kind}", methods=["POST"], name=kind)
+        bp.add_route(route(kind), f"/{kind[0]}", methods=["POST"], name=f"{kind}_short")
 
     @bp.get("/openapi.json")
     async def openapi(request):

@@ -182,27 +182,19 @@ def _build_moves() -> dict[tuple[str, str], Move]:
         Move("sal", "sql", "qualify", {"person": frozenset({"meeting_held", "sales_qualified"})}, "meeting_held"),
         # The chat's BANT questions qualified the lead (stages.sql.automatic), or a person
         # qualified it without a separate acceptance step.
-        Move(
-            "lead",
-            "sql",
-            "qualify",
-            {
-                "bot": frozenset({"score_threshold"}),
-                "rule": frozenset({"score_threshold"}),
-                "person": frozenset({"sales_qualified"}),
-            },
-            "score_threshold",
-        ),
-        Move(
-            "mql",
-            "sql",
-            "qualify",
-            {
-                "bot": frozenset({"score_threshold"}),
-                "rule": frozenset({"score_threshold"}),
-                "person": frozenset({"sales_qualified"}),
-            },
-            "score_threshold",
+        *(
+            Move(
+                source,
+                "sql",
+                "qualify",
+                {
+                    "bot": frozenset({"score_threshold"}),
+                    "rule": frozenset({"score_threshold"}),
+                    "person": frozenset({"sales_qualified"}),
+                },
+                "score_threshold",
+            )
+            for source in ("lead", "mql")
         ),
         Move("sql", "opportunity", "convert", {"person": frozenset({"deal_created"})}, "deal_created"),
         Move(DISQUALIFIED, "lead", "reopen", {"person": frozenset({"reopened"})}),

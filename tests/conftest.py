@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -20,6 +25,48 @@ from leadqual.config import load_qualification  # noqa: E402
 from leadqual.leads import LeadStore  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+POSTGRES_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@contextmanager
+def postgres_database(prefix: str = "leadqual_test"):
+    """The URL of a fresh database on LEADQUAL_TEST_POSTGRES_URL, dropped afterwards.
+    Skips the test, with the reason, when no server is reachable."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "no server here"
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}".splitlines()[0])
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    """Wait until `url` answers 2xx; fail with the end of the server's log if it dies or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -40,25 +87,13 @@ def sqlite_store(tmp_path, config):
 @pytest.fixture
 def pg_store(config):
     """A LeadStore on a fresh PostgreSQL database, dropped afterwards."""
-    admin_url = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"leadqual_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "no server here"
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    store = LeadStore(url, config=config)
-    try:
-        store.create_schema()
-        yield store
-    finally:
-        store.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database() as url:
+        store = LeadStore(url, config=config)
+        try:
+            store.create_schema()
+            yield store
+        finally:
+            store.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,67 +7,27 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from leadqual import tracking
 from leadqual.leads import LeadStore
 from leadqual.models import TrackedEvent
 
+from .conftest import free_port, postgres_database, wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SERVER_KEY = "srv-" + uuid.uuid4().hex
 BROWSER_KEY = "pub-" + uuid.uuid4().hex
 PRICING = "behaviour.rules.pricing_page"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_health(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the action server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url + "/health", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the action server did not answer /health in {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def _postgres_database():
-    """A fresh database on LEADQUAL_TEST_POSTGRES_URL and a function that drops it; skip if unreachable."""
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"leadqual_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "no server here"
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc}")
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
 class Intake:
@@ -91,12 +51,16 @@ class Intake:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def intake(request, tmp_path_factory, config):
     workdir = tmp_path_factory.mktemp("intake")
-    drop = None
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{workdir / 'leads.db'}"
-    else:
-        database_url, drop = _postgres_database()
-    url = f"http://127.0.0.1:{_free_port()}"
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = f"sqlite:///{workdir / 'leads.db'}"
+        else:
+            database_url = stack.enter_context(postgres_database())
+        yield from _serve(workdir, database_url, config)
+
+
+def _serve(workdir, database_url: str, config):
+    url = f"http://127.0.0.1:{free_port()}"
     log = workdir / "actions.log"
     env = {
         **os.environ,
@@ -114,7 +78,7 @@ def intake(request, tmp_path_factory, config):
     )
     store = None
     try:
-        _wait_for_health(url, proc, log)
+        wait_for(url + "/health", proc, log, timeout=60)
         store = LeadStore(database_url, config=config)
         yield Intake(url, store)
     finally:
@@ -126,8 +90,6 @@ def intake(request, tmp_path_factory, config):
             proc.wait()
         if store is not None:
             store.engine.dispose()
-        if drop is not None:
-            drop()
 
 
 def visitor() -> str:

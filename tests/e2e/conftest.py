@@ -5,47 +5,26 @@ when reachable). Each test talks to it like the website would."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from leadqual.leads import LeadStore
+
+from ..conftest import free_port, postgres_database, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "e2e-" + uuid.uuid4().hex
 WRITE_KEY = "e2e-server-" + uuid.uuid4().hex
 BROWSER_KEY = "e2e-browser-" + uuid.uuid4().hex
-PG_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -104,28 +83,13 @@ def rasa_url(model: str, actions_port: int, tmp_path_factory) -> str:
         stop(proc)
 
 
-def _postgres_database() -> str:
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        name = "leadqual_e2e_" + uuid.uuid4().hex[:8]
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "not here"
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}".splitlines()[0])
-    return PG_URL.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'leads.db'}"
         return
-    url = _postgres_database()
-    yield url
-    create_engine(url).dispose()
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    with postgres_database("leadqual_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
