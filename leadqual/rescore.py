@@ -1,28 +1,29 @@
 """Re-score every lead: after a config change, and as behaviour points decay with time.
 
 `rescore_all` gives each lead exactly what `LeadStore._rescore` would (same breakdown, scores,
-grade, sales_ready, stage move and `score_changes` rows, actor `rule:rescore`), but in chunks:
+grade, sales_ready, stage move and `score_changes` rows, actor `rule:rescore`), for many leads
+at a time:
 
-- leads are read in primary-key order, `batch_size` at a time (keyset pagination), with the
-  chunk's events in one query;
-- scores are computed in Python with `scoring.score_lead`, `scoring.score_changes` and
-  `stages.stage_from_score`, on every CPU: the chunk is split between this process and
-  `workers - 1` worker processes;
-- only leads whose score, breakdown or stage changed are written, with one executemany UPDATE
-  by primary key and bulk INSERTs of their `score_changes` and `stage_transitions` rows.
+- leads are read in primary-key order, `batch_size` at a time (keyset pagination), with all
+  the chunk's events in one query;
+- they are scored with `scoring.score_lead`, `scoring.score_changes` and
+  `stages.stage_from_score` in worker processes, while this process writes the chunk before;
+- only leads whose score, breakdown or stage changed are written: one executemany UPDATE by
+  primary key, and bulk INSERTs of their `score_changes` and `stage_transitions` rows, in one
+  transaction per chunk. A crash loses at most the chunk being written; running again at the
+  same `now` writes nothing new.
 
-Each chunk is one transaction, with the chunk's leads locked (PostgreSQL `FOR UPDATE`, SQLite
-`BEGIN IMMEDIATE`) so a save or event arriving meanwhile waits instead of interleaving. A crash
-loses at most the chunk in progress, and running again at the same `now` writes nothing new.
+Leads are not locked while they are scored. The chunk's transaction locks them (PostgreSQL
+`FOR NO KEY UPDATE`, as the store does; SQLite `BEGIN IMMEDIATE`) and checks that their
+`updated_at` is still the one read: a lead that a save, an event or a person changed meanwhile
+is left out, then read and scored again under the lock at the end (`retried` in the figures).
+The store updates a lead's row whenever its answers, profile, events or stage change.
 
 After the score rules, the went-cold rule: an mql, sal or sql lead (whoever placed it) whose
 last activity is older than `stages.recycle_after_days` goes back to "lead" (kind recycle,
 reason went_cold, actor `rule:went_cold`). Opportunity and disqualified leads are never moved.
 
 Unlike `_rescore`, a lead with nothing new keeps its `scored_at` (it is not written at all).
-
-Speed: JSON columns and SQLite timestamps are read as text and decoded, like the new breakdown
-is encoded, in the process that scores the lead; see bench/README.md for figures.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import json
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from multiprocessing import get_all_start_methods, get_context
 
@@ -49,10 +50,11 @@ __all__ = ["DEFAULT_BATCH_SIZE", "RECYCLABLE", "rescore_all"]
 DEFAULT_BATCH_SIZE = 2000
 # Stages the went-cold rule recycles to "lead".
 RECYCLABLE = ("mql", "sal", "sql")
-# Chunks smaller than this are scored in this process only (a worker's round trip costs more).
+# Worker processes start with the first chunk at least this big; smaller runs score in-process.
 MIN_PARALLEL = 500
-# SQLite page cache while re-scoring, in KiB (negative = KiB in SQLite's terms).
+# SQLite while re-scoring: page cache (negative = KiB), and chunks between WAL checkpoints.
 SQLITE_CACHE_KIB = -65536
+CHECKPOINT_EVERY = 10
 
 RESCORE_ACTOR = Actor.rule("rescore")
 WENT_COLD_ACTOR = Actor.rule("went_cold")
@@ -64,14 +66,15 @@ _SCORE_FIELDS = ("fit_score", "behaviour_score", "total_score", "grade", "config
 
 
 def _raw(column):
-    """The column as the database stores it: JSON as text, SQLite timestamps as text."""
+    """The column as the database stores it: JSON as text, SQLite timestamps as text. Decoding
+    is left to the process that scores the lead."""
     if isinstance(column.type, JSON):
         return cast(column, Text).label(column.key)
     return type_coerce(column, String).label(column.key)
 
 
-# id, answers, profile, score_breakdown, fit, behaviour, total, grade, sales_ready, config_version,
-# stage, stage_actor, last_activity_at
+# id, answers, profile, score_breakdown, fit, behaviour, total, grade, sales_ready,
+# config_version, stage, stage_actor, last_activity_at, updated_at
 _LEAD_QUERY = select(
     _LEADS.c.id,
     _raw(_LEADS.c.answers),
@@ -83,8 +86,9 @@ _LEAD_QUERY = select(
     _LEADS.c.stage,
     _LEADS.c.stage_actor,
     _raw(_LEADS.c.last_activity_at),
+    _raw(_LEADS.c.updated_at),
 ).order_by(_LEADS.c.id)
-# lead_id, name, timestamp, properties, url, message_id; arrival order, as the store reads them.
+# lead_id, name, timestamp, properties, url, message_id; in arrival order.
 _EVENT_QUERY = select(
     _EVENTS.c.lead_id,
     _EVENTS.c.name,
@@ -106,108 +110,249 @@ def rescore_all(
     default: the current time) and apply the went-cold rule.
 
     `progress(n)` is called after each committed chunk with the number of leads it held
-    (e.g. a tqdm bar's `update`). `workers`: processes that score (default: one per CPU,
-    at most 4; 1 = this process only).
+    (e.g. a tqdm bar's `update`). `workers`: processes that score (default: one per CPU, at
+    most 4; 1 = this process only).
 
     Returns the figures: leads (read), changed (leads written), score_changes (rows written),
-    stage_moves (moves by the score rules), recycled (went-cold moves), seconds.
+    stage_moves (moves by the score rules), recycled (went-cold moves), retried (leads changed
+    by someone else while being scored, scored again), seconds, and phases (seconds spent
+    reading, waiting for scores, writing and committing).
     """
     now = now or utcnow()
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    now = now.astimezone(timezone.utc)  # stored as UTC, as the store does (SQLite would drop the offset)
+    now = now.astimezone(timezone.utc)  # as the store does: SQLite would keep another offset's wall time
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    workers = workers or min(os.cpu_count() or 1, 4)
+    run = _Run(store, now, workers or min(os.cpu_count() or 1, 4), progress)
     started = time.perf_counter()
-    figures = {"leads": 0, "changed": 0, "score_changes": 0, "stage_moves": 0, "recycled": 0}
-    phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
-    writer = _Writer(store.engine.dialect.name)
-    pool: Executor | None = None
-    after: str | None = None
-    with store.engine.connect() as conn, _tuned(conn, writer.dialect):
+    with store.engine.connect() as conn, _SqliteTuning(conn, run.dialect) as tuning:
+        run.conn, run.tuning = conn, tuning
         try:
+            pending: _Chunk | None = None
+            after: str | None = None
             while True:
-                clock = time.perf_counter()
-                transaction = conn.begin()
-                try:
-                    leads, events = _read_chunk(conn, writer.dialect, after, batch_size)
-                    if not leads:
-                        transaction.rollback()
-                        break
-                    phases["read"] += time.perf_counter() - clock
-                    clock = time.perf_counter()
-                    parts = _split([(tuple(lead), events[lead[0]]) for lead in leads], workers)
-                    if len(parts) > 1 and pool is None:
-                        pool = _pool(workers - 1, store.config)
-                    futures = [pool.submit(_score_part, None, part, now) for part in parts[1:]] if pool else []
-                    results = [_score_part(store.config, parts[0], now)] + [f.result() for f in futures]
-                    phases["score"] += time.perf_counter() - clock
-                    clock = time.perf_counter()
-                    for result in results:
-                        writer.write(conn, result, now)
-                    phases["write"] += time.perf_counter() - clock
-                    clock = time.perf_counter()
-                    transaction.commit()
-                    phases["commit"] += time.perf_counter() - clock
-                except BaseException:
-                    if transaction.is_active:
-                        transaction.rollback()
-                    raise
-                for result in results:
-                    for key in ("changed", "score_changes", "stage_moves", "recycled"):
-                        figures[key] += result[key]
-                after = leads[-1][0]
-                figures["leads"] += len(leads)
-                if progress is not None:
-                    progress(len(leads))
+                chunk = run.read(after, batch_size)
+                if chunk is not None:
+                    run.score(chunk)  # in the workers, while the chunk before is written
+                    after = chunk.ids[-1]
+                if pending is not None:
+                    run.write(pending)
+                if chunk is None:
+                    break
+                pending = chunk
+            for start in range(0, len(run.stale), batch_size):
+                run.rescore_locked(run.stale[start : start + batch_size])
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+            run.close()
+    figures = run.figures
     figures["seconds"] = round(time.perf_counter() - started, 3)
-    figures["phases"] = {name: round(value, 3) for name, value in phases.items()}
+    figures["phases"] = {name: round(value, 3) for name, value in run.phases.items()}
     return figures
 
 
-def _read_chunk(conn, dialect: str, after: str | None, batch_size: int) -> tuple[list, dict[str, list[tuple]]]:
-    """The next `batch_size` leads after `after` (locked), and their events by lead id."""
-    if dialect == "sqlite":
-        # Take the write lock before reading, so the chunk is read and written as one.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    query = _LEAD_QUERY.limit(batch_size)
-    if after is not None:
-        query = query.where(_LEADS.c.id > after)
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    leads = conn.execute(query).all()
-    events: dict[str, list[tuple]] = {lead[0]: [] for lead in leads}
-    if leads:
-        for row in conn.execute(_EVENT_QUERY.where(_EVENTS.c.lead_id.in_(list(events)))).all():
-            events[row[0]].append(tuple(row[1:]))
-    return leads, events
+@dataclass
+class _Chunk:
+    ids: list[str]
+    versions: dict  # lead id -> updated_at as read (text on SQLite)
+    items: list[tuple]  # (lead row, its events) to score
+    results: list[Future] = field(default_factory=list)
 
 
-@contextmanager
-def _tuned(conn, dialect: str):
-    """SQLite: a bigger page cache while this connection rewrites many rows (restored after)."""
-    if dialect != "sqlite":
-        yield
-        return
-    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
-    conn.commit()
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
-        conn.commit()
+class _Inline:
+    """An executor that runs the work at once, in this process."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed back through the future, like a pool does
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, **_kwargs) -> None:
+        pass
 
 
-def _split(items: list, workers: int) -> list[list]:
-    if workers < 2 or len(items) < MIN_PARALLEL:
-        return [items]
-    size = -(-len(items) // workers)
-    return [items[i : i + size] for i in range(0, len(items), size)]
+class _Run:
+    def __init__(self, store, now: datetime, workers: int, progress) -> None:
+        self.config: QualificationConfig = store.config
+        self.now, self.workers, self.progress = now, workers, progress
+        self.dialect = store.engine.dialect.name
+        self.writer = _Writer(self.dialect)
+        self.inline = _Inline()
+        self.pool: ProcessPoolExecutor | None = None
+        self.conn = self.tuning = None
+        self.stale: list[str] = []
+        self.figures = {"leads": 0, "changed": 0, "score_changes": 0, "stage_moves": 0, "recycled": 0, "retried": 0}
+        self.phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, after: str | None, batch_size: int) -> _Chunk | None:
+        """The next leads after `after`, with their events (not locked)."""
+        clock = time.perf_counter()
+        query = _LEAD_QUERY.limit(batch_size)
+        if after is not None:
+            query = query.where(_LEADS.c.id > after)
+        with self.conn.begin():
+            leads = self.conn.execute(query).all()
+            if not leads:
+                return None
+            # The chunk is a range of ids: its events are the range's (an IN list of 2000 ids
+            # makes PostgreSQL scan the whole events table).
+            lead_id = _EVENTS.c.lead_id
+            events = self.conn.execute(_EVENT_QUERY.where(lead_id >= leads[0][0], lead_id <= leads[-1][0])).all()
+        chunk = self._chunk(leads, events)
+        self.phases["read"] += time.perf_counter() - clock
+        return chunk
+
+    def _chunk(self, leads: list, events: list) -> _Chunk:
+        by_lead: dict[str, list[tuple]] = {lead[0]: [] for lead in leads}
+        for row in events:
+            if row[0] in by_lead:  # a lead created in the range after the leads were read waits
+                by_lead[row[0]].append(tuple(row[1:]))
+        self.figures["leads"] += len(leads)
+        return _Chunk(
+            ids=[lead[0] for lead in leads],
+            versions={lead[0]: lead[-1] for lead in leads},
+            items=[(tuple(lead[:-1]), by_lead[lead[0]]) for lead in leads],
+        )
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def score(self, chunk: _Chunk) -> None:
+        items, chunk.items = chunk.items, []
+        if self.pool is None and self.workers > 1 and len(items) >= MIN_PARALLEL:
+            method = "fork" if "fork" in get_all_start_methods() else None  # fork: no re-import
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context(method), initializer=_init_worker, initargs=(self.config,)
+            )
+        if self.pool is None:
+            chunk.results = [self.inline.submit(_score_part, self.config, items, self.now)]
+            return
+        size = -(-len(items) // self.workers)
+        chunk.results = [
+            self.pool.submit(_score_part, None, items[i : i + size], self.now) for i in range(0, len(items), size)
+        ]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(self, chunk: _Chunk) -> None:
+        """Write a scored chunk in one transaction. Leads whose `updated_at` changed since they
+        were read (written to or not) are left out and queued for `rescore_locked`."""
+        clock = time.perf_counter()
+        results = [future.result() for future in chunk.results]
+        self.phases["score"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        written = {row["b_id"] for result in results for row in result["score_rows"] + result["stage_rows"]}
+        transaction = self.conn.begin()
+        try:
+            if written and self.dialect == "sqlite":
+                self.conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, before the check
+            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=bool(written))
+            stale = {i for i in chunk.ids if current.get(i, chunk) != chunk.versions[i]}
+            if stale:
+                self.stale.extend(i for i in chunk.ids if i in stale)
+                results = [_without(result, stale) for result in results]
+            for result in results:
+                self.writer.write(self.conn, result, self.now)
+                self._count(result)
+            self.phases["write"] += time.perf_counter() - clock
+            clock = time.perf_counter()
+            transaction.commit()
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
+        if written:
+            self.tuning.committed()
+        self.phases["commit"] += time.perf_counter() - clock
+        if self.progress is not None:
+            self.progress(len(chunk.ids))
+
+    def _versions(self, first: str, last: str, lock: bool) -> dict:
+        """{lead id: updated_at} of the leads from `first` to `last` (a range: cheaper than an
+        IN list of the chunk's ids); with `lock`, PostgreSQL locks them until the commit."""
+        lead_id = _LEADS.c.id
+        query = select(lead_id, _raw(_LEADS.c.updated_at)).where(lead_id >= first, lead_id <= last)
+        if lock and self.dialect == "postgresql":
+            query = query.with_for_update(key_share=True)
+        return dict(self.conn.execute(query).all())
+
+    def _count(self, result: dict) -> None:
+        self.figures["changed"] += len(result["score_rows"]) + len(result["stage_rows"])
+        self.figures["score_changes"] += len(result["changes"])
+        for transition in result["transitions"]:
+            self.figures["recycled" if transition["reason"] == "went_cold" else "stage_moves"] += 1
+
+    def rescore_locked(self, ids: list[str]) -> None:
+        """Leads that changed while they were scored: read, score and write them again, locked
+        from the read to the commit."""
+        self.figures["retried"] += len(ids)
+        self.figures["leads"] -= len(ids)  # read again below
+        transaction = self.conn.begin()
+        try:
+            if self.dialect == "sqlite":
+                self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+            query = _LEAD_QUERY.where(_LEADS.c.id.in_(ids))
+            if self.dialect == "postgresql":
+                query = query.with_for_update(key_share=True)
+            leads = self.conn.execute(query).all()
+            events = self.conn.execute(_EVENT_QUERY.where(_EVENTS.c.lead_id.in_(ids))).all()
+            result = _score_part(self.config, self._chunk(leads, events).items, self.now)
+            self.writer.write(self.conn, result, self.now)
+            self._count(result)
+            transaction.commit()
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
+
+
+def _without(result: dict, stale: set[str]) -> dict:
+    return {
+        "score_rows": [row for row in result["score_rows"] if row["b_id"] not in stale],
+        "stage_rows": [row for row in result["stage_rows"] if row["b_id"] not in stale],
+        "changes": [row for row in result["changes"] if row["lead_id"] not in stale],
+        "transitions": [row for row in result["transitions"] if row["lead_id"] not in stale],
+    }
+
+
+class _SqliteTuning:
+    """SQLite, while this connection rewrites many rows: a bigger page cache, and the WAL copied
+    back into the database every CHECKPOINT_EVERY chunks instead of at every commit (a page
+    rewritten by several chunks is copied once). Both settings are restored afterwards."""
+
+    def __init__(self, conn, dialect: str) -> None:
+        self.conn, self.active, self.chunks = conn, dialect == "sqlite", 0
+
+    def __enter__(self) -> _SqliteTuning:
+        if self.active:
+            self.previous = {name: self._pragma(name) for name in ("cache_size", "wal_autocheckpoint")}
+            self._pragma("cache_size", SQLITE_CACHE_KIB)
+            self._pragma("wal_autocheckpoint", 0)
+        return self
+
+    def committed(self) -> None:
+        self.chunks += 1
+        if self.active and self.chunks % CHECKPOINT_EVERY == 0:
+            self._pragma("wal_checkpoint", "PASSIVE")
+
+    def __exit__(self, *_exc) -> None:
+        if self.active:
+            for name, value in self.previous.items():
+                self._pragma(name, value)
+            self._pragma("wal_checkpoint", "PASSIVE")
+
+    def _pragma(self, name: str, value=None):
+        statement = f"PRAGMA {name}" if value is None else f"PRAGMA {name}({value})"
+        result = self.conn.exec_driver_sql(statement)
+        row = result.first() if result.returns_rows else None
+        self.conn.commit()
+        return row[0] if row else None
 
 
 # -- scoring (in this process or a worker) ------------------------------------------------
@@ -220,12 +365,6 @@ def _init_worker(config: QualificationConfig) -> None:
     _worker_config = config
 
 
-def _pool(size: int, config: QualificationConfig) -> ProcessPoolExecutor:
-    # fork starts at once (no re-import); the workers never touch the parent's connections.
-    method = "fork" if "fork" in get_all_start_methods() else None
-    return ProcessPoolExecutor(size, mp_context=get_context(method), initializer=_init_worker, initargs=(config,))
-
-
 def _json(value: str | dict | list | None):
     if value is None or not isinstance(value, str):
         return value
@@ -233,7 +372,7 @@ def _json(value: str | dict | list | None):
 
 
 def _moment(value: str | datetime | None) -> datetime | None:
-    """A timestamp as SQLAlchemy would hand it back, made aware like leads._aware does."""
+    """A timestamp as SQLAlchemy would hand it back, made aware as leads._aware does."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -242,14 +381,13 @@ def _moment(value: str | datetime | None) -> datetime | None:
 
 
 def _score_part(config: QualificationConfig | None, part: list, now: datetime) -> dict:
-    """Score leads as `LeadStore._rescore` does; the rows to write and the counts."""
+    """Score leads as `LeadStore._rescore` does, then the went-cold rule; the rows to write."""
     config = config or _worker_config
     version = config.version
     rules = config.stages
     days = rules.recycle_after_days
     cold_before = now - timedelta(days=days) if days is not None else None
     score_rows, stage_rows, changes, transitions = [], [], [], []
-    stage_moves = recycled = 0
     for lead, lead_events in part:
         (lead_id, answers, profile, breakdown, fit, behaviour, total, grade, sales_ready) = lead[:9]
         config_version, stage, stage_actor, last_activity = lead[9:]
@@ -270,26 +408,15 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
         if move is not None:
             moves.append(move)
             stage, stage_actor = move.to_stage, "score"
-            stage_moves += 1
         last_activity = _moment(last_activity)
-        if (
-            cold_before is not None
-            and stage in RECYCLABLE
-            and last_activity is not None
-            and last_activity < cold_before
-        ):
+        if cold_before is not None and stage in RECYCLABLE and last_activity and last_activity < cold_before:
             note = f"no activity since {last_activity.date().isoformat()} (more than {days:g} days)"
             moves.append(advance(stage, "lead", WENT_COLD_ACTOR, "went_cold", now, note))
             stage, stage_actor = "lead", WENT_COLD_ACTOR.type
-            recycled += 1
         new = (score.fit, score.behaviour, score.total, score.grade, version, ready)
-        if (
-            not lead_changes
-            and not moves
-            and new == (fit, behaviour, previous_total, grade, config_version, bool(sales_ready))
-        ):
-            if score.lines == before:
-                continue
+        old = (fit, behaviour, previous_total, grade, config_version, bool(sales_ready))
+        if not lead_changes and not moves and new == old and score.lines == before:
+            continue
         row = dict(zip(_SCORE_FIELDS, new, strict=True))
         row.update(b_id=lead_id, b_breakdown=json.dumps(score.lines))
         if moves:
@@ -301,17 +428,8 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
             change.update(lead_id=lead_id, at=now)
             changes.append(change)
         for move in moves:
-            transitions.append({"lead_id": lead_id, **{field: getattr(move, field) for field in _TRANSITION_FIELDS}})
-    return {
-        "score_rows": score_rows,
-        "stage_rows": stage_rows,
-        "changes": changes,
-        "transitions": transitions,
-        "changed": len(score_rows) + len(stage_rows),
-        "score_changes": len(changes),
-        "stage_moves": stage_moves,
-        "recycled": recycled,
-    }
+            transitions.append({"lead_id": lead_id, **{name: getattr(move, name) for name in _TRANSITION_FIELDS}})
+    return {"score_rows": score_rows, "stage_rows": stage_rows, "changes": changes, "transitions": transitions}
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -321,7 +439,6 @@ class _Writer:
     """Bulk statements for one dialect: UPDATE by primary key (executemany) and INSERTs."""
 
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
         # The other columns are SET from the rows' keys; the breakdown arrives as JSON text.
         breakdown = bindparam("b_breakdown", type_=Text)
         if dialect == "postgresql":
