@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timezone
 
 from leadqual.leads import LeadStore
+from leadqual.stages import STAGES
 
 
 def _moment(text: str) -> datetime:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("show", help="print one lead as JSON, found by email (case-insensitive)")
     show.add_argument("email")
     listing = sub.add_parser("list", help="list leads, highest total score first")
-    listing.add_argument("--stage", choices=["lead", "mql", "sql"])
+    listing.add_argument("--stage", choices=STAGES)
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rescore = sub.add_parser("rescore", help="re-score every lead (config change, decay) and recycle leads gone cold")
@@ -50,13 +51,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(lead, indent=2, ensure_ascii=False))
         return 0
     leads = store.list_leads(limit=args.limit, stage=args.stage)
-    if args.json:
+    if args.json:  # (a * after the stage in the table: sales-ready, waiting for an SDR)
         print(json.dumps(leads, indent=2, ensure_ascii=False))
         return 0
-    print(f"{'TOTAL':>5}  {'STAGE':<5}  {'LANG':<4}  {'EMAIL':<32}  {'COMPANY':<24}  UPDATED")
+    print(
+        f"{'TOTAL':>5}  {'FIT':>4}  {'BEH':>4}  {'GRADE':<5}  {'STAGE':<12}  {'LANG':<4}  "
+        f"{'EMAIL':<32}  {'COMPANY':<24}  UPDATED"
+    )
     for lead in leads:
+        scores = lead["scores"]
+        stage = lead["stage"] + ("*" if lead["sales_ready"] and lead["stage"] != "sql" else "")
         print(
-            f"{lead['scores']['total']:>5}  {lead['stage']:<5}  {lead['language']:<4}  "
+            f"{scores['total']:>5}  {scores['fit']:>4}  {scores['behaviour']:>4}  {lead['grade']:<5}  {stage:<12}  "
+            f"{lead['language']:<4}  "
             f"{(lead['email'] or '(anonymous)'):<32.32}  {(lead['company'] or ''):<24.24}  {lead['updated_at'][:19]}"
         )
     return 0

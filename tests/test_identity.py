@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -270,3 +271,16 @@ def test_concurrent_events_and_chat_saves_lose_no_point(pg_store):
     lead = store.get_by_conversation("chat-1")
     assert len(lead["events"]) == 12 and lead["scores"]["behaviour"] == 24
     explained(lead)
+
+
+def test_the_leads_command_lists_scores_grade_and_stage_and_shows_one_lead(store, capsys):
+    from leadqual import cli
+
+    store.save_conversation("chat-1", HOT | {"email": {"address": "ana@acme.example"}}, "es", None, NOW)
+    assert cli.main(["--database-url", store.url, "list", "--stage", "sql"]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    assert header.split()[:5] == ["TOTAL", "FIT", "BEH", "GRADE", "STAGE"]
+    assert row.split()[:6] == ["100", "100", "0", "A3", "sql", "es"]
+    assert cli.main(["--database-url", store.url, "show", "ANA@acme.example"]) == 0
+    assert json.loads(capsys.readouterr().out)["stage_history"][0]["to_stage"] == "sql"
+    assert cli.main(["--database-url", store.url, "show", "nobody@acme.example"]) == 1
