@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     with store.sessions() as session:
         changes = session.scalar(select(func.count()).select_from(ScoreChange))
         transitions = session.scalar(select(func.count()).select_from(StageTransition))
+    rerun = rescore_all(store, now=now, batch_size=args.batch_size, workers=args.workers)
     store.engine.dispose()
 
     seconds = figures["seconds"]
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         f"written:     {figures['changed']} leads, {changes} score changes, {transitions} stage transitions "
         f"({figures['stage_moves']} score moves, {figures['recycled']} went cold), {figures['retried']} retried"
     )
+    print(f"rerun:       {rerun['seconds']:.2f} s at the same time, {rerun['changed']} leads written")
     print(f"command:     {command}")
     if profiler:
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
