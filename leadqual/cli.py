@@ -77,6 +77,7 @@ def _rescore(store: LeadStore, args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         print("--batch-size must be at least 1", file=sys.stderr)
         return 2
+    tqdm.monitor_interval = 0  # no monitor thread: the scoring workers are forked
     with tqdm(total=store.count(), unit="lead", disable=args.quiet, file=sys.stderr) as bar:
         figures = rescore_all(
             store, now=args.now, batch_size=args.batch_size, progress=bar.update, workers=args.workers
@@ -85,6 +86,7 @@ def _rescore(store: LeadStore, args: argparse.Namespace) -> int:
         f"rescored {figures['leads']} leads in {figures['seconds']:.1f} s: {figures['changed']} changed, "
         f"{figures['score_changes']} score changes, {figures['stage_moves']} stage moves, "
         f"{figures['recycled']} recycled (went cold)"
+        + (f", {figures['retried']} scored again (changed meanwhile)" if figures["retried"] else "")
     )
     return 0
 
