@@ -224,14 +224,12 @@ class LeadStore:
         session.flush()
 
         merged = dict(lead.answers or {})
-        changed = False
         for slot in QUESTION_SLOTS:
             value = answers.get(slot)
             if value is None:
                 continue
             if is_skipped(value) and merged.get(slot) and not is_skipped(merged[slot]):
                 continue  # skipping now does not erase what the person told us before
-            changed = changed or merged.get(slot) != value
             merged[slot] = value
         lead.answers = merged
         lead.language = language
@@ -239,8 +237,7 @@ class LeadStore:
             lead.name = merged["name"].get("value")
         if merged.get("company") and not is_skipped(merged["company"]):
             lead.company = merged["company"].get("value")
-        if changed or lead.last_activity_at is None:
-            lead.last_activity_at = now
+        lead.last_activity_at = now  # a conversation is activity, new answers or not
         if anonymous_id:
             previous_lines = self._attach_visitor(session, anonymous_id, lead, now, previous_lines)
             lead = session.get(Lead, lead.id) or lead
@@ -451,7 +448,8 @@ class LeadStore:
         return session.get(Lead, lead.id)
 
     def _events_of(self, session: Session, lead_id: str) -> list[Event]:
-        rows = session.scalars(select(TrackedEvent).where(TrackedEvent.lead_id == lead_id))
+        # In arrival order: events with the same timestamp are capped in the order they came.
+        rows = session.scalars(select(TrackedEvent).where(TrackedEvent.lead_id == lead_id).order_by(TrackedEvent.id))
         return [_event_of(row) for row in rows]
 
     # -- scores and stages -----------------------------------------------------------------
@@ -524,6 +522,9 @@ class LeadStore:
             transition = advance(lead.stage, target, actor, reason, now, note)
             if transition is not None:
                 self._record(session, lead, transition, stage_actor=actor.type)
+                if actor.type == "person":  # sales working the lead: it has not gone cold
+                    last = _aware(lead.last_activity_at)
+                    lead.last_activity_at = max(last, now) if last else now
             return self._lead_json(session, lead)
 
         return self._retrying(work)

@@ -284,3 +284,16 @@ def test_the_leads_command_lists_scores_grade_and_stage_and_shows_one_lead(store
     assert cli.main(["--database-url", store.url, "show", "ANA@acme.example"]) == 0
     assert json.loads(capsys.readouterr().out)["stage_history"][0]["to_stage"] == "sql"
     assert cli.main(["--database-url", store.url, "show", "nobody@acme.example"]) == 1
+
+
+def test_an_sdr_working_a_lead_keeps_it_from_going_cold(store):
+    from leadqual.rescore import rescore_all
+
+    then = NOW - timedelta(days=100)
+    no_need = HOT | {"need": {"value": None}}  # 75 points but no need: an mql for an SDR to look at
+    worked = store.save_conversation("chat-1", no_need, "es", None, then)["id"]
+    left = store.save_conversation("chat-2", no_need, "es", None, then)["id"]
+    store.move_stage(worked, "sal", Actor.person("sdr@nubilo.example"), "sales_accepted", now=NOW - timedelta(days=1))
+    rescore_all(store, now=NOW, workers=1)
+    assert store.get(worked)["stage"] == "sal"
+    assert (store.get(left)["stage"], store.get(left)["stage_history"][-1]["reason"]) == ("lead", "went_cold")
