@@ -2,7 +2,8 @@
 
 One process (default port 5055): POST /webhook runs custom actions for Rasa, POST /nlg
 renders utter_* responses in the visitor's language, POST /v1/{track,page,identify,batch} is
-the tracking intake (GET /v1/openapi.json describes it), GET /health answers for probes.
+the tracking intake (GET /v1/openapi.json describes it), GET /embed/{track,chat,webchat}.js are
+what a website embeds, GET /health answers for probes.
 Run: python -m actions.server --port 5055
 """
 
@@ -32,12 +33,16 @@ def build_app():
 
     executor = ActionExecutor()
     executor.register_package("actions")
-    app = create_app(executor, cors_origins=os.environ.get("LEADQUAL_CORS_ORIGINS", ""))
+    # Allowed browser origins: space- or comma-separated (e.g. the company's website).
+    origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
+    app = create_app(executor, cors_origins=origins or "")
     texts = Texts()
     from actions.actions import store
+    from leadqual.embed_api import embed_blueprint
     from leadqual.intake_api import tracking_blueprint
 
     app.blueprint(tracking_blueprint(store, qualification))
+    app.blueprint(embed_blueprint())
 
     @app.post("/nlg")
     async def nlg(request):

@@ -66,6 +66,36 @@ ensure_app_env() {
   sha256sum "$lock" | cut -d' ' -f1 > "$APP_VENV/.lock.sha256"
 }
 
+# The chat widget the product serves (rasa-webchat, pinned in web/package-lock.json): installed
+# with npm ci, again only when the lock changes. Nothing is fetched when a page is viewed.
+ensure_web_assets() {
+  local lock="$ROOT/web/package-lock.json" stamp="$ROOT/web/node_modules/.lock.sha256"
+  if [ -f "$ROOT/web/node_modules/rasa-webchat/lib/index.js" ] && [ -f "$stamp" ] && \
+     [ "$(cat "$stamp")" = "$(sha256sum "$lock" | cut -d' ' -f1)" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || {
+    echo "The website's chat widget needs Node.js and npm (npm ci in web/); install them, e.g. apt-get install nodejs npm." >&2
+    return 1; }
+  log "Installing the chat widget (rasa-webchat) into web/node_modules"
+  (cd "$ROOT/web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) 2> >(grep -v 'Unknown user config' >&2)
+  sha256sum "$lock" | cut -d' ' -f1 > "$stamp"
+}
+
+# Debian's Chromium for the browser tests (never a browser downloaded by a test tool). Installed
+# when missing and apt-get can run as root; otherwise the browser tests skip, saying why.
+ensure_chromium() {
+  [ -x "${LEADQUAL_CHROMIUM:-/usr/bin/chromium}" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "Installing Debian's chromium for the browser tests"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >"$ROOT/var/apt-chromium.log" 2>&1 \
+      || log "Could not install chromium (see var/apt-chromium.log); the browser tests will be skipped"
+  else
+    log "No /usr/bin/chromium and no root apt-get: the browser tests will be skipped"
+  fi
+  return 0
+}
+
 # The model's name is a hash of everything it is trained from, so training runs only
 # when config.yml, domain.yml or data/ changed.
 model_fingerprint() {
