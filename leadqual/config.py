@@ -11,9 +11,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 LANGUAGES = ("es", "en")
 BANT_SLOTS = ("need", "timing", "budget", "authority")
@@ -230,8 +232,152 @@ class Grades(_Strict):
         return self
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
+
+
+def _field_error(loc: tuple, message: str, value: object) -> ValidationError:
+    """A validation error at `loc` (relative to the model raising it), so the path names the field."""
+    return ValidationError.from_exception_data(
+        "handoff", [InitErrorDetails(type=PydanticCustomError("handoff", message), loc=loc, input=value)]
+    )
+
+
+def _parse_hours(span: str) -> tuple[int, int]:
+    """ "09:00-18:00" -> (540, 1080) minutes since midnight; end is exclusive, "24:00" allowed as end."""
+    match = _HOURS.match(span)
+    if not match:
+        raise ValueError(f"{span!r} is not a span like 09:00-18:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end > 24 * 60 or start >= end:
+        raise ValueError(f"{span!r}: the start must be before the end, on the same day")
+    return start, end
+
+
+class SDR(_Strict):
+    """A sales development rep who can be assigned leads."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1)
+    email: EmailStr
+    languages: list[Literal[LANGUAGES]] = Field(min_length=1)  # type: ignore[valid-type]
+    # Link the visitor can book a meeting with (https only); null = no "book a meeting" button.
+    scheduling_url: str | None = None
+    # On holiday / sick / out: skipped by every routing step, even as the existing owner.
+    away: bool = False
+    # At most this many new leads a day (in handoff.timezone); null = no limit.
+    capacity: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _https(self) -> SDR:
+        if self.scheduling_url is not None:
+            try:
+                url = HttpUrl(self.scheduling_url)
+            except ValidationError:
+                url = None
+            if url is None or url.scheme != "https" or not url.host:
+                raise _field_error(("scheduling_url",), "must be an https:// URL", self.scheduling_url)
+        return self
+
+
+class CompanySizeRange(_Strict):
+    """Employees, both ends included; either may be left out."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> CompanySizeRange:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class RuleConditions(_Strict):
+    """All given conditions must hold (AND); a list matches any of its values (OR)."""
+
+    need: list[str] | None = Field(default=None, min_length=1)
+    country: list[str] | None = Field(default=None, min_length=1)
+    company_size: CompanySizeRange | None = None
+    language: list[Literal[LANGUAGES]] | None = Field(default=None, min_length=1)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _codes(self) -> RuleConditions:
+        for i, code in enumerate(self.country or []):
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise _field_error(("country", i), f"{code!r} is not an ISO 3166 alpha-2 code in capitals", code)
+        return self
+
+
+class RoutingRule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    when: RuleConditions
+    assign_to: list[str] = Field(min_length=1)
+
+
 class Handoff(_Strict):
     sla_hours: int = Field(default=24, gt=0)
+    # IANA time zone the business hours are in.
+    timezone: str = "Europe/Madrid"
+    # Weekday (mon..sun) -> spans "HH:MM-HH:MM" (one string or a list); a missing day is closed.
+    business_hours: dict[Literal[WEEKDAYS], str | list[str]] = {  # type: ignore[valid-type]
+        day: "09:00-18:00" for day in WEEKDAYS[:5]
+    }
+    sdrs: list[SDR] = []
+    # Checked in order; the first rule whose conditions match and that has an SDR available wins.
+    rules: list[RoutingRule] = []
+    # Where a lead goes when no SDR is available.
+    fallback_queue: str = Field(default="sales-inbox", pattern=r"^[a-z0-9_.-]+$")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Handoff:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _field_error(("timezone",), f"unknown IANA time zone {self.timezone!r}", self.timezone) from None
+        for day, spans in self.business_hours.items():
+            parsed = []
+            for i, span in enumerate([spans] if isinstance(spans, str) else spans):
+                try:
+                    parsed.append(_parse_hours(span))
+                except ValueError as exc:
+                    raise _field_error(("business_hours", day, i), str(exc), span) from None
+            parsed.sort()
+            if any(a[1] > b[0] for a, b in zip(parsed, parsed[1:], strict=False)):
+                raise _field_error(("business_hours", day), "spans overlap", spans)
+        ids = [s.id for s in self.sdrs]
+        for i, sdr_id in enumerate(ids):
+            if sdr_id in ids[:i]:
+                raise _field_error(("sdrs", i, "id"), f"duplicate SDR id {sdr_id!r}", sdr_id)
+        rule_ids = [r.id for r in self.rules]
+        for i, rule in enumerate(self.rules):
+            if rule.id in rule_ids[:i]:
+                raise _field_error(("rules", i, "id"), f"duplicate rule id {rule.id!r}", rule.id)
+            for sdr_id in rule.assign_to:
+                if sdr_id not in ids:
+                    raise _field_error(("rules", i, "assign_to"), f"unknown SDR {sdr_id!r}", sdr_id)
+        return self
+
+    def check_needs(self, need_ids: set[str]) -> None:
+        """Rules may only name needs defined in need.needs (called by QualificationConfig)."""
+        for i, rule in enumerate(self.rules):
+            for need in rule.when.need or []:
+                if need not in need_ids:
+                    raise _field_error(("handoff", "rules", i, "when", "need"), f"unknown need {need!r}", need)
+
+    def hours(self, day: str) -> list[tuple[int, int]]:
+        """Business hours of a weekday (mon..sun) as (start, end) minutes since midnight."""
+        spans = self.business_hours.get(day) or []
+        return sorted(_parse_hours(s) for s in ([spans] if isinstance(spans, str) else spans))
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sdr(self, sdr_id: str | None) -> SDR | None:
+        return next((s for s in self.sdrs if s.id == sdr_id), None)
 
 
 # -- behaviour score (leadqual/behaviour.py) --------------------------------
@@ -366,6 +512,7 @@ class QualificationConfig(_Strict):
         for code, rate in self.exchange_rates.items():
             if rate <= 0:
                 raise ValueError(f"exchange_rates.{code} must be positive")
+        self.handoff.check_needs({n.id for n in self.need.needs})
         return self
 
     def options_for(self, slot: str) -> list[Option]:
