@@ -142,6 +142,8 @@ class LeadStore:
         self.config = config or qualification()
 
     def create_schema(self) -> None:
+        import leadqual.outbox  # noqa: F401 - its table is part of the schema
+
         Base.metadata.create_all(self.engine)
 
     def _retrying(self, work):
