@@ -54,6 +54,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started by a test: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
     """Wait until `url` answers 2xx; fail with the end of the server's log if it dies or hangs."""
     deadline = time.monotonic() + timeout

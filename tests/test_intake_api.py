@@ -22,7 +22,7 @@ from leadqual import tracking
 from leadqual.leads import LeadStore
 from leadqual.models import TrackedEvent
 
-from .conftest import free_port, postgres_database, wait_for
+from .conftest import free_port, postgres_database, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_KEY = "srv-" + uuid.uuid4().hex
@@ -82,12 +82,7 @@ def _serve(workdir, database_url: str, config):
         store = LeadStore(database_url, config=config)
         yield Intake(url, store)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         if store is not None:
             store.engine.dispose()
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from leadqual.leads import LeadStore
 
-from ..conftest import free_port, postgres_database, wait_for
+from ..conftest import free_port, postgres_database, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -25,14 +25,6 @@ API_TOKEN = "e2e-" + uuid.uuid4().hex
 WRITE_KEY = "e2e-server-" + uuid.uuid4().hex
 BROWSER_KEY = "e2e-browser-" + uuid.uuid4().hex
 ARTIFACTS = ROOT / "tests" / "artifacts"
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="session")
