@@ -57,6 +57,7 @@ def build_app():
     @app.after_server_start
     async def retry_failed_saves(app, _loop=None):
         app.add_task(_retry_spool_forever())
+        app.add_task(_deliver_handoffs_forever())
 
     return app
 
@@ -77,6 +78,26 @@ async def _retry_spool_forever() -> None:
                     logging.getLogger(__name__).info("wrote %d spooled conversation(s) to the database", saved)
         except Exception:  # noqa: BLE001 - the loop must survive anything
             logging.getLogger(__name__).exception("spool retry failed")
+
+
+async def _deliver_handoffs_forever() -> None:
+    """Sends queued handoff packets to the CRM (or var/handoff-crm.jsonl without one), with retries.
+    Any number of action servers may run this: each message is claimed by one at a time."""
+    import asyncio
+
+    from actions.actions import store
+    from leadqual.outbox import DeliveryWorker, Destinations
+
+    interval = float(os.environ.get("LEADQUAL_DELIVERY_SECONDS", 2))
+    worker = DeliveryWorker(store(), Destinations.from_env())
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            figures = await asyncio.to_thread(worker.run_once)
+            if figures["claimed"]:
+                logging.getLogger(__name__).info("handoff delivery: %s", figures)
+        except Exception:  # noqa: BLE001 - the loop must survive anything
+            logging.getLogger(__name__).exception("handoff delivery failed")
 
 
 def main() -> None:

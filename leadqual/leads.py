@@ -142,7 +142,7 @@ class LeadStore:
         self.config = config or qualification()
 
     def create_schema(self) -> None:
-        import leadqual.outbox  # noqa: F401 - its table is part of the schema
+        import leadqual.handoff  # noqa: F401 - its tables (and the outbox's) are part of the schema
 
         Base.metadata.create_all(self.engine)
 
@@ -480,6 +480,7 @@ class LeadStore:
         for change in scoring.score_changes(before or [], score.lines, config.version):
             session.add(ScoreChange(lead_id=lead.id, at=now, **change))
         previous_total = lead.total_score or 0
+        was_ready = bool(lead.sales_ready)
         lead.fit_score, lead.behaviour_score, lead.total_score = score.fit, score.behaviour, score.total
         lead.grade = score.grade
         lead.score_breakdown = score.lines
@@ -498,6 +499,11 @@ class LeadStore:
         )
         if transition is not None:
             self._record(session, lead, transition, stage_actor="score")
+        if lead.sales_ready and not was_ready:
+            from leadqual.handoff import hand_off
+
+            session.flush()
+            hand_off(session, lead, self._lead_json(session, lead, history=False), config, now)
 
     def _record(self, session: Session, lead: Lead, transition: Transition, stage_actor: str) -> None:
         session.add(StageTransition(lead_id=lead.id, **{k: getattr(transition, k) for k in _TRANSITION_FIELDS}))
@@ -630,6 +636,13 @@ class LeadStore:
             "profile": lead.profile or {},
             "stage": lead.stage,
             "sales_ready": bool(lead.sales_ready),
+            "owner": {
+                "sdr": lead.owner,
+                "queue": lead.owner_queue,
+                "rule": lead.owner_rule,
+                "reason": lead.owner_reason,
+                "at": _utc(lead.assigned_at),
+            },
             "grade": lead.grade,
             "scores": {"fit": lead.fit_score, "behaviour": lead.behaviour_score, "total": lead.total_score},
             "bant": {

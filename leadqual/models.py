@@ -56,6 +56,13 @@ class Lead(Base):
     config_version: Mapped[int] = mapped_column(Integer, default=1)
     scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The SDR (or, when nobody is available, the queue) the lead was handed to, and the routing
+    # rule that decided (handoff.rules.latam, handoff.round_robin...), with why.
+    owner: Mapped[str | None] = mapped_column(String(50), index=True)
+    owner_queue: Mapped[str | None] = mapped_column(String(50))
+    owner_rule: Mapped[str | None] = mapped_column(String(120))
+    owner_reason: Mapped[str | None] = mapped_column(Text)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Latest answer or event, for "went cold" recycling.
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -25,6 +25,8 @@ API_TOKEN = "e2e-" + uuid.uuid4().hex
 WRITE_KEY = "e2e-server-" + uuid.uuid4().hex
 BROWSER_KEY = "e2e-browser-" + uuid.uuid4().hex
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# No CRM configured: the action server writes handoff packets here (local mode).
+HANDOFF_DIR = ARTIFACTS / f"handoff-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +97,8 @@ def action_server(database_url: str, actions_port: int) -> str:
         "LEADQUAL_SPOOL_RETRY_SECONDS": "1",
         "LEADQUAL_WRITE_KEY": WRITE_KEY,
         "LEADQUAL_BROWSER_WRITE_KEY": BROWSER_KEY,
+        "LEADQUAL_HANDOFF_DIR": str(HANDOFF_DIR),
+        "LEADQUAL_DELIVERY_SECONDS": "0.5",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "actions.server", "--port", str(actions_port)],

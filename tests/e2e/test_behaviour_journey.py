@@ -3,6 +3,8 @@ then the lead's behaviour points and score breakdown. Real model, action server 
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -10,7 +12,7 @@ import pytest
 
 from leadqual.config import load_messages
 
-from .conftest import BROWSER_KEY, buttons, texts
+from .conftest import BROWSER_KEY, HANDOFF_DIR, buttons, texts
 
 pytestmark = pytest.mark.e2e
 M = load_messages()
@@ -24,6 +26,20 @@ def said(name: str, lang: str = "es") -> str:
 
 def ago(**delta) -> str:
     return (datetime.now(timezone.utc) - timedelta(**delta)).isoformat()
+
+
+def delivered(lead_id: str, timeout: float = 15) -> dict:
+    """The handoff packet the action server delivered for `lead_id` (local mode: a JSON-lines file)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        path = HANDOFF_DIR / "handoff-crm.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        packets = [json.loads(line)["data"] for line in lines]
+        found = [p for p in packets if p["lead_id"] == lead_id]
+        if found:
+            return found[-1]
+        time.sleep(0.3)
+    raise AssertionError(f"no handoff packet for lead {lead_id} in {HANDOFF_DIR}")
 
 
 def test_events_then_chat_then_the_lead_carries_the_behaviour_points(visitor, intake, leads):
@@ -106,6 +122,10 @@ def test_events_then_chat_then_the_lead_carries_the_behaviour_points(visitor, in
         sum(line["value"] for line in lead["score_breakdown"])
     )
     assert {c["source"] for c in lead["score_changes"]} >= {"answer", "event"}
+
+    # Sales-ready: assigned to an SDR, and the packet reached the CRM (a file without one).
+    assert lead["owner"]["sdr"] in ("lucia", "diego", "emma")
+    assert {"sdr": lead["owner"]["sdr"], "queue": None, "rule": lead["owner"]["rule"]} == delivered(lead["id"])["owner"]
 
     # Later events from the same browser follow the lead; a late one counts as of when it happened.
     late = {

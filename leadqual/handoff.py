@@ -1,0 +1,72 @@
+"""Handing a sales-ready lead to sales: pick its SDR (routing.py), record who and by which rule,
+and queue the handoff packet for the CRM (outbox.py) in the same transaction as the score that
+made the lead sales-ready, so a lead cannot become sales-ready without its packet being queued.
+
+Called by the lead store when a lead's `sales_ready` turns true (the chat's answers or events
+met `stages.sql`). A lead that drops and qualifies again is handed off again, with a new
+idempotency key; re-saving a lead that is still sales-ready queues nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from sqlalchemy import JSON, Integer, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from leadqual import outbox, routing
+from leadqual.config import QualificationConfig
+from leadqual.models import Base
+
+# Event lines shown in the packet's behaviour highlights, highest value first.
+HIGHLIGHTS = 5
+
+
+class RoutingState(Base):
+    """The round-robin state routing.route needs between leads (one row, locked while used)."""
+
+    __tablename__ = "routing_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+def packet(lead: dict, assignment: routing.Assignment) -> dict:
+    """What the CRM receives: contact, BANT as said and as parsed, the score line by line, what the
+    visitor did, the owner and a link back."""
+    events = [line for line in lead["score_breakdown"] if line["source"] == "event"]
+    console = os.environ.get("LEADQUAL_CONSOLE_URL", "").rstrip("/")
+    return {
+        "lead_id": lead["id"],
+        "contact": {k: lead[k] for k in ("email", "name", "company", "language", "user_id")},
+        "profile": lead["profile"],
+        "stage": lead["stage"],
+        "grade": lead["grade"],
+        "scores": lead["scores"],
+        "bant": lead["bant"],
+        "score_breakdown": lead["score_breakdown"],
+        "behaviour_highlights": sorted(events, key=lambda line: -line["value"])[:HIGHLIGHTS],
+        "owner": {"sdr": assignment.sdr_id, "queue": assignment.queue, "rule": assignment.rule},
+        "conversations": lead["conversations"],
+        "links": {"lead": f"{console}/leads/{lead['id']}"} if console else {},
+    }
+
+
+def hand_off(session: Session, lead, lead_json: dict, config: QualificationConfig, now: datetime) -> None:
+    """Assign `lead` (a Lead row, being re-scored in `session`) and queue its packet."""
+    state = session.get(RoutingState, 1, with_for_update=True)
+    if state is None:
+        state = RoutingState(id=1, state={})
+        session.add(state)
+        session.flush()
+    assignment, state.state = routing.route({**lead_json, "owner": lead.owner}, config, now, state.state)
+    lead.owner, lead.owner_queue = assignment.sdr_id, assignment.queue
+    lead.owner_rule, lead.owner_reason, lead.assigned_at = assignment.rule, assignment.reason, now
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(outbox.OutboxMessage)
+        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm")
+    )
+    lead_json = {**lead_json, "owner": assignment.sdr_id}
+    outbox.enqueue(session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=f"crm-{lead.id}-{earlier + 1}")
