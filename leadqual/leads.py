@@ -22,6 +22,7 @@ import os
 import random
 import re
 import time
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -506,7 +507,7 @@ class LeadStore:
             hand_off(session, lead, self._lead_json(session, lead, history=False), config, now)
 
     def _record(self, session: Session, lead: Lead, transition: Transition, stage_actor: str) -> None:
-        session.add(StageTransition(lead_id=lead.id, **{k: getattr(transition, k) for k in _TRANSITION_FIELDS}))
+        session.add(StageTransition(lead_id=lead.id, **asdict(transition)))
         lead.stage = transition.to_stage
         lead.stage_actor = stage_actor
         lead.stage_changed_at = transition.at
@@ -738,6 +739,3 @@ class LeadStore:
                 for m in session.scalars(select(LeadMerge).where(LeadMerge.target_id == lead.id).order_by(LeadMerge.id))
             ]
         return data
-
-
-_TRANSITION_FIELDS = ("from_stage", "to_stage", "kind", "actor_type", "actor_id", "reason", "note", "at")

@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from multiprocessing import get_all_start_methods, get_context
 
@@ -61,7 +61,6 @@ WENT_COLD_ACTOR = Actor.rule("went_cold")
 
 _LEADS = Lead.__table__
 _EVENTS = TrackedEvent.__table__
-_TRANSITION_FIELDS = ("from_stage", "to_stage", "kind", "actor_type", "actor_id", "reason", "note", "at")
 _SCORE_FIELDS = ("fit_score", "behaviour_score", "total_score", "grade", "config_version", "sales_ready")
 
 
@@ -428,7 +427,7 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
             change.update(lead_id=lead_id, at=now)
             changes.append(change)
         for move in moves:
-            transitions.append({"lead_id": lead_id, **{name: getattr(move, name) for name in _TRANSITION_FIELDS}})
+            transitions.append({"lead_id": lead_id, **asdict(move)})
     return {"score_rows": score_rows, "stage_rows": stage_rows, "changes": changes, "transitions": transitions}
 
 
