@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -63,6 +63,8 @@ class Lead(Base):
     owner_rule: Mapped[str | None] = mapped_column(String(120))
     owner_reason: Mapped[str | None] = mapped_column(Text)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Opted in to marketing email (nurturing): None until asked; the history is in `consents`.
+    marketing_consent: Mapped[bool | None] = mapped_column(Boolean)
     # Latest answer or event, for "went cold" recycling.
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -83,6 +85,63 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     lead: Mapped[Lead | None] = relationship(back_populates="conversations")
+    messages: Mapped[list[Message]] = relationship(order_by="Message.at", viewonly=True)
+
+
+class Message(Base):
+    """One line of a conversation's transcript: what the visitor typed (as typed: escape it when
+    showing it), what the bot or an SDR answered, and when. Copied from the Rasa tracker."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    # The Rasa event's time: with the sender it identifies the line (copying twice stores it once).
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # "visitor", "bot" or "sdr"; author is the SDR's id for "sdr".
+    sender: Mapped[str] = mapped_column(String(10))
+    author: Mapped[str | None] = mapped_column(String(50))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # What the visitor clicked (the button's payload) or the buttons the bot offered.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (UniqueConstraint("conversation_id", "at", "sender", name="uq_message_line"),)
+
+
+class LiveChat(Base):
+    """A person talking in a conversation instead of the bot: requested by the visitor (or
+    started by an SDR), active while the bot stays silent, ended when handed back."""
+
+    __tablename__ = "live_chats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    # "requested", "active" or "ended".
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    sdr_id: Mapped[str | None] = mapped_column(String(50))
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(50))
+
+
+class Consent(Base):
+    """Append-only proof of a lead's marketing-email consent: what they were asked, what they
+    answered, when and where (GDPR art. 7(1): the controller must be able to show it)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40), default="marketing_email")
+    granted: Mapped[bool] = mapped_column(Boolean)
+    # The question as shown, in the visitor's language, and what they answered.
+    wording: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20), default="chat")
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Visitor(Base):
