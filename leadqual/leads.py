@@ -520,8 +520,12 @@ class LeadStore:
         reason: str | None = None,
         note: str = "",
         now: datetime | None = None,
+        then=None,
     ) -> dict:
-        """A person's (or a rule's) decision to move a lead; StageError if the move is not allowed."""
+        """A person's (or a rule's) decision to move a lead; StageError if the move is not allowed.
+
+        `then(session, lead, transition)` runs in the same transaction after a move (the console
+        queues the decision for the CRM there), so the move and what it sends commit together."""
         now = _as_utc(now or utcnow())
 
         def work(session: Session) -> dict:
@@ -534,6 +538,9 @@ class LeadStore:
                 if actor.type == "person":  # sales working the lead: it has not gone cold
                     last = _aware(lead.last_activity_at)
                     lead.last_activity_at = max(last, now) if last else now
+                if then is not None:
+                    session.flush()
+                    then(session, lead, transition)
             return self._lead_json(session, lead)
 
         return self._retrying(work)
