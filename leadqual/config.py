@@ -233,6 +233,8 @@ class Grades(_Strict):
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# What an SDR can decide in the console (leadqual/console/decisions.py).
+DECISIONS = ("accepted", "rejected", "recycled", "qualified", "converted", "reassigned", "noted", "took_over")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 
 
@@ -331,6 +333,8 @@ class Handoff(_Strict):
     rules: list[RoutingRule] = []
     # Where a lead goes when no SDR is available.
     fallback_queue: str = Field(default="sales-inbox", pattern=r"^[a-z0-9_.-]+$")
+    # Console decisions also sent to the CRM (through the outbox), e.g. [accepted, rejected].
+    deliver_decisions: list[Literal[DECISIONS]] = []  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _consistent(self) -> Handoff:
