@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import scoring, stages
+from leadqual import routing, scoring, stages
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, qualification
 from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
@@ -20,7 +20,9 @@ from leadqual.corrections import read_correction
 from leadqual.language import DEFAULT, choose_language, normalize_code
 from leadqual.leads import LeadStore, valid_anonymous_id
 from leadqual.spool import SaveSpool
+from leadqual.takeover import LiveChats, TakeoverError
 from leadqual.texts import Texts
+from leadqual.transcripts import lines_from_events
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ def texts() -> Texts:
     if _texts is None:
         _texts = Texts()
     return _texts
+
+
+def clock() -> datetime:
+    """Now, in UTC: routing and next steps depend on business hours (tests replace it)."""
+    return datetime.now(timezone.utc)
 
 
 def language_of(tracker: Tracker) -> str:
@@ -109,7 +116,14 @@ def save_answers(
 ) -> tuple[dict | None, list[EventType]]:
     """Write the conversation's answers; on a database error tell the visitor and retry later."""
     try:
-        lead = store().save_conversation(tracker.sender_id, answers, language_of(tracker), visitor_of(tracker))
+        lead = store().save_conversation(
+            tracker.sender_id,
+            answers,
+            language_of(tracker),
+            visitor_of(tracker),
+            now=clock(),
+            transcript=lines_from_events(tracker.events),
+        )
     except SQLAlchemyError:
         logger.exception("saving lead for conversation %s failed; will retry", tracker.sender_id)
         # On disk too, so the background retry writes it even if the visitor never comes back.
@@ -379,16 +393,80 @@ class ActionSubmitQualification(Action):
         # them mql for an SDR to accept.
         stage = "sql" if result["sales_ready"] else result["stage"]
         response = {"sql": "utter_result_sql", "mql": "utter_result_mql"}.get(stage, "utter_result_nurture")
-        dispatcher.utter_message(
-            **texts().response(
-                response,
-                lang,
-                name=name,
-                company=company or texts().response("your_company", lang)["text"],
-                sla_hours=config.handoff.sla_hours,
-            )
-        )
-        return [*events, SlotSet("qualification", result), SlotSet("failures", None)]
+        company_text = company or texts().response("your_company", lang)["text"]
+        dispatcher.utter_message(**texts().response(response, lang, name=name, company=company_text))
+        events += [SlotSet("qualification", result), SlotSet("failures", None)]
+        has_email = bool((answers.get("email") or {}).get("address"))
+        if has_email:
+            events.append(SlotSet("contact_known", True))
+        if result["sales_ready"]:
+            for message in texts().next_steps(next_steps_of(lead, lang), lang):
+                dispatcher.utter_message(**message)
+        elif lead is not None and has_email:
+            if lead.get("marketing_consent") is None:
+                dispatcher.utter_message(**texts().consent_question(lang))
+                events.append(SlotSet("consent_asked", True))
+            elif lead["marketing_consent"]:
+                nurture_again(lead["id"])
+        return events
+
+
+def next_steps_of(lead: dict | None, lang: str) -> list[dict]:
+    """The assigned SDR's booking link / talk now / SLA; the SLA alone if the lead is unsaved."""
+    owner = (lead or {}).get("owner") or {}
+    assignment = routing.Assignment(owner.get("sdr"), owner.get("queue"), owner.get("rule") or "", "")
+    return routing.next_steps(assignment, qualification(), clock(), lang)
+
+
+def nurture_again(lead_id: str) -> None:
+    try:
+        store().nurture(lead_id)
+    except SQLAlchemyError:  # the next conversation or rescore will bring them back
+        logger.exception("queueing lead %s for nurturing failed", lead_id)
+
+
+class ActionRecordConsent(Action):
+    """The visitor's yes or no to marketing email: recorded with the question they saw (proof of
+    consent); yes sends a lead that is not for sales to nurturing."""
+
+    def name(self) -> str:
+        return "action_record_consent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = language_of(tracker)
+        granted = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        wording = texts().consent_question(lang)["text"]
+        try:
+            lead = store().record_consent(tracker.sender_id, granted, wording, message_of(tracker).text)
+        except SQLAlchemyError:
+            logger.exception("recording consent for %s failed", tracker.sender_id)
+            dispatcher.utter_message(**texts().response("utter_save_failed", lang))
+            return []  # still asked: the visitor can answer again
+        if granted and lead is not None:
+            dispatcher.utter_message(**texts().response("utter_consent_given", lang, email=lead["email"]))
+        else:
+            dispatcher.utter_message(**texts().response("utter_consent_declined", lang))
+        return [SlotSet("consent_asked", False)]
+
+
+class ActionRequestPerson(Action):
+    """ "I want to talk to a person" once we know how to reach the visitor: the lead's SDR is
+    alerted and joins this chat when available; otherwise the SLA promise."""
+
+    def name(self) -> str:
+        return "action_request_person"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        lang = language_of(tracker)
+        hours = qualification().handoff.sla_hours
+        try:
+            request = LiveChats(store()).request(tracker.sender_id, now=clock())
+            message = texts().person_request(request.kind, request.sdr_name, request.hours, lang)
+        except (SQLAlchemyError, TakeoverError):
+            logger.exception("recording the request for a person in %s failed", tracker.sender_id)
+            message = texts().person_request("later", None, hours, lang)
+        dispatcher.utter_message(**message)
+        return []
 
 
 class ActionStopQualification(Action):

@@ -568,8 +568,30 @@ REQUIRED_RESPONSES = (
     "utter_result_mql",
     "utter_result_nurture",
     "your_company",
+    "utter_next_meeting",
+    "utter_next_talk_now",
+    "utter_next_sla",
+    "utter_next_sla_otherwise",
+    "sales_team",
+    "utter_ask_consent",
+    "utter_consent_given",
+    "utter_consent_declined",
+    "utter_person_live",
+    "utter_person_later",
+    "utter_sdr_joined",
+    "utter_sdr_left",
 )
-REQUIRED_BUTTONS = ("skip", "human", "yes", "no", "talk_to_sales", "not_now")
+REQUIRED_BUTTONS = (
+    "skip",
+    "human",
+    "yes",
+    "no",
+    "talk_to_sales",
+    "not_now",
+    "talk_now",
+    "consent_yes",
+    "consent_no",
+)
 
 
 class Messages(_Strict):

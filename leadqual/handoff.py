@@ -49,6 +49,8 @@ def packet(lead: dict, assignment: routing.Assignment) -> dict:
         "behaviour_highlights": sorted(events, key=lambda line: -line["value"])[:HIGHLIGHTS],
         "owner": {"sdr": assignment.sdr_id, "queue": assignment.queue, "rule": assignment.rule},
         "conversations": lead["conversations"],
+        # Every conversation's lines (visitor, bot, SDR) with times: the rep reads what was said.
+        "transcripts": lead.get("transcripts", []),
         "links": {"lead": f"{console}/leads/{lead['id']}"} if console else {},
     }
 
@@ -70,3 +72,55 @@ def hand_off(session: Session, lead, lead_json: dict, config: QualificationConfi
     )
     lead_json = {**lead_json, "owner": assignment.sdr_id}
     outbox.enqueue(session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=f"crm-{lead.id}-{earlier + 1}")
+
+
+def nurture_reason(lead: dict, config: QualificationConfig) -> dict:
+    """Why a lead goes to nurturing instead of sales: the score short of the sql threshold and
+    the required BANT criteria that did not qualify, as codes and as a sentence."""
+    rule = config.stages.sql
+    total = lead["scores"]["total"]
+    failed = [c for c in rule.requires if not lead["bant"][c]["qualifies"]]
+    parts = []
+    if total < rule.min_score:
+        parts.append(f"score {total} below the sales threshold {rule.min_score}")
+    parts += [f"{criterion} does not qualify" for criterion in failed]
+    return {
+        "code": "below_threshold" if total < rule.min_score else "criteria_not_met",
+        "score": total,
+        "threshold": rule.min_score,
+        "failed_criteria": failed,
+        "text": "; ".join(parts) or "not sales-ready",
+    }
+
+
+def nurture_packet(lead: dict, config: QualificationConfig, consent: dict) -> dict:
+    """What marketing automation receives for a lead that consented but is not for sales yet."""
+    return {
+        "lead_id": lead["id"],
+        "contact": {k: lead[k] for k in ("email", "name", "company", "language", "user_id")},
+        "stage": lead["stage"],
+        "grade": lead["grade"],
+        "scores": lead["scores"],
+        "reason": nurture_reason(lead, config),
+        "bant": lead["bant"],
+        "consent": consent,
+    }
+
+
+def nurture(session: Session, lead, lead_json: dict, config: QualificationConfig, consent: dict) -> bool:
+    """Queue a consenting, not sales-ready lead for nurturing; False when it does not apply."""
+    if not lead.marketing_consent or lead.sales_ready or not lead.email:
+        return False
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(outbox.OutboxMessage)
+        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "nurture")
+    )
+    outbox.enqueue(
+        session,
+        "nurture",
+        nurture_packet(lead_json, config, consent),
+        lead_id=lead.id,
+        key=f"nurture-{lead.id}-{earlier + 1}",
+    )
+    return True

@@ -36,9 +36,12 @@ from leadqual.behaviour import Event, score_behaviour
 from leadqual.config import QUESTION_SLOTS, QualificationConfig
 from leadqual.models import (
     Base,
+    Consent,
     Conversation,
     Lead,
     LeadMerge,
+    LiveChat,
+    Message,
     ScoreChange,
     StageTransition,
     TrackedEvent,
@@ -172,8 +175,10 @@ class LeadStore:
         language: str,
         anonymous_id: str | None = None,
         now: datetime | None = None,
+        transcript: list[dict] | None = None,
     ) -> dict:
-        """Write a conversation's answers to its lead and re-score it; returns the lead JSON.
+        """Write a conversation's answers (and its transcript so far, lines from
+        transcripts.lines_from_events) to its lead and re-score it; returns the lead JSON.
 
         `anonymous_id` is the website's visitor id from the chat's metadata: the visitor's
         earlier events attach to the lead. Raises SQLAlchemyError when the database fails; the
@@ -182,10 +187,71 @@ class LeadStore:
         now = _as_utc(now or utcnow())
 
         def work(session: Session) -> dict:
+            if transcript:
+                self._store_lines(session, conversation_key(conversation_id), transcript, language)
             lead = self._save(session, conversation_id, answers, language, valid_anonymous_id(anonymous_id), now)
             return self._lead_json(session, lead)
 
         return self._retrying(work)
+
+    def save_transcript(self, conversation_id: str, lines: list[dict], language: str | None = None) -> int:
+        """Store the lines of a conversation's transcript not stored yet; returns how many."""
+
+        def work(session: Session) -> int:
+            return self._store_lines(session, conversation_key(conversation_id), lines, language)
+
+        return self._retrying(work)
+
+    def _store_lines(self, session: Session, conversation_id: str, lines: list[dict], language: str | None) -> int:
+        """Append the lines after the last one stored: the tracker is copied whole each time."""
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            conversation = Conversation(id=conversation_id, language=language or "es")
+            session.add(conversation)
+            session.flush()
+        last = _aware(session.scalar(select(func.max(Message.at)).where(Message.conversation_id == conversation_id)))
+        added = 0
+        for line in lines:
+            at = _as_utc(line["at"])
+            if last is not None and at <= last:
+                continue
+            session.add(
+                Message(
+                    conversation_id=conversation_id,
+                    at=at,
+                    sender=line["sender"],
+                    author=line.get("author"),
+                    text=line.get("text") or "",
+                    data=line.get("data") or {},
+                )
+            )
+            added += 1
+        return added
+
+    def transcripts(self, session: Session, lead_id: str) -> list[dict]:
+        """Every conversation of a lead with its lines, oldest first."""
+        conversations = session.scalars(
+            select(Conversation).where(Conversation.lead_id == lead_id).order_by(Conversation.started_at)
+        ).all()
+        by_conversation: dict[str, list[dict]] = {c.id: [] for c in conversations}
+        if by_conversation:
+            for m in session.scalars(
+                select(Message)
+                .where(Message.conversation_id.in_(list(by_conversation)))
+                .order_by(Message.at, Message.id)
+            ):
+                by_conversation[m.conversation_id].append(
+                    {"at": _utc(m.at), "sender": m.sender, "author": m.author, "text": m.text, "data": m.data or {}}
+                )
+        return [
+            {
+                "conversation_id": c.id,
+                "started_at": _utc(c.started_at),
+                "language": c.language,
+                "messages": by_conversation[c.id],
+            }
+            for c in conversations
+        ]
 
     def _save(
         self, session: Session, conversation_id: str, answers: dict, language: str, anonymous_id: str | None, now
@@ -309,8 +375,13 @@ class LeadStore:
             target.user_id = moved_user
         activity = [a for a in (_aware(target.last_activity_at), _aware(source.last_activity_at)) if a]
         target.last_activity_at = max(activity) if activity else None
-        for model in (Conversation, Visitor, TrackedEvent, ScoreChange, StageTransition):
+        for model in (Conversation, Visitor, TrackedEvent, ScoreChange, StageTransition, Consent, LiveChat):
             session.execute(update(model).where(model.lead_id == source.id).values(lead_id=target.id))
+        latest_consent = session.scalars(
+            select(Consent).where(Consent.lead_id == target.id).order_by(Consent.at.desc(), Consent.id.desc()).limit(1)
+        ).first()
+        if latest_consent is not None:  # the person's latest answer, whichever lead it was on
+            target.marketing_consent = latest_consent.granted
         session.execute(update(LeadMerge).where(LeadMerge.target_id == source.id).values(target_id=target.id))
         session.add(LeadMerge(source_id=source.id, target_id=target.id, source_email=source.email, reason=reason))
         session.flush()
@@ -504,7 +575,8 @@ class LeadStore:
             from leadqual.handoff import hand_off
 
             session.flush()
-            hand_off(session, lead, self._lead_json(session, lead, history=False), config, now)
+            lead_json = self._lead_json(session, lead, history=False)
+            hand_off(session, lead, {**lead_json, "transcripts": self.transcripts(session, lead.id)}, config, now)
 
     def _record(self, session: Session, lead: Lead, transition: Transition, stage_actor: str) -> None:
         session.add(StageTransition(lead_id=lead.id, **asdict(transition)))
@@ -542,6 +614,73 @@ class LeadStore:
                     session.flush()
                     then(session, lead, transition)
             return self._lead_json(session, lead)
+
+        return self._retrying(work)
+
+    # -- consent and nurturing ------------------------------------------------------------
+
+    def record_consent(
+        self,
+        conversation_id: str,
+        granted: bool,
+        wording: str,
+        answer: str,
+        now: datetime | None = None,
+    ) -> dict | None:
+        """Record the marketing-email answer of the conversation's lead, with what they were
+        asked (proof of consent), and queue the lead for nurturing when they said yes and are
+        not for sales. Returns the lead JSON, None when the conversation has no lead yet."""
+        from leadqual.handoff import nurture
+
+        now = _as_utc(now or utcnow())
+
+        def work(session: Session) -> dict | None:
+            conversation = session.get(Conversation, conversation_key(conversation_id))
+            lead = session.get(Lead, conversation.lead_id) if conversation and conversation.lead_id else None
+            if lead is None:
+                return None
+            row = Consent(
+                lead_id=lead.id,
+                granted=granted,
+                wording=wording,
+                answer=answer[:500],
+                source="chat",
+                conversation_id=conversation.id,
+                at=now,
+            )
+            session.add(row)
+            lead.marketing_consent = granted
+            session.flush()
+            consent = {
+                "purpose": row.purpose,
+                "granted": granted,
+                "at": _utc(now),
+                "wording": wording,
+                "source": "chat",
+            }
+            nurture(session, lead, self._lead_json(session, lead, history=False), self.config, consent)
+            return self._lead_json(session, lead)
+
+        return self._retrying(work)
+
+    def nurture(self, lead_id: str) -> bool:
+        """Queue a lead that consented earlier for nurturing again (a new conversation that did
+        not make it sales-ready, with its new grade and reason)."""
+        from leadqual.handoff import nurture
+
+        def work(session: Session) -> bool:
+            lead = session.get(Lead, lead_id)
+            if lead is None:
+                return False
+            last = session.scalars(
+                select(Consent).where(Consent.lead_id == lead.id).order_by(Consent.id.desc()).limit(1)
+            ).first()
+            consent = (
+                {"purpose": last.purpose, "granted": last.granted, "at": _utc(last.at), "wording": last.wording}
+                if last
+                else {}
+            )
+            return nurture(session, lead, self._lead_json(session, lead, history=False), self.config, consent)
 
         return self._retrying(work)
 
@@ -644,6 +783,7 @@ class LeadStore:
             "profile": lead.profile or {},
             "stage": lead.stage,
             "sales_ready": bool(lead.sales_ready),
+            "marketing_consent": lead.marketing_consent,
             "owner": {
                 "sdr": lead.owner,
                 "queue": lead.owner_queue,
@@ -741,6 +881,7 @@ class LeadStore:
                     select(StageTransition).where(StageTransition.lead_id == lead.id).order_by(StageTransition.id)
                 )
             ]
+            data["transcripts"] = self.transcripts(session, lead.id)
             data["merged"] = [
                 {"lead_id": m.source_id, "email": m.source_email, "reason": m.reason, "at": _utc(m.at)}
                 for m in session.scalars(select(LeadMerge).where(LeadMerge.target_id == lead.id).order_by(LeadMerge.id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -104,8 +104,8 @@ class Message(Base):
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    # The Rasa event's time: with the sender it identifies the line (copying twice stores it once).
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
+    # The Rasa event's time: copying the tracker again stores only the lines after the last one.
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # "visitor", "bot" or "sdr"; author is the SDR's id for "sdr".
     sender: Mapped[str] = mapped_column(String(10))
@@ -114,7 +114,7 @@ class Message(Base):
     # What the visitor clicked (the button's payload) or the buttons the bot offered.
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (UniqueConstraint("conversation_id", "at", "sender", name="uq_message_line"),)
+    __table_args__ = (Index("ix_messages_conversation_at", "conversation_id", "at"),)
 
 
 class LiveChat(Base):

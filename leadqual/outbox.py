@@ -58,7 +58,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KINDS = ("crm", "nurture")
+# crm: sales-ready leads; nurture: consenting leads for marketing automation; live: a visitor
+# waiting for a person in the chat (an alert for the SDRs, e.g. a chat-tool webhook).
+KINDS = ("crm", "nurture", "live")
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 DEFAULT_HANDOFF_DIR = Path(__file__).resolve().parent.parent / "var"
 

@@ -225,7 +225,8 @@ def next_steps(
     - `{"kind": "meeting", "sdr_id", "sdr_name", "url"}`: the assigned SDR has a scheduling link;
     - `{"kind": "talk_now", "sdr_id", "sdr_name"}`: the SDR is available now, in business hours,
       and speaks `lang` (when given);
-    - otherwise `{"kind": "sla", "hours", "contact_by"}`: the SLA promise (contact_by in UTC ISO).
+    - otherwise `{"kind": "sla", "hours", "contact_by", "sdr_name"}`: the SLA promise (contact_by
+      in UTC ISO; sdr_name None when the lead waits in a queue).
     """
     handoff = _handoff(config)
     sdr = handoff.sdr(assignment.sdr_id)
@@ -238,5 +239,12 @@ def next_steps(
     else:
         # Elapsed hours, not wall-clock: a DST change in between does not move the promise.
         contact_by = _local(now, handoff).astimezone(UTC) + timedelta(hours=handoff.sla_hours)
-        steps.append({"kind": "sla", "hours": handoff.sla_hours, "contact_by": contact_by.isoformat()})
+        steps.append(
+            {
+                "kind": "sla",
+                "hours": handoff.sla_hours,
+                "contact_by": contact_by.isoformat(),
+                "sdr_name": sdr.name if sdr else None,
+            }
+        )
     return steps

@@ -73,6 +73,46 @@ class Texts:
             ],
         }
 
+    def next_steps(self, steps: list[dict], lang: str) -> list[dict]:
+        """The messages for routing.next_steps: a booking link, talking now (with yes / not now
+        buttons), and the SLA promise ("if you'd rather" when a booking link came first)."""
+        messages: list[dict] = []
+        for step in steps:
+            if step["kind"] == "meeting":
+                messages.append(self.response("utter_next_meeting", lang, sdr_name=step["sdr_name"], url=step["url"]))
+            elif step["kind"] == "talk_now":
+                messages.append(
+                    {
+                        **self.response("utter_next_talk_now", lang, sdr_name=step["sdr_name"]),
+                        "buttons": [
+                            {"title": self.messages.buttons["talk_now"].get(lang), "payload": "/request_human"},
+                            {"title": self.messages.buttons["not_now"].get(lang), "payload": "/deny"},
+                        ],
+                    }
+                )
+            elif step["kind"] == "sla":
+                name = "utter_next_sla_otherwise" if messages else "utter_next_sla"
+                who = step.get("sdr_name") or self.response("sales_team", lang)["text"]
+                text = self.response(name, lang, who=who, hours=step["hours"])["text"]
+                messages.append({"text": text[:1].upper() + text[1:]})
+        return messages
+
+    def person_request(self, kind: str, sdr_name: str | None, hours: int, lang: str) -> dict:
+        """The answer to "I want to talk to a person" once their details are known."""
+        if kind == "live":
+            return self.response("utter_person_live", lang, sdr_name=sdr_name)
+        who = sdr_name or self.response("sales_team", lang)["text"]
+        return self.response("utter_person_later", lang, who=who[:1].upper() + who[1:], hours=hours)
+
+    def consent_question(self, lang: str) -> dict:
+        return {
+            **self.response("utter_ask_consent", lang),
+            "buttons": [
+                {"title": self.messages.buttons["consent_yes"].get(lang), "payload": "/affirm"},
+                {"title": self.messages.buttons["consent_no"].get(lang), "payload": "/deny"},
+            ],
+        }
+
     def reask(self, slot: str, lang: str) -> dict:
         return {"text": _pick(self.messages.questions[slot].reask, lang)}
 

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 MESSAGES = load_messages()
+MONDAY_10_MADRID = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+SATURDAY_10_MADRID = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
 
 
 def say(name: str, lang: str = "es") -> str:
@@ -60,8 +62,10 @@ def stored_answers(store: LeadStore, conversation_id: str) -> dict | None:
 
 @pytest.fixture
 def lead_store(sqlite_store, monkeypatch):
-    """The action server's store, on a temporary SQLite file."""
+    """The action server's store, on a temporary SQLite file, on a Monday at 10:00 in Madrid
+    (business hours: the SDRs are available)."""
     monkeypatch.setattr(actions, "_store", sqlite_store)
+    monkeypatch.setattr(actions, "clock", lambda: MONDAY_10_MADRID)
     return sqlite_store
 
 
@@ -374,11 +378,16 @@ def test_next_form_answer_saves_everything_and_clears_pending(lead_store):
 # -- action_submit_qualification --------------------------------------------------------
 
 
-def test_submit_hot_lead_gets_the_sales_qualified_text(lead_store):
+def test_submit_hot_lead_in_business_hours_offers_a_meeting_and_talking_now(lead_store):
     events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
     assert texts_of(messages) == [
-        "¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien con Acme S.L. "
-        "Una persona de nuestro equipo comercial te contactará en menos de 24 horas."
+        "¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien con Acme S.L.",
+        "Puedes reservar ya una reunión con Lucía Fernández: [elige día y hora](https://cal.nubilo.es/lucia-fernandez).",
+        "Lucía Fernández está disponible ahora mismo. ¿Quieres hablar por este chat?",
+    ]
+    assert messages[2]["buttons"] == [
+        {"title": "Sí, hablar ahora", "payload": "/request_human"},
+        {"title": "Ahora no, gracias", "payload": "/deny"},
     ]
     slots = slot_events(events)
     assert slots["qualification"] == {
@@ -390,22 +399,43 @@ def test_submit_hot_lead_gets_the_sales_qualified_text(lead_store):
         "total": 100,
     }
     assert slots["failures"] is None
+    assert slots["contact_known"] is True
+    assert "consent_asked" not in slots  # sales-ready leads go to sales, not to nurturing
 
     lead = lead_store.get_by_email("ana@acme.es")
     assert (lead["stage"], lead["scores"]["total"], lead["name"], lead["company"]) == ("sql", 100, "Ana", "Acme S.L.")
+    assert lead["owner"]["sdr"] == "lucia"
+    # The transcript so far is stored with the lead, with Rasa's times.
+    assert [(m["sender"], m["text"], m["at"]) for m in lead["transcripts"][0]["messages"]] == [
+        ("bot", "¿A qué email te escribimos?", "2026-11-23T09:00:00.250000+00:00"),
+        ("visitor", "ana@acme.es", "2026-11-23T09:00:10.500000+00:00"),
+    ]
 
 
-def test_submit_student_gets_the_nurture_text(lead_store):
+def test_submit_hot_lead_out_of_hours_offers_the_meeting_or_the_sla(lead_store, monkeypatch):
+    monkeypatch.setattr(actions, "clock", lambda: SATURDAY_10_MADRID)
+    _events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    assert texts_of(messages)[1:] == [
+        "Puedes reservar ya una reunión con Lucía Fernández: [elige día y hora](https://cal.nubilo.es/lucia-fernandez).",
+        "Si lo prefieres, Lucía Fernández te escribirá en menos de 24 horas.",
+    ]
+
+
+def test_submit_student_gets_the_nurture_text_and_the_consent_question(lead_store):
     events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_student"))
     assert texts_of(messages) == [
-        "Thanks, Tom! We'll email you some useful resources for when the time is right. "
-        "If you have any question, write to me here."
+        "Thanks, Tom! I've noted everything for when the time is right. If you have any question, write to me here.",
+        say("utter_ask_consent", "en"),
     ]
-    assert slot_events(events)["qualification"]["stage"] == "lead"
+    assert [b["title"] for b in messages[1]["buttons"]] == ["Yes, send them", "No, thanks"]
+    slots = slot_events(events)
+    assert slots["qualification"]["stage"] == "lead"
+    assert slots["consent_asked"] is True
     lead = lead_store.get_by_email("tom@uni.edu")
     assert lead["stage"] == "lead"
     assert lead["scores"]["fit"] == 0
     assert lead["bant"]["budget"]["qualifies"] is False
+    assert lead["marketing_consent"] is None  # asked, not answered yet: nothing is sent
 
 
 def test_submit_mql_lead_with_skipped_company_says_your_company(lead_store):
@@ -418,8 +448,8 @@ def test_submit_mql_lead_with_skipped_company_says_your_company(lead_store):
     events, messages = run(actions.ActionSubmitQualification(), tracker)
     assert slot_events(events)["qualification"]["stage"] == "mql"  # 30 + 5 + 25 + 5 = 65
     assert texts_of(messages) == [
-        "¡Gracias, Ana! Te enviaremos por email la información que encaja con tu empresa "
-        "y un especialista revisará tu caso."
+        "¡Gracias, Ana! Un especialista revisará tu caso con lo que me has contado sobre tu empresa.",
+        say("utter_ask_consent"),
     ]
 
 
@@ -427,7 +457,10 @@ def test_submit_with_the_database_down_still_answers_and_marks_pending(lead_stor
     database_down(lead_store, monkeypatch)
     events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
     assert texts_of(messages)[0] == say("utter_save_failed")
-    assert texts_of(messages)[1].startswith("¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien")
+    assert texts_of(messages)[1:] == [
+        "¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien con Acme S.L.",
+        "Una persona de nuestro equipo comercial te contactará en menos de 24 horas.",
+    ]
     slots = slot_events(events)
     assert slots["lead_save_pending"] is True
     assert slots["qualification"] == {"stage": "sql", "sales_ready": True, "fit": 100, "behaviour": 0, "total": 100}
@@ -533,4 +566,7 @@ def test_a_sales_ready_lead_left_at_mql_for_an_sdr_still_hears_what_sales_will_d
     events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
     assert slot_events(events)["qualification"]["stage"] == "mql"
     assert slot_events(events)["qualification"]["sales_ready"] is True
-    assert "24" in messages[0]["text"]  # the sql result promises contact within the SLA hours
+    # The sql result and its next steps: the assigned SDR's booking link and talking now.
+    assert texts_of(messages)[0].startswith("¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien")
+    assert "https://cal.nubilo.es/lucia-fernandez" in messages[1]["text"]
+    assert messages[2]["buttons"][0]["payload"] == "/request_human"

@@ -312,7 +312,7 @@ def test_next_steps_sla_promise_out_of_hours_or_without_a_link():
     got, _ = assign(lead(), config)
     saturday = at(2026, 3, 21, 10, 0)
     assert next_steps(got, config, saturday, "es") == [
-        {"kind": "sla", "hours": 24, "contact_by": "2026-03-22T10:00:00+00:00"}
+        {"kind": "sla", "hours": 24, "contact_by": "2026-03-22T10:00:00+00:00", "sdr_name": "Ana"}
     ]
     # 24 elapsed hours across the DST change (Madrid loses an hour on 29 March), not wall-clock.
     steps = next_steps(got, config, at(2026, 3, 28, 20, 0), "es")

@@ -84,12 +84,44 @@ def test_unknown_response_raises_key_error_naming_it(texts):
         texts.response("utter_nope", "es")
 
 
-def test_result_fills_name_company_and_sla(texts):
-    text = texts.response("utter_result_sql", "en", name="Ana", company="Acme", sla_hours=24)["text"]
-    assert text == (
-        "Thanks, Ana! From what you've told me, Nubilo is a great fit for Acme. "
-        "Someone from our sales team will contact you within 24 hours."
+def test_result_fills_name_and_company(texts):
+    text = texts.response("utter_result_sql", "en", name="Ana", company="Acme")["text"]
+    assert text == "Thanks, Ana! From what you've told me, Nubilo is a great fit for Acme."
+
+
+def test_next_steps_read_naturally_in_both_languages(texts):
+    meeting = {"kind": "meeting", "sdr_id": "ana", "sdr_name": "Ana Ruiz", "url": "https://cal.example/ana"}
+    sla = {"kind": "sla", "hours": 8, "contact_by": "2026-11-23T17:00:00+00:00", "sdr_name": "Ana Ruiz"}
+    queue = {**sla, "sdr_name": None}
+    talk = {"kind": "talk_now", "sdr_id": "ana", "sdr_name": "Ana Ruiz"}
+    assert [m["text"] for m in texts.next_steps([meeting, sla], "en")] == [
+        "You can book a meeting with Ana Ruiz right now: [pick a time](https://cal.example/ana).",
+        "If you'd rather, Ana Ruiz will write to you within 8 hours.",
+    ]
+    assert [m["text"] for m in texts.next_steps([queue], "es")] == [
+        "Una persona de nuestro equipo comercial te contactará en menos de 8 horas."
+    ]
+    assert [m["text"] for m in texts.next_steps([queue], "en")] == [
+        "Someone from our sales team will contact you within 8 hours."
+    ]
+    [talk_now] = texts.next_steps([talk], "en")
+    assert talk_now["text"] == "Ana Ruiz is available right now. Would you like to talk here in the chat?"
+    assert [b["payload"] for b in talk_now["buttons"]] == ["/request_human", "/deny"]
+
+
+def test_person_request_and_consent_texts(texts):
+    assert texts.person_request("live", "Ana Ruiz", 24, "es")["text"] == (
+        "Aviso ahora mismo a Ana Ruiz, que te escribirá aquí en unos minutos."
     )
+    assert texts.person_request("later", None, 24, "en")["text"] == (
+        "Nobody from the team is online right now. Someone from our sales team will contact you within 24 hours."
+    )
+    question = texts.consent_question("es")
+    assert "darte de baja" in question["text"]
+    assert [(b["title"], b["payload"]) for b in question["buttons"]] == [
+        ("Sí, enviádmelos", "/affirm"),
+        ("No, gracias", "/deny"),
+    ]
 
 
 @pytest.mark.parametrize("name", ["utter_result_sql", "utter_result_mql", "utter_result_nurture"])
@@ -104,8 +136,8 @@ def test_missing_name_drops_its_comma_cleanly(texts, name, missing):
 
 
 def test_company_ending_in_a_period_does_not_double_it(texts):
-    text = texts.response("utter_result_sql", "es", name="Ana", company="Acme S.L.", sla_hours=24)["text"]
-    assert "con Acme S.L. Una persona" in text
+    text = texts.response("utter_result_sql", "es", name="Ana", company="Acme S.L.")["text"]
+    assert text.endswith("con Acme S.L.")
     assert ".." not in text
 
 
@@ -218,7 +250,7 @@ def test_render_nlg_unsupported_language_falls_back_to_spanish(texts):
 
 def test_render_nlg_fills_arguments(texts):
     text = nlg(texts, "utter_result_mql", {"language": "en"}, {"name": "Ana", "company": "Acme"})["text"]
-    assert text.startswith("Thanks, Ana! We'll email you the information that fits Acme")
+    assert text == "Thanks, Ana! A specialist will review your case with what you've told me about Acme."
 
 
 @pytest.mark.parametrize("slot", ["need", "timing", "budget", "authority", "email"])

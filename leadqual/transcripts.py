@@ -1,0 +1,59 @@
+"""A conversation's transcript from Rasa tracker events (plain JSON dicts, as the action server
+and Rasa's HTTP API both give them): who said what, when.
+
+SDRs read transcripts to see why a lead scored what it did, and the CRM packet carries one, so
+a click is shown as the button's title ("Menos de 3 meses"), not as its payload. Text is kept as
+typed; whoever shows it in HTML must escape it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+# Longest line kept: a pasted novel does not fill the database.
+MAX_TEXT = 4000
+
+
+def _moment(timestamp: object) -> datetime | None:
+    if isinstance(timestamp, int | float):
+        return datetime.fromtimestamp(timestamp, timezone.utc)
+    return None
+
+
+def lines_from_events(events: list[dict]) -> list[dict]:
+    """Messages of `events` in order: `{"at", "sender", "author", "text", "data"}`, sender one of
+    visitor, bot or sdr (a bot event whose metadata names an `sdr`)."""
+    lines: list[dict] = []
+    offered: dict[str, str] = {}  # payload -> title of the buttons last offered
+    for event in events or []:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("event")
+        at = _moment(event.get("timestamp"))
+        if at is None or kind not in ("user", "bot"):
+            continue
+        text = str(event.get("text") or "")
+        if kind == "user":
+            data: dict = {}
+            if text in offered:
+                data = {"payload": text}
+                text = offered[text]
+            lines.append({"at": at, "sender": "visitor", "author": None, "text": text[:MAX_TEXT], "data": data})
+            continue
+        event_data = event.get("data") or {}
+        buttons = [b for b in event_data.get("buttons") or [] if isinstance(b, dict)]
+        offered = {str(b.get("payload")): str(b.get("title") or "") for b in buttons if b.get("payload")}
+        metadata = event.get("metadata") or {}
+        sdr = metadata.get("sdr") if isinstance(metadata, dict) else None
+        if not text and not buttons:
+            continue
+        lines.append(
+            {
+                "at": at,
+                "sender": "sdr" if sdr else "bot",
+                "author": str(sdr)[:50] if sdr else None,
+                "text": text[:MAX_TEXT],
+                "data": {"buttons": [b.get("title") for b in buttons]} if buttons else {},
+            }
+        )
+    return lines
