@@ -435,9 +435,13 @@ class ActionRecordConsent(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
         granted = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
-        wording = texts().consent_question(lang)["text"]
+        question = texts().consent_question(lang)
+        answer = message_of(tracker).text
+        clicked = next((b["title"] for b in question["buttons"] if b["payload"] == answer.strip()), None)
         try:
-            lead = store().record_consent(tracker.sender_id, granted, wording, message_of(tracker).text)
+            lead = store().record_consent(
+                tracker.sender_id, granted, question["text"], f"[{clicked}]" if clicked else answer
+            )
         except SQLAlchemyError:
             logger.exception("recording consent for %s failed", tracker.sender_id)
             dispatcher.utter_message(**texts().response("utter_save_failed", lang))

@@ -570,3 +570,50 @@ def test_a_sales_ready_lead_left_at_mql_for_an_sdr_still_hears_what_sales_will_d
     assert texts_of(messages)[0].startswith("¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien")
     assert "https://cal.nubilo.es/lucia-fernandez" in messages[1]["text"]
     assert messages[2]["buttons"][0]["payload"] == "/request_human"
+
+
+# -- after the result: consent and asking for a person ------------------------------------
+
+
+def replying(fixture: str, text: str, intent: str, **slots) -> Tracker:
+    """The tracker of `fixture` once the visitor answered `text` (read as `intent`)."""
+    state = json.loads((FIXTURES / f"{fixture}.json").read_text(encoding="utf-8"))
+    state["slots"].update(slots)
+    state["latest_message"] = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": []}
+    return Tracker.from_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "granted", "reply"),
+    [
+        ("Yes, send them", "affirm", True, "Done! We'll write to tom@uni.edu. Every email has a link to unsubscribe."),
+        ("no thanks", "deny", False, say("utter_consent_declined", "en")),
+    ],
+)
+def test_the_consent_answer_is_recorded_and_a_yes_goes_to_nurturing(lead_store, text, intent, granted, reply):
+    run(actions.ActionSubmitQualification(), tracker_from("submit_student"))
+    events, messages = run(actions.ActionRecordConsent(), replying("submit_student", text, intent, consent_asked=True))
+    assert texts_of(messages) == [reply]
+    assert slot_events(events) == {"consent_asked": False}
+    lead = lead_store.get_by_email("tom@uni.edu")
+    assert lead["marketing_consent"] is granted
+    from leadqual.outbox import OutboxMessage
+
+    with lead_store.sessions() as session:
+        kinds = [m.kind for m in session.query(OutboxMessage).filter(OutboxMessage.lead_id == lead["id"])]
+    assert kinds == (["nurture"] if granted else [])
+
+
+def test_asking_for_a_person_after_qualifying_alerts_the_sdr_in_business_hours(lead_store, monkeypatch):
+    run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    _events, messages = run(
+        actions.ActionRequestPerson(), replying("submit_hot_lead", "Sí, hablar ahora", "request_human")
+    )
+    assert texts_of(messages) == ["Aviso ahora mismo a Lucía Fernández, que te escribirá aquí en unos minutos."]
+    monkeypatch.setattr(actions, "clock", lambda: SATURDAY_10_MADRID)
+    _events, messages = run(
+        actions.ActionRequestPerson(), replying("submit_hot_lead", "hablar con alguien", "request_human")
+    )
+    assert texts_of(messages) == [
+        "Ahora mismo no hay nadie del equipo conectado. Lucía Fernández te contactará en menos de 24 horas."
+    ]
