@@ -1,6 +1,7 @@
 """Leads from the command line: `bin/leads show EMAIL` prints one lead as JSON, `bin/leads list`
 lists them (highest score first), `bin/leads rescore` re-scores them all (after a config change,
-and for decay and went-cold recycling; run it daily)."""
+and for decay and went-cold recycling; run it daily), `bin/leads user add EMAIL --role admin` creates
+a user of the SDR console (the first admin)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import sys
 from datetime import datetime, timezone
 
+from leadqual.console import users_cli
 from leadqual.leads import LeadStore
 from leadqual.stages import STAGES
 
@@ -37,10 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     rescore.add_argument("--now", type=_moment, help="score as of this ISO 8601 time (default: now; no offset = UTC)")
     rescore.add_argument("--workers", type=int, help="processes that score (default: one per CPU, at most 4)")
     rescore.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
+    users_cli.add_parser(sub)
     args = parser.parse_args(argv)
 
     store = LeadStore(args.database_url)
     store.create_schema()
+    if args.command == "user":
+        return users_cli.run(store, args)
     if args.command == "rescore":
         return _rescore(store, args)
     if args.command == "show":

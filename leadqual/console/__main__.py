@@ -1,0 +1,28 @@
+"""Run the SDR console: python -m leadqual.console [--port 8090] [--host 127.0.0.1]."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from leadqual.config import ConfigError
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LEADQUAL_CONSOLE_PORT", 8090)))
+    parser.add_argument("--host", default=os.environ.get("LEADQUAL_CONSOLE_HOST", "127.0.0.1"))
+    args = parser.parse_args()
+    logging.basicConfig(level=os.environ.get("LEADQUAL_LOG_LEVEL", "INFO"))
+    from leadqual.console.app import build_app
+
+    try:
+        app = build_app()
+    except ConfigError as exc:
+        raise SystemExit(str(exc)) from None
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Every string the console shows, in Spanish and English.
+
+The language is the user's saved choice, else the browser's Accept-Language, else Spanish (the
+sales team's first language). Templates call `t("key")`; a key missing in one language is a test
+failure (tests/test_console_auth.py), never an English word on a Spanish page.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("es", "en")
+DEFAULT = "es"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "app_name": {"es": "Consola SDR", "en": "SDR console"},
+    "sign_in": {"es": "Entrar", "en": "Sign in"},
+    "sign_out": {"es": "Salir", "en": "Sign out"},
+    "email": {"es": "Email", "en": "Email"},
+    "password": {"es": "Contraseña", "en": "Password"},
+    "bad_credentials": {"es": "Email o contraseña incorrectos.", "en": "Wrong email or password."},
+    "locked": {
+        "es": "Demasiados intentos fallidos: la cuenta está bloqueada unos minutos.",
+        "en": "Too many failed attempts: the account is locked for a few minutes.",
+    },
+    "disabled": {"es": "Esta cuenta está desactivada.", "en": "This account is disabled."},
+    "too_many_attempts": {
+        "es": "Demasiados intentos desde esta dirección; espera unos minutos.",
+        "en": "Too many attempts from this address; wait a few minutes.",
+    },
+    "csrf_failed": {
+        "es": "El formulario caducó o no es de esta consola. Vuelve a cargar la página.",
+        "en": "The form expired or did not come from this console. Reload the page.",
+    },
+    "forbidden": {"es": "No tienes permiso para ver esto.", "en": "You are not allowed to see this."},
+    "not_found": {"es": "No encontrado.", "en": "Not found."},
+    "leads": {"es": "Leads", "en": "Leads"},
+    "users": {"es": "Usuarios", "en": "Users"},
+    "dead_letters": {"es": "Envíos fallidos", "en": "Dead letters"},
+    "language": {"es": "Idioma", "en": "Language"},
+    "stage": {"es": "Etapa", "en": "Stage"},
+    "grade": {"es": "Grado", "en": "Grade"},
+    "owner": {"es": "Responsable", "en": "Owner"},
+    "unassigned": {"es": "Sin asignar", "en": "Unassigned"},
+    "created_from": {"es": "Creado desde", "en": "Created from"},
+    "created_to": {"es": "hasta", "en": "to"},
+    "search": {"es": "Buscar email o empresa", "en": "Search email or company"},
+    "filter": {"es": "Filtrar", "en": "Filter"},
+    "clear": {"es": "Quitar filtros", "en": "Clear filters"},
+    "all": {"es": "Todas", "en": "All"},
+    "export_csv": {"es": "Exportar CSV", "en": "Export CSV"},
+    "total": {"es": "Total", "en": "Total"},
+    "fit": {"es": "Perfil", "en": "Fit"},
+    "behaviour": {"es": "Comportamiento", "en": "Behaviour"},
+    "name": {"es": "Nombre", "en": "Name"},
+    "company": {"es": "Empresa", "en": "Company"},
+    "created": {"es": "Creado", "en": "Created"},
+    "new": {"es": "Nuevo", "en": "New"},
+    "new_hint": {"es": "nuevo desde tu última visita", "en": "new since your last visit"},
+    "count": {"es": "{total} leads", "en": "{total} leads"},
+    "no_leads": {"es": "Ningún lead coincide con los filtros.", "en": "No lead matches the filters."},
+    "next": {"es": "Siguientes →", "en": "Next →"},
+    "previous": {"es": "← Anteriores", "en": "← Previous"},
+    "sales_ready": {"es": "listo para ventas", "en": "sales-ready"},
+    "anonymous": {"es": "(anónimo)", "en": "(anonymous)"},
+    "why_score": {"es": "Por qué esta puntuación", "en": "Why this score"},
+    "rule": {"es": "Regla", "en": "Rule"},
+    "source": {"es": "Origen", "en": "Source"},
+    "points": {"es": "Puntos", "en": "Points"},
+    "when": {"es": "Cuándo", "en": "When"},
+    "reason": {"es": "Motivo", "en": "Reason"},
+    "bant": {"es": "BANT", "en": "BANT"},
+    "question": {"es": "Pregunta", "en": "Question"},
+    "as_written": {"es": "Lo que escribió", "en": "As written"},
+    "parsed": {"es": "Entendido", "en": "Parsed"},
+    "confidence": {"es": "Confianza", "en": "Confidence"},
+    "qualifies": {"es": "Cumple", "en": "Qualifies"},
+    "budget": {"es": "Presupuesto", "en": "Budget"},
+    "authority": {"es": "Autoridad", "en": "Authority"},
+    "need": {"es": "Necesidad", "en": "Need"},
+    "timing": {"es": "Plazo", "en": "Timing"},
+    "skipped": {"es": "no contestó", "en": "skipped"},
+    "button": {"es": "botón", "en": "button"},
+    "no_answer": {"es": "sin respuesta", "en": "no answer"},
+    "yes": {"es": "sí", "en": "yes"},
+    "no": {"es": "no", "en": "no"},
+    "unknown": {"es": "no sabe", "en": "unknown"},
+    "none_budget": {"es": "sin presupuesto", "en": "no budget"},
+    "no_rush": {"es": "sin prisa", "en": "no rush"},
+    "months": {"es": "{months} meses", "en": "{months} months"},
+    "timeline": {"es": "Actividad", "en": "Behaviour timeline"},
+    "event": {"es": "Evento", "en": "Event"},
+    "no_events": {"es": "Sin actividad registrada.", "en": "No activity recorded."},
+    "history": {"es": "Historial", "en": "History"},
+    "actor": {"es": "Quién", "en": "Who"},
+    "move": {"es": "Cambio", "en": "Change"},
+    "note": {"es": "Nota", "en": "Note"},
+    "notes": {"es": "Notas", "en": "Notes"},
+    "add_note": {"es": "Añadir nota", "en": "Add note"},
+    "reassigned": {"es": "Reasignado", "en": "Reassigned"},
+    "took_over": {"es": "Tomó el chat", "en": "Took over the chat"},
+    "transcripts": {"es": "Conversaciones", "en": "Transcripts"},
+    "conversation": {"es": "Conversación", "en": "Conversation"},
+    "no_transcripts": {"es": "Sin conversaciones.", "en": "No conversations."},
+    "sender_visitor": {"es": "Visitante", "en": "Visitor"},
+    "sender_bot": {"es": "Bot", "en": "Bot"},
+    "sender_sdr": {"es": "SDR", "en": "SDR"},
+    "decide": {"es": "Decidir", "en": "Decide"},
+    "accept": {"es": "Aceptar (SAL)", "en": "Accept (SAL)"},
+    "qualify": {"es": "Cualificar (SQL)", "en": "Qualify (SQL)"},
+    "convert": {"es": "Convertir en oportunidad", "en": "Convert to opportunity"},
+    "reject": {"es": "Rechazar", "en": "Reject"},
+    "recycle": {"es": "Reciclar (nutrir)", "en": "Recycle (nurture)"},
+    "reassign": {"es": "Reasignar", "en": "Reassign"},
+    "choose_reason": {"es": "Elige un motivo", "en": "Choose a reason"},
+    "optional_note": {"es": "Nota (opcional)", "en": "Note (optional)"},
+    "decision_saved": {"es": "Hecho: {what}.", "en": "Done: {what}."},
+    "read_only": {
+        "es": "Solo lectura: este lead es de otra persona.",
+        "en": "Read only: this lead belongs to someone else.",
+    },
+    "contact": {"es": "Contacto", "en": "Contact"},
+    "assigned_by": {"es": "asignado por", "en": "assigned by"},
+    "live_chat": {"es": "Chat en vivo", "en": "Live chat"},
+    "take_over": {"es": "Tomar el chat", "en": "Take over the chat"},
+    "hand_back": {"es": "Devolver al bot", "en": "Hand back to the bot"},
+    "send": {"es": "Enviar", "en": "Send"},
+    "waiting_person": {"es": "El visitante pide hablar con una persona", "en": "The visitor asked for a person"},
+    "role": {"es": "Rol", "en": "Role"},
+    "sdr_id": {"es": "Id de SDR", "en": "SDR id"},
+    "status": {"es": "Estado", "en": "Status"},
+    "active": {"es": "activo", "en": "active"},
+    "disabled_user": {"es": "desactivado", "en": "disabled"},
+    "create_user": {"es": "Crear usuario", "en": "Create user"},
+    "disable": {"es": "Desactivar", "en": "Disable"},
+    "enable": {"es": "Activar", "en": "Enable"},
+    "change_role": {"es": "Cambiar rol", "en": "Change role"},
+    "api_token": {"es": "Token de API", "en": "API token"},
+    "new_api_token": {"es": "Nuevo token de API", "en": "New API token"},
+    "token_once": {
+        "es": "Token de API de {email} (se muestra solo esta vez): {token}",
+        "en": "API token for {email} (shown only this once): {token}",
+    },
+    "last_login": {"es": "Última entrada", "en": "Last sign-in"},
+    "kind": {"es": "Tipo", "en": "Kind"},
+    "destination": {"es": "Destino", "en": "Destination"},
+    "attempts": {"es": "Intentos", "en": "Attempts"},
+    "last_error": {"es": "Último error", "en": "Last error"},
+    "retry": {"es": "Reintentar", "en": "Retry"},
+    "retried": {"es": "Mensaje {id} vuelto a la cola.", "en": "Message {id} queued again."},
+    "no_dead_letters": {"es": "No hay envíos fallidos.", "en": "No dead letters."},
+    "dead_letters_hint": {
+        "es": "Mensajes al CRM o a la herramienta de nurturing que no se pudieron entregar.",
+        "en": "Messages to the CRM or the nurture tool that could not be delivered.",
+    },
+    "error": {"es": "Error", "en": "Error"},
+    "score": {"es": "Puntuación", "en": "Score"},
+    "stage_lead": {"es": "Lead", "en": "Lead"},
+    "stage_mql": {"es": "MQL", "en": "MQL"},
+    "stage_sal": {"es": "SAL", "en": "SAL"},
+    "stage_sql": {"es": "SQL", "en": "SQL"},
+    "stage_opportunity": {"es": "Oportunidad", "en": "Opportunity"},
+    "stage_disqualified": {"es": "Descartado", "en": "Disqualified"},
+}
+
+# Reason codes (leadqual.stages.REASON_CODES), as SDRs read them.
+REASONS: dict[str, dict[str, str]] = {
+    "score_threshold": {"es": "la puntuación llegó al umbral", "en": "the score reached the threshold"},
+    "marketing_review": {"es": "revisado por marketing", "en": "reviewed by marketing"},
+    "sales_accepted": {"es": "aceptado por ventas", "en": "accepted by sales"},
+    "meeting_held": {"es": "reunión de descubrimiento hecha", "en": "discovery meeting held"},
+    "sales_qualified": {"es": "ventas confirmó el encaje", "en": "sales confirmed the fit"},
+    "deal_created": {"es": "oportunidad creada", "en": "deal created"},
+    "score_dropped": {"es": "la puntuación bajó del umbral", "en": "the score fell below the threshold"},
+    "no_budget": {"es": "sin presupuesto suficiente", "en": "no budget, or too little"},
+    "no_authority": {"es": "no decide ni influye en la compra", "en": "cannot decide or influence the purchase"},
+    "no_need": {"es": "no tiene una necesidad que cubramos", "en": "no need the product meets"},
+    "bad_timing": {"es": "no compra ahora; quizá más adelante", "en": "not buying now; maybe later"},
+    "unresponsive": {"es": "no contesta llamadas ni emails", "en": "does not answer calls or emails"},
+    "went_cold": {"es": "sin actividad demasiado tiempo", "en": "no activity for too long"},
+    "duplicate": {"es": "duplicado de otro lead", "en": "duplicate of another lead"},
+    "competitor": {"es": "un competidor", "en": "a competitor"},
+    "student": {"es": "estudiante o investigador", "en": "a student or researcher"},
+    "spam": {"es": "spam o contacto falso", "en": "spam or a fake contact"},
+    "wrong_contact": {"es": "datos de contacto erróneos", "en": "wrong or invalid contact details"},
+    "reopened": {"es": "lead descartado reabierto", "en": "a disqualified lead was re-opened"},
+}
+
+
+def pick(preferred: str | None, accept_language: str | None) -> str:
+    """The user's saved language, else the first of ours in Accept-Language, else Spanish."""
+    if preferred in LANGUAGES:
+        return preferred
+    weighted = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, i, tag.strip().lower()[:2]))
+    for _, _, tag in sorted(weighted):
+        if tag in LANGUAGES:
+            return tag
+    return DEFAULT
+
+
+def translator(lang: str):
+    """t(key, **values) in `lang`; an unknown key shows as itself so a gap is visible, not fatal."""
+
+    def t(key: str, **values) -> str:
+        entry = STRINGS.get(key)
+        text = entry.get(lang) or entry.get(DEFAULT) if entry else key
+        return text.format(**values) if values else text
+
+    return t
