@@ -341,13 +341,10 @@ def lead_page(store: LeadStore, lead_id: str) -> dict | None:
                 "qualifies": lead["bant"][slot].get("qualifies"),
             }
         )
-    event_points = {
-        line.get("source_ref"): line.get("value")
-        for line in lead.get("score_breakdown") or []
-        if line["source"] == "event"
-    }
+    lines = lead.get("score_breakdown") or []
+    event_points = {line.get("source_ref"): line.get("value") for line in lines if line.get("source") == "event"}
     timeline = [{**e, "at": _when(e["timestamp"]), "points": event_points.get(e["message_id"])} for e in lead["events"]]
-    history = [{"type": "stage", "at": _when(t["at"]), **t} for t in lead["stage_history"]]
+    history = [{"type": "stage", **t, "at": _when(t["at"])} for t in lead["stage_history"]]
     history += [{"type": n["kind"], **n, "at": aware(n["at"])} for n in notes]
     history.sort(key=lambda item: item["at"] or datetime.min.replace(tzinfo=timezone.utc))
     return {
