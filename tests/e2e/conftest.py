@@ -4,17 +4,21 @@ when reachable). Each test talks to it like the website would."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from sqlalchemy import text
 
+from leadqual.config import WEEKDAYS
 from leadqual.leads import LeadStore
 
 from ..conftest import free_port, postgres_database, stop, wait_for
@@ -86,12 +90,23 @@ def database_url(request, tmp_path_factory) -> str:
         yield url
 
 
+def always_open_config() -> Path:
+    """The shipped config with the SDRs in business hours all week: what the chat offers after
+    qualifying (talk now, or the SLA) must not depend on when the tests run."""
+    config = yaml.safe_load((ROOT / "config" / "qualification.yml").read_text(encoding="utf-8"))
+    config["handoff"]["business_hours"] = {day: "00:00-24:00" for day in WEEKDAYS}
+    path = ARTIFACTS / f"qualification-always-open-{uuid.uuid4().hex[:8]}.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def action_server(database_url: str, actions_port: int) -> str:
     log = ARTIFACTS / "actions.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
+        "LEADQUAL_QUALIFICATION": str(always_open_config()),
         "LEADQUAL_DATABASE_URL": database_url,
         "LEADQUAL_SPOOL": str(ARTIFACTS / f"pending-saves-{uuid.uuid4().hex[:8]}.jsonl"),
         "LEADQUAL_SPOOL_RETRY_SECONDS": "1",
@@ -203,3 +218,18 @@ def leads(action_server) -> LeadStore:
     store = LeadStore(action_server)
     yield store
     store.engine.dispose()
+
+
+def delivered(lead_id: str, kind: str = "crm", timeout: float = 15) -> dict:
+    """The latest packet of `kind` the action server delivered for `lead_id` (local mode: a
+    JSON-lines file per kind in HANDOFF_DIR)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        path = HANDOFF_DIR / f"handoff-{kind}.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        packets = [json.loads(line)["data"] for line in lines]
+        found = [p for p in packets if p["lead_id"] == lead_id]
+        if found:
+            return found[-1]
+        time.sleep(0.3)
+    raise AssertionError(f"no {kind} packet for lead {lead_id} in {HANDOFF_DIR}")

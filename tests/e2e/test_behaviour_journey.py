@@ -3,8 +3,6 @@ then the lead's behaviour points and score breakdown. Real model, action server 
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -12,7 +10,7 @@ import pytest
 
 from leadqual.config import load_messages
 
-from .conftest import BROWSER_KEY, HANDOFF_DIR, buttons, texts
+from .conftest import BROWSER_KEY, buttons, delivered, texts
 
 pytestmark = pytest.mark.e2e
 M = load_messages()
@@ -26,20 +24,6 @@ def said(name: str, lang: str = "es") -> str:
 
 def ago(**delta) -> str:
     return (datetime.now(timezone.utc) - timedelta(**delta)).isoformat()
-
-
-def delivered(lead_id: str, timeout: float = 15) -> dict:
-    """The handoff packet the action server delivered for `lead_id` (local mode: a JSON-lines file)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        path = HANDOFF_DIR / "handoff-crm.jsonl"
-        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-        packets = [json.loads(line)["data"] for line in lines]
-        found = [p for p in packets if p["lead_id"] == lead_id]
-        if found:
-            return found[-1]
-        time.sleep(0.3)
-    raise AssertionError(f"no handoff packet for lead {lead_id} in {HANDOFF_DIR}")
 
 
 def test_events_then_chat_then_the_lead_carries_the_behaviour_points(visitor, intake, leads):

@@ -41,7 +41,11 @@ def test_hot_lead_in_spanish_reaches_sales(visitor, leads):
     v.say("me llamo Lucía Gómez")
     v.say("Trabajo en Construcciones Gómez S.L.")
     replies = v.say("Lucia.Gomez@Gomez.es")
-    assert "Lucía Gómez" in texts(replies) and "24 horas" in texts(replies)
+    # The result, then the next steps with the assigned SDR: a booking link and talking now.
+    assert "Lucía Gómez" in texts(replies) and "encaja muy bien con Construcciones Gómez S.L." in texts(replies)
+    assert "Puedes reservar ya una reunión con" in texts(replies) and "https://cal.nubilo.es/" in texts(replies)
+    assert "está disponible ahora mismo" in texts(replies)
+    assert buttons(replies) == ["Sí, hablar ahora", "Ahora no, gracias"]
 
     lead = leads.get_by_email("lucia.gomez@gomez.es")
     assert lead["stage"] == "sql"
@@ -77,8 +81,15 @@ def test_student_is_nurtured(visitor, leads):
     v.say("Pablo")
     v.say("Universidad de Sevilla")
     replies = v.say("pablo@us.es")
-    assert "recursos" in texts(replies)
+    assert "Me lo apunto todo para cuando llegue el momento" in texts(replies)
+    # Nurturing needs consent: asked, and nothing is sent before the answer.
+    assert said("utter_ask_consent") in texts(replies)
+    assert buttons(replies) == ["Sí, enviádmelos", "No, gracias"]
+    assert leads.get_by_email("pablo@us.es")["marketing_consent"] is None
+    replies = v.click(replies, "No, gracias")
+    assert texts(replies) == said("utter_consent_declined")
     lead = leads.get_by_email("pablo@us.es")
+    assert lead["marketing_consent"] is False
     assert lead["stage"] == "lead"
     assert lead["bant"]["authority"] == {**lead["bant"]["authority"], "level": "none", "qualifies": False}
     assert lead["bant"]["budget"]["none"] is True
