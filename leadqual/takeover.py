@@ -160,8 +160,14 @@ class LiveChats:
         sdr = self._sdr(sdr_id)
         with self.store.sessions.begin() as session:
             conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise TakeoverError("unknown_conversation", f"no conversation {conversation_id!r}")
+            if conversation is None:  # a visitor who has not answered anything yet: Rasa knows them
+                tracker = self.rasa.tracker(conversation_id)
+                if not lines_from_events(tracker.get("events") or []):
+                    raise TakeoverError("unknown_conversation", f"no conversation {conversation_id!r}")
+                language = (tracker.get("slots") or {}).get("language") or "es"
+                conversation = Conversation(id=conversation_id, language=str(language)[:5])
+                session.add(conversation)
+                session.flush()
             chat = self._open(session, conversation_id, lock=True)
             if chat is not None and chat.status == "active":
                 if chat.sdr_id == sdr_id:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 from sqlalchemy import select
 
-from leadqual.models import Consent, LiveChat
+from leadqual.models import Consent, LiveChat, Message
 from leadqual.outbox import OutboxMessage
 from leadqual.takeover import LiveChats, RasaAPI, TakeoverError
 from leadqual.transcripts import MAX_TEXT, lines_from_events
@@ -318,3 +318,16 @@ def test_a_merged_lead_keeps_the_latest_consent_answer(store):
     with store.sessions() as session:
         assert {c.lead_id for c in session.scalars(select(Consent))} == {lead["id"]}
         assert session.scalars(select(LiveChat)).all() == []
+
+
+def test_an_sdr_can_join_a_visitor_who_has_not_answered_anything(store, chats, rasa):
+    rasa.visitor_says("chat-new", "hello, do you have a mobile app?", T0)
+    rasa.trackers["chat-new"].append({"event": "bot", "text": "Sorry, I didn't understand.", "timestamp": T0 + 1})
+    chats.take_over("chat-new", "emma", now=TUESDAY_10)
+    assert rasa.paused("chat-new")
+    with store.sessions() as session:
+        lines = [m.text for m in session.scalars(select(Message).where(Message.conversation_id == "chat-new"))]
+    assert lines[:2] == ["hello, do you have a mobile app?", "Sorry, I didn't understand."]
+    with pytest.raises(TakeoverError) as unknown:
+        chats.take_over("chat-nobody", "emma", now=TUESDAY_10)
+    assert unknown.value.code == "unknown_conversation"

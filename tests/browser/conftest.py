@@ -24,6 +24,7 @@ SHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = os.environ.get("LEADQUAL_CHROMIUM", "/usr/bin/chromium")
 WRITE_KEY = "browser-test-server-" + uuid.uuid4().hex
 BROWSER_KEY = "pub_browser_test_" + uuid.uuid4().hex[:16]
+RASA_TOKEN = "browser-test-rasa-" + uuid.uuid4().hex
 PROACTIVE_SECONDS = 3
 # Debian's Chromium on this closed network: no background connections, no sandbox (root).
 CHROMIUM_ARGS = [
@@ -96,6 +97,7 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
                     *[str(RASA), "run", "--model", model, "--endpoints", str(endpoints)],
                     *["--credentials", str(ROOT / "credentials.yml"), "--port", str(ports["rasa"])],
                     *["--interface", "127.0.0.1", "--cors", site_origin],
+                    *["--enable-api", "--auth-token", RASA_TOKEN],
                 ],
                 workdir,
             ),
@@ -108,7 +110,11 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
         wait_for(f"http://127.0.0.1:{ports['actions']}/health", procs[0], logs["browser-actions"], timeout=60)
         wait_for(f"http://127.0.0.1:{ports['rasa']}/", procs[1], logs["browser-rasa"])
         wait_for(site_origin + "/", procs[2], logs["browser-site"], timeout=30)
-        yield {"site": site_origin, "actions": f"http://127.0.0.1:{ports['actions']}"}
+        yield {
+            "site": site_origin,
+            "actions": f"http://127.0.0.1:{ports['actions']}",
+            "rasa": f"http://127.0.0.1:{ports['rasa']}",
+        }
     finally:
         for proc in procs:
             stop(proc)
