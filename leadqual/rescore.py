@@ -38,6 +38,7 @@ from datetime import datetime, timedelta, timezone
 from multiprocessing import get_all_start_methods, get_context
 
 from sqlalchemy import JSON, String, Text, bindparam, cast, insert, select, type_coerce, update
+from sqlalchemy.orm import Session
 
 from leadqual import scoring
 from leadqual.behaviour import Event
@@ -113,7 +114,8 @@ def rescore_all(
     most 4; 1 = this process only).
 
     Returns the figures: leads (read), changed (leads written), score_changes (rows written),
-    stage_moves (moves by the score rules), recycled (went-cold moves), retried (leads changed
+    stage_moves (moves by the score rules), recycled (went-cold moves), handed_off (leads that
+    became sales-ready: assigned and queued for the CRM), retried (leads changed
     by someone else while being scored, scored again), seconds, and phases (seconds spent
     reading, waiting for scores, writing and committing).
     """
@@ -175,6 +177,7 @@ class _Inline:
 
 class _Run:
     def __init__(self, store, now: datetime, workers: int, progress) -> None:
+        self.store = store
         self.config: QualificationConfig = store.config
         self.now, self.workers, self.progress = now, workers, progress
         self.dialect = store.engine.dialect.name
@@ -184,6 +187,7 @@ class _Run:
         self.conn = self.tuning = None
         self.stale: list[str] = []
         self.figures = {"leads": 0, "changed": 0, "score_changes": 0, "stage_moves": 0, "recycled": 0, "retried": 0}
+        self.figures["handed_off"] = 0
         self.phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
 
     def close(self) -> None:
@@ -260,6 +264,7 @@ class _Run:
                 results = [_without(result, stale) for result in results]
             for result in results:
                 self.writer.write(self.conn, result, self.now)
+                self._hand_off(result["ready"])
                 self._count(result)
             self.phases["write"] += time.perf_counter() - clock
             clock = time.perf_counter()
@@ -281,6 +286,23 @@ class _Run:
         if lock and self.dialect == "postgresql":
             query = query.with_for_update(key_share=True)
         return dict(self.conn.execute(query).all())
+
+    def _hand_off(self, lead_ids: list[str]) -> None:
+        """Leads the new scores made sales-ready (e.g. a lower threshold) are assigned and their
+        packet queued, as the store does, in the chunk's transaction."""
+        if not lead_ids:
+            return
+        from leadqual.handoff import hand_off
+
+        # Joins the chunk's transaction: the commit below writes the scores and the handoffs.
+        with Session(bind=self.conn, join_transaction_mode="rollback_only") as session:
+            for lead_id in lead_ids:
+                lead = session.get(Lead, lead_id)
+                lead_json = self.store._lead_json(session, lead, history=False)
+                transcripts = self.store.transcripts(session, lead_id)
+                hand_off(session, lead, {**lead_json, "transcripts": transcripts}, self.config, self.now)
+            session.flush()
+        self.figures["handed_off"] += len(lead_ids)
 
     def _count(self, result: dict) -> None:
         self.figures["changed"] += len(result["score_rows"]) + len(result["stage_rows"])
@@ -304,6 +326,7 @@ class _Run:
             events = self.conn.execute(_EVENT_QUERY.where(_EVENTS.c.lead_id.in_(ids))).all()
             result = _score_part(self.config, self._chunk(leads, events).items, self.now)
             self.writer.write(self.conn, result, self.now)
+            self._hand_off(result["ready"])
             self._count(result)
             transaction.commit()
         finally:
@@ -317,6 +340,7 @@ def _without(result: dict, stale: set[str]) -> dict:
         "stage_rows": [row for row in result["stage_rows"] if row["b_id"] not in stale],
         "changes": [row for row in result["changes"] if row["lead_id"] not in stale],
         "transitions": [row for row in result["transitions"] if row["lead_id"] not in stale],
+        "ready": [lead_id for lead_id in result["ready"] if lead_id not in stale],
     }
 
 
@@ -386,7 +410,7 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
     rules = config.stages
     days = rules.recycle_after_days
     cold_before = now - timedelta(days=days) if days is not None else None
-    score_rows, stage_rows, changes, transitions = [], [], [], []
+    score_rows, stage_rows, changes, transitions, newly_ready = [], [], [], [], []
     for lead, lead_events in part:
         (lead_id, answers, profile, breakdown, fit, behaviour, total, grade, sales_ready) = lead[:9]
         config_version, stage, stage_actor, last_activity = lead[9:]
@@ -428,7 +452,15 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
             changes.append(change)
         for move in moves:
             transitions.append({"lead_id": lead_id, **asdict(move)})
-    return {"score_rows": score_rows, "stage_rows": stage_rows, "changes": changes, "transitions": transitions}
+        if ready and not sales_ready:
+            newly_ready.append(lead_id)
+    return {
+        "score_rows": score_rows,
+        "stage_rows": stage_rows,
+        "changes": changes,
+        "transitions": transitions,
+        "ready": newly_ready,
+    }
 
 
 # -- writing ------------------------------------------------------------------------------

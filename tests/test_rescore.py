@@ -317,3 +317,25 @@ def test_cli_rescore_prints_a_summary(store, capsys):
     assert cli.main(["--database-url", store.url, "rescore", "--now", "2026-03-09T09:00:00Z", "--quiet"]) == 0
     out, err = capsys.readouterr()
     assert "0 changed" in out and err == ""
+
+
+def test_a_lead_the_new_config_makes_sales_ready_is_handed_off_once(store, config):
+    from leadqual.outbox import OutboxMessage
+
+    answers = {"need": NEED, "timing": TIMING, "authority": AUTHORITY, "email": email("maria@lowbudget.example")}
+    lead = store.save_conversation("conv-maria", answers, "es", now=T0)
+    assert not lead["sales_ready"] and lead["owner"]["sdr"] is None
+    sql = config.stages.sql.model_copy(update={"min_score": lead["scores"]["total"], "requires": []})
+    mql = config.stages.mql.model_copy(update={"min_score": min(config.stages.mql.min_score, lead["scores"]["total"])})
+    stages = config.stages.model_copy(update={"sql": sql, "mql": mql})
+    new_store = LeadStore(store.url, config=config.model_copy(update={"version": 2, "stages": stages}))
+    try:
+        assert rescore_all(new_store, now=T0 + HOUR)["handed_off"] == 1
+        assert rescore_all(new_store, now=T0 + HOUR)["handed_off"] == 0
+    finally:
+        new_store.engine.dispose()
+    handed = store.get(lead["id"])
+    assert handed["sales_ready"] and handed["owner"]["sdr"] in ("lucia", "diego", "emma")
+    with store.sessions() as session:
+        keys = list(session.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "crm")))
+    assert keys == [f"crm-{lead['id']}-1"]
