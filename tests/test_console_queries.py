@@ -46,7 +46,7 @@ def leads(store):
             budget="no tenemos presupuesto",
             stage="lead",
             owner=None,
-            owner_queue=None,
+            owner_queue="sales-inbox",
         ),
         "dan": seed_lead(store, "dan@umbrella.es", company="Umbrella", owner="lucia", stage="sal"),
         "eva": seed_lead(
@@ -84,6 +84,7 @@ def test_highest_score_first_ties_broken_by_id(store, leads):
         ({"grade": "b1"}, ["dan@umbrella.es"]),
         ({"owner": "lucia"}, ["ana@acme.es", "dan@umbrella.es"]),
         ({"owner": "-"}, ["eva@acme.es", "cai@initech.es"]),
+        ({"owner": "queue:sales-inbox"}, ["cai@initech.es"]),
         ({"language": "en"}, ["bob@globex.com"]),
         ({"created_from": "2026-07-02", "created_to": "2026-07-03"}, ["bob@globex.com", "cai@initech.es"]),
         ({"q": "ACME"}, ["ana@acme.es", "eva@acme.es"]),

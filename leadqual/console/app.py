@@ -29,7 +29,7 @@ from . import auth
 from .auth import AuthError, User
 from .decisions import STAGE_DECISIONS, DecisionError, Decisions, allowed
 from .i18n import LANGUAGES, REASONS, pick, translator
-from .queries import PAGE_SIZE, UNASSIGNED, FilterError, LeadFilter, export_csv, lead_page, list_leads
+from .queries import PAGE_SIZE, QUEUE, UNASSIGNED, FilterError, LeadFilter, export_csv, lead_page, list_leads
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "lq_session"
@@ -290,7 +290,7 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console") ->
 
     def owners() -> list[tuple[str, str]]:
         choices = [(s.id, s.name) for s in config.handoff.sdrs]
-        return choices + [(config.handoff.fallback_queue, config.handoff.fallback_queue)]
+        return choices + [(QUEUE + config.handoff.fallback_queue, config.handoff.fallback_queue)]
 
     @app.get("/leads")
     async def leads(request):

@@ -27,8 +27,9 @@ from .decisions import notes_of
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 UNASSIGNED = "-"  # the owner filter's value for leads no SDR owns yet
+QUEUE = "queue:"  # the owner filter's prefix for a queue (handoff.fallback_queue)
 _GRADE = re.compile(r"^[A-D][1-3]?$")
-_OWNER = re.compile(r"^[a-z0-9_.-]{1,50}$")
+_OWNER = re.compile(r"^(queue:)?[a-z0-9_.-]{1,50}$")
 _CURSOR = re.compile(r"^(-?\d{1,9})\.([0-9a-f]{1,32})$")
 LANGUAGES = ("es", "en")
 
@@ -45,7 +46,7 @@ class FilterError(ValueError):
 class LeadFilter:
     stage: str | None = None
     grade: str | None = None  # "A2", or a letter for all of A1..A3
-    owner: str | None = None  # an SDR id, a queue, or "-" for unassigned
+    owner: str | None = None  # an SDR id, "queue:<name>", or "-" for unassigned
     language: str | None = None
     created_from: date | None = None
     created_to: date | None = None  # inclusive
@@ -99,8 +100,10 @@ class LeadFilter:
             where.append(Lead.grade == self.grade if len(self.grade) == 2 else Lead.grade.like(self.grade + "%"))
         if self.owner == UNASSIGNED:
             where.append(Lead.owner.is_(None))
-        elif self.owner:
-            where.append(or_(Lead.owner == self.owner, and_(Lead.owner.is_(None), Lead.owner_queue == self.owner)))
+        elif self.owner and self.owner.startswith(QUEUE):
+            where.append(and_(Lead.owner.is_(None), Lead.owner_queue == self.owner[len(QUEUE) :]))
+        elif self.owner:  # one index (owner, score, id) answers it: no OR with the queue
+            where.append(Lead.owner == self.owner)
         if self.language:
             where.append(Lead.language == self.language)
         if self.created_from:
