@@ -14,9 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from leadqual import routing, scoring, stages
 from leadqual.answers import skipped
-from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, qualification
+from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
 from leadqual.corrections import read_correction
+from leadqual.flows import Flow, FlowStore
 from leadqual.language import DEFAULT, choose_language, normalize_code
 from leadqual.leads import LeadStore, valid_anonymous_id
 from leadqual.spool import SaveSpool
@@ -27,7 +28,7 @@ from leadqual.transcripts import lines_from_events
 logger = logging.getLogger(__name__)
 
 _store: LeadStore | None = None
-_texts: Texts | None = None
+_flows: FlowStore | None = None
 _spool: SaveSpool | None = None
 
 
@@ -38,7 +39,7 @@ def spool() -> SaveSpool:
     return _spool
 
 
-def store() -> LeadStore:
+def base_store() -> LeadStore:
     global _store
     if _store is None:
         _store = LeadStore()
@@ -46,11 +47,39 @@ def store() -> LeadStore:
     return _store
 
 
-def texts() -> Texts:
-    global _texts
-    if _texts is None:
-        _texts = Texts()
-    return _texts
+def flows() -> FlowStore:
+    global _flows
+    if _flows is None:
+        _flows = FlowStore(base_store().engine)
+    return _flows
+
+
+def flow_of(tracker: Tracker) -> Flow:
+    """The flow version the conversation started with (slot flow_version), else the newest;
+    the newest one read if the database is down."""
+    try:
+        return flows().get(tracker.get_slot("flow_version"))
+    except SQLAlchemyError:
+        logger.exception("reading flow version %s failed", tracker.get_slot("flow_version"))
+        return flows().current()
+
+
+def current_store() -> LeadStore:
+    """The lead store scoring with the newest flow (events, spooled saves)."""
+    return base_store().with_config(flows().current().config)
+
+
+def store(tracker: Tracker) -> LeadStore:
+    """The lead store scoring with the conversation's flow version."""
+    return base_store().with_config(flow_of(tracker).config)
+
+
+def config_of(tracker: Tracker) -> QualificationConfig:
+    return flow_of(tracker).config
+
+
+def texts(tracker: Tracker) -> Texts:
+    return flow_of(tracker).texts
 
 
 def clock() -> datetime:
@@ -116,7 +145,7 @@ def save_answers(
 ) -> tuple[dict | None, list[EventType]]:
     """Write the conversation's answers; on a database error tell the visitor and retry later."""
     try:
-        lead = store().save_conversation(
+        lead = store(tracker).save_conversation(
             tracker.sender_id,
             answers,
             language_of(tracker),
@@ -129,7 +158,7 @@ def save_answers(
         # On disk too, so the background retry writes it even if the visitor never comes back.
         spool().add(tracker.sender_id, answers, language_of(tracker), visitor_of(tracker))
         if not tracker.get_slot("lead_save_pending"):
-            dispatcher.utter_message(**texts().response("utter_save_failed", language_of(tracker)))
+            dispatcher.utter_message(**texts(tracker).response("utter_save_failed", language_of(tracker)))
         return None, [SlotSet("lead_save_pending", True)]
     if tracker.get_slot("lead_save_pending"):
         spool().discard(tracker.sender_id)
@@ -169,10 +198,23 @@ class ActionIdentifyVisitor(Action):
         return [SlotSet("visitor_id", visitor)] if visitor else []
 
 
+class ActionPinFlow(Action):
+    """Sets `flow_version` to the newest published flow at the conversation's first message; it
+    then keeps that version to the end, whatever marketing publishes meanwhile."""
+
+    def name(self) -> str:
+        return "action_pin_flow"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("flow_version") is not None:
+            return []
+        return [SlotSet("flow_version", flows().current().version)]
+
+
 def visitor_context(tracker: Tracker) -> dict:
     """What the store knows about this browser; nothing if the database is down."""
     try:
-        return store().visitor_context(visitor_of(tracker))
+        return store(tracker).visitor_context(visitor_of(tracker))
     except SQLAlchemyError:
         logger.exception("reading visitor %s failed", visitor_of(tracker))
         return {"known": False, "name": None, "answers": {}, "behaviour": 0, "engaged": False, "returning": False}
@@ -189,11 +231,11 @@ class ActionGreet(Action):
         lang = language_of(tracker)
         context = visitor_context(tracker)
         if context["returning"] and (context["known"] or context["engaged"]):
-            dispatcher.utter_message(**texts().response("utter_greet_returning", lang, name=context["name"]))
+            dispatcher.utter_message(**texts(tracker).response("utter_greet_returning", lang, name=context["name"]))
         else:
-            dispatcher.utter_message(**texts().response("utter_greet", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_greet", lang))
         if context["engaged"]:
-            dispatcher.utter_message(**texts().offer_sales(lang))
+            dispatcher.utter_message(**texts(tracker).offer_sales(lang))
         return []
 
 
@@ -207,7 +249,9 @@ class ActionRetryLeadSave(Action):
         if not tracker.get_slot("lead_save_pending") or tracker.active_loop_name == "qualification_form":
             return []  # nothing pending, or the form saves this turn anyway
         try:
-            store().save_conversation(tracker.sender_id, answers_of(tracker), language_of(tracker), visitor_of(tracker))
+            store(tracker).save_conversation(
+                tracker.sender_id, answers_of(tracker), language_of(tracker), visitor_of(tracker)
+            )
         except SQLAlchemyError:
             logger.exception("retrying lead save for %s failed", tracker.sender_id)
             return []
@@ -222,7 +266,7 @@ class ValidateQualificationForm(FormValidationAction):
         return "validate_qualification_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        return list(qualification().questions)
+        return list(config_of(tracker).questions)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         before = answers_of(tracker)
@@ -232,7 +276,7 @@ class ValidateQualificationForm(FormValidationAction):
         after.update({e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] in after})
         known = self._known_answers(tracker) if activating and visitor_of(tracker) else {}
         if any(after.get(slot) is not None and after.get(slot) == value for slot, value in known.items()):
-            dispatcher.utter_message(**texts().response("utter_known_answers", language_of(tracker)))
+            dispatcher.utter_message(**texts(tracker).response("utter_known_answers", language_of(tracker)))
         if after != before:
             _lead, save_events = save_answers(dispatcher, tracker, after)
             events.extend(save_events)
@@ -249,7 +293,7 @@ class ValidateQualificationForm(FormValidationAction):
         elif not is_new_user_turn(tracker):
             return {}  # back from an interruption: the message was already handled
         elif slot == requested:
-            reading = read_answer(slot, message, qualification(), language_of(tracker), date.today())
+            reading = read_answer(slot, message, config_of(tracker), language_of(tracker), date.today())
             # Extracting nothing for the requested slot makes the form reject the turn, so
             # the rules for "why?", "stop" and chit-chat answer it instead.
             return {} if reading.kind == "interrupt" else {slot: {"candidate": "requested"}}
@@ -276,7 +320,7 @@ class ValidateQualificationForm(FormValidationAction):
         if getattr(self, "_others_key", None) != key:
             self._others_key = key
             self._others = read_other_answers(
-                message, {}, requested, qualification(), language_of(tracker), date.today()
+                message, {}, requested, config_of(tracker), language_of(tracker), date.today()
             )
         return self._others
 
@@ -285,7 +329,7 @@ class ValidateQualificationForm(FormValidationAction):
             return {slot: value}  # already a validated value
         lang = language_of(tracker)
         message = message_of(tracker)
-        config = qualification()
+        config = config_of(tracker)
         kind = value["candidate"]
         if kind == "human":
             return skip_unanswered_bant(answers_of(tracker) | {slot: None})
@@ -305,18 +349,18 @@ class ValidateQualificationForm(FormValidationAction):
                 return {slot: None, "pending_confirmation": {"slot": slot, "value": reading.value}}
             return {slot: reading.value, **settled}
         if reading.kind == "skip":
-            dispatcher.utter_message(**texts().response("utter_skipped", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_skipped", lang))
             return {slot: reading.value, **settled}
         if reading.kind == "human":
-            dispatcher.utter_message(**texts().response("utter_handoff_contact", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_handoff_contact", lang))
             filled = answers_of(tracker) | {slot: None}
             return {slot: None, **skip_unanswered_bant(filled)}
         failures = dict(tracker.get_slot("failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] > config.max_reasks:
-            dispatcher.utter_message(**texts().response("utter_gave_up_question", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_gave_up_question", lang))
             return {slot: skipped(message.text, source="gave_up"), "failures": failures, **settled}
-        dispatcher.utter_message(**texts().reask(slot, lang))
+        dispatcher.utter_message(**texts(tracker).reask(slot, lang))
         return {slot: None, "failures": failures, **settled}
 
     # One extract_/validate_ pair per question (rasa-sdk finds them by name).
@@ -370,7 +414,7 @@ class ActionSubmitQualification(Action):
         return "action_submit_qualification"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        config = qualification()
+        config = config_of(tracker)
         answers = answers_of(tracker)
         lead, events = save_answers(dispatcher, tracker, answers)
         if lead is not None:
@@ -393,34 +437,34 @@ class ActionSubmitQualification(Action):
         # them mql for an SDR to accept.
         stage = "sql" if result["sales_ready"] else result["stage"]
         response = {"sql": "utter_result_sql", "mql": "utter_result_mql"}.get(stage, "utter_result_nurture")
-        company_text = company or texts().response("your_company", lang)["text"]
-        dispatcher.utter_message(**texts().response(response, lang, name=name, company=company_text))
+        company_text = company or texts(tracker).response("your_company", lang)["text"]
+        dispatcher.utter_message(**texts(tracker).response(response, lang, name=name, company=company_text))
         events += [SlotSet("qualification", result), SlotSet("failures", None)]
         has_email = bool((answers.get("email") or {}).get("address"))
         if has_email:
             events.append(SlotSet("contact_known", True))
         if result["sales_ready"]:
-            for message in texts().next_steps(next_steps_of(lead, lang), lang):
+            for message in texts(tracker).next_steps(next_steps_of(tracker, lead, lang), lang):
                 dispatcher.utter_message(**message)
         elif lead is not None and has_email:
             if lead.get("marketing_consent") is None:
-                dispatcher.utter_message(**texts().consent_question(lang))
+                dispatcher.utter_message(**texts(tracker).consent_question(lang))
                 events.append(SlotSet("consent_asked", True))
             elif lead["marketing_consent"]:
-                nurture_again(lead["id"])
+                nurture_again(tracker, lead["id"])
         return events
 
 
-def next_steps_of(lead: dict | None, lang: str) -> list[dict]:
+def next_steps_of(tracker: Tracker, lead: dict | None, lang: str) -> list[dict]:
     """The assigned SDR's booking link / talk now / SLA; the SLA alone if the lead is unsaved."""
     owner = (lead or {}).get("owner") or {}
     assignment = routing.Assignment(owner.get("sdr"), owner.get("queue"), owner.get("rule") or "", "")
-    return routing.next_steps(assignment, qualification(), clock(), lang)
+    return routing.next_steps(assignment, config_of(tracker), clock(), lang)
 
 
-def nurture_again(lead_id: str) -> None:
+def nurture_again(tracker: Tracker, lead_id: str) -> None:
     try:
-        store().nurture(lead_id)
+        store(tracker).nurture(lead_id)
     except SQLAlchemyError:  # the next conversation or rescore will bring them back
         logger.exception("queueing lead %s for nurturing failed", lead_id)
 
@@ -435,21 +479,21 @@ class ActionRecordConsent(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
         granted = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
-        question = texts().consent_question(lang)
+        question = texts(tracker).consent_question(lang)
         answer = message_of(tracker).text
         clicked = next((b["title"] for b in question["buttons"] if b["payload"] == answer.strip()), None)
         try:
-            lead = store().record_consent(
+            lead = store(tracker).record_consent(
                 tracker.sender_id, granted, question["text"], f"[{clicked}]" if clicked else answer
             )
         except SQLAlchemyError:
             logger.exception("recording consent for %s failed", tracker.sender_id)
-            dispatcher.utter_message(**texts().response("utter_save_failed", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_save_failed", lang))
             return []  # still asked: the visitor can answer again
         if granted and lead is not None:
-            dispatcher.utter_message(**texts().response("utter_consent_given", lang, email=lead["email"]))
+            dispatcher.utter_message(**texts(tracker).response("utter_consent_given", lang, email=lead["email"]))
         else:
-            dispatcher.utter_message(**texts().response("utter_consent_declined", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_consent_declined", lang))
         return [SlotSet("consent_asked", False)]
 
 
@@ -462,13 +506,13 @@ class ActionRequestPerson(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
-        hours = qualification().handoff.sla_hours
+        hours = config_of(tracker).handoff.sla_hours
         try:
-            request = LiveChats(store()).request(tracker.sender_id, now=clock())
-            message = texts().person_request(request.kind, request.sdr_name, request.hours, lang)
+            request = LiveChats(store(tracker)).request(tracker.sender_id, now=clock())
+            message = texts(tracker).person_request(request.kind, request.sdr_name, request.hours, lang)
         except (SQLAlchemyError, TakeoverError):
             logger.exception("recording the request for a person in %s failed", tracker.sender_id)
-            message = texts().person_request("later", None, hours, lang)
+            message = texts(tracker).person_request("later", None, hours, lang)
         dispatcher.utter_message(**message)
         return []
 
@@ -487,7 +531,7 @@ class ActionStopQualification(Action):
             lead, events = save_answers(dispatcher, tracker, answers)
             saved = lead is not None
         response = "utter_stopped" if saved else "utter_stopped_unsaved"
-        dispatcher.utter_message(**texts().response(response, language_of(tracker)))
+        dispatcher.utter_message(**texts(tracker).response(response, language_of(tracker)))
         return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
@@ -499,9 +543,9 @@ class ActionApplyCorrection(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
-        found = read_correction(message_of(tracker).text, qualification(), lang, date.today())
+        found = read_correction(message_of(tracker).text, config_of(tracker), lang, date.today())
         if found is None:
-            dispatcher.utter_message(**texts().response("utter_correction_unclear", lang))
+            dispatcher.utter_message(**texts(tracker).response("utter_correction_unclear", lang))
             return []
         slot, value = found
         previous = tracker.get_slot(slot) or {}
@@ -510,11 +554,11 @@ class ActionApplyCorrection(Action):
                 if value.get(key) is None and previous.get(key):
                     value[key] = previous[key]
         dispatcher.utter_message(
-            **texts().response(
+            **texts(tracker).response(
                 "utter_corrected",
                 lang,
-                question=texts().value(f"question_{slot}", lang),
-                value=texts().describe(slot, value, lang),
+                question=texts(tracker).value(f"question_{slot}", lang),
+                value=texts(tracker).describe(slot, value, lang),
             )
         )
         answers = answers_of(tracker) | {slot: value}
@@ -533,10 +577,10 @@ class AskQuestion(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         pending = tracker.get_slot("pending_confirmation") or {}
         if pending.get("slot") == self.slot:
-            dispatcher.utter_message(**texts().confirmation(self.slot, pending["value"], language_of(tracker)))
+            dispatcher.utter_message(**texts(tracker).confirmation(self.slot, pending["value"], language_of(tracker)))
             return []
         failures = (tracker.get_slot("failures") or {}).get(self.slot, 0)
-        dispatcher.utter_message(**texts().question(self.slot, language_of(tracker), failures))
+        dispatcher.utter_message(**texts(tracker).question(self.slot, language_of(tracker), failures))
         return []
 
 

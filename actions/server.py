@@ -10,6 +10,7 @@ Run: python -m actions.server --port 5055
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 
@@ -18,7 +19,6 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import response
 
 from leadqual.config import ConfigError, messages, qualification
-from leadqual.texts import Texts
 
 
 def build_app():
@@ -36,12 +36,12 @@ def build_app():
     # Allowed browser origins: space- or comma-separated (e.g. the company's website).
     origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
     app = create_app(executor, cors_origins=origins or "")
-    texts = Texts()
-    from actions.actions import store
+    from actions.actions import current_store, flows
     from leadqual.embed_api import embed_blueprint
     from leadqual.intake_api import tracking_blueprint
 
-    app.blueprint(tracking_blueprint(store, qualification))
+    # Events are scored with the newest published flow.
+    app.blueprint(tracking_blueprint(current_store, lambda: flows().current().config))
     app.blueprint(embed_blueprint())
 
     @app.post("/nlg")
@@ -49,7 +49,9 @@ def build_app():
         body = request.json
         if not isinstance(body, dict) or not isinstance(body.get("response"), str):
             return response.json({"error": "body must be a JSON object with a 'response' name"}, status=400)
+        slots = (body.get("tracker") or {}).get("slots") or {}
         try:
+            texts = await asyncio.to_thread(lambda: flows().get(slots.get("flow_version")).texts)
             return response.json(texts.render_nlg(body))
         except KeyError as exc:
             return response.json({"error": str(exc)}, status=404)
@@ -66,14 +68,14 @@ async def _retry_spool_forever() -> None:
     """Writes answers whose save failed, even if the visitor never sends another message."""
     import asyncio
 
-    from actions.actions import spool, store
+    from actions.actions import current_store, spool
 
     interval = float(os.environ.get("LEADQUAL_SPOOL_RETRY_SECONDS", 30))
     while True:
         await asyncio.sleep(interval)
         try:
             if spool().pending():
-                saved = spool().drain(store().save_conversation)
+                saved = spool().drain(current_store().save_conversation)
                 if saved:
                     logging.getLogger(__name__).info("wrote %d spooled conversation(s) to the database", saved)
         except Exception:  # noqa: BLE001 - the loop must survive anything
@@ -85,11 +87,11 @@ async def _deliver_handoffs_forever() -> None:
     Any number of action servers may run this: each message is claimed by one at a time."""
     import asyncio
 
-    from actions.actions import store
+    from actions.actions import base_store
     from leadqual.outbox import DeliveryWorker, Destinations
 
     interval = float(os.environ.get("LEADQUAL_DELIVERY_SECONDS", 2))
-    worker = DeliveryWorker(store(), Destinations.from_env())
+    worker = DeliveryWorker(base_store(), Destinations.from_env())
     while True:
         await asyncio.sleep(interval)
         try:

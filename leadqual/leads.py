@@ -17,6 +17,7 @@ Every (re-)score writes what changed to `score_changes` and every stage move to
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import random
@@ -145,7 +146,17 @@ class LeadStore:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.config = config or qualification()
 
+    def with_config(self, config: QualificationConfig) -> LeadStore:
+        """This store (same engine and sessions) scoring with another config: a conversation's
+        flow version."""
+        if config is self.config:
+            return self
+        other = copy.copy(self)
+        other.config = config
+        return other
+
     def create_schema(self) -> None:
+        import leadqual.flows  # noqa: F401 - flow versions are part of the schema
         import leadqual.handoff  # noqa: F401 - its tables (and the outbox's) are part of the schema
 
         Base.metadata.create_all(self.engine)

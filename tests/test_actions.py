@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from actions import actions
 from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, load_messages
+from leadqual.flows import files_content
 from leadqual.leads import LeadStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +59,13 @@ def stored_answers(store: LeadStore, conversation_id: str) -> dict | None:
     with store.sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         return dict(conversation.lead.answers) if conversation and conversation.lead else None
+
+
+@pytest.fixture(autouse=True)
+def _private_store(sqlite_store, monkeypatch):
+    """Every action reads flows and leads from a temporary SQLite file, never var/leads.db."""
+    monkeypatch.setattr(actions, "_store", sqlite_store)
+    monkeypatch.setattr(actions, "_flows", None)
 
 
 @pytest.fixture
@@ -553,16 +561,11 @@ def test_the_greeting_survives_a_database_outage(lead_store, monkeypatch):
     assert messages[0]["text"] in say("utter_greet")
 
 
-def test_a_sales_ready_lead_left_at_mql_for_an_sdr_still_hears_what_sales_will_do(lead_store, monkeypatch):
-    config = lead_store.config
-    manual = config.model_copy(
-        update={
-            "stages": config.stages.model_copy(
-                update={"sql": config.stages.sql.model_copy(update={"automatic": False})}
-            )
-        }
-    )
-    monkeypatch.setattr(lead_store, "config", manual)
+def test_a_sales_ready_lead_left_at_mql_for_an_sdr_still_hears_what_sales_will_do(lead_store):
+    # Marketing publishes a flow where SDRs accept sales-ready leads themselves.
+    qualification, texts = files_content()
+    qualification["stages"]["sql"]["automatic"] = False
+    actions.flows().publish(qualification, texts, by="marketing@nubilo.es")
     events, messages = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
     assert slot_events(events)["qualification"]["stage"] == "mql"
     assert slot_events(events)["qualification"]["sales_ready"] is True
@@ -617,3 +620,22 @@ def test_asking_for_a_person_after_qualifying_alerts_the_sdr_in_business_hours(l
     assert texts_of(messages) == [
         "Ahora mismo no hay nadie del equipo conectado. Lucía Fernández te contactará en menos de 24 horas."
     ]
+
+
+# -- flow versions --------------------------------------------------------------------------
+
+
+def test_a_conversation_keeps_the_flow_version_it_started_with(lead_store):
+    assert slot_events(run(actions.ActionPinFlow(), tracker_from("ask_budget"))[0]) == {"flow_version": 1}
+    qualification, texts = files_content()
+    texts["questions"]["budget"]["ask"]["en"] = "How much would you like to invest?"
+    actions.flows().publish(qualification, texts, by="marketing@nubilo.es")
+
+    _events, old = run(actions.AskBudget(), tracker_from("ask_budget", flow_version=1))
+    assert texts_of(old) == [MESSAGES.questions["budget"].ask.en]
+    new_conversation = tracker_from("ask_budget")
+    assert slot_events(run(actions.ActionPinFlow(), new_conversation)[0]) == {"flow_version": 2}
+    _events, new = run(actions.AskBudget(), tracker_from("ask_budget", flow_version=2))
+    assert texts_of(new) == ["How much would you like to invest?"]
+    # A pinned conversation is not moved.
+    assert run(actions.ActionPinFlow(), tracker_from("ask_budget", flow_version=1))[0] == []

@@ -1,0 +1,306 @@
+"""Versions of the question flow that marketing publishes: the qualification config (questions,
+ranges, points, thresholds, behaviour rules, routing) and the visitor texts, together.
+
+Publishing validates everything first (a broken flow cannot be published) and creates a new
+version with who, when and which fields changed; any version can be restored (as a new one).
+Every action server reads the newest version within `LEADQUAL_FLOW_REFRESH_SECONDS` (2 s), with
+no retraining: the texts, options and points are read by the custom actions and the NLG
+endpoint, not by the model. A conversation keeps the version it started with (slot
+`flow_version`), and each lead records the version that scored it (`config_version`).
+
+The repo's `config/qualification.yml` and `config/messages.yml` seed a fresh install (version
+1) and `export` writes any version back in that format.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadqual.config import (
+    DEFAULT_MESSAGES,
+    DEFAULT_QUALIFICATION,
+    ConfigError,
+    Messages,
+    QualificationConfig,
+    _load_yaml,
+)
+from leadqual.models import Base, utcnow
+
+REFRESH_SECONDS = float(os.environ.get("LEADQUAL_FLOW_REFRESH_SECONDS", "2"))
+
+
+class FlowVersion(Base):
+    """One published version of the flow (append-only)."""
+
+    __tablename__ = "flow_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    qualification: Mapped[dict] = mapped_column(JSON)
+    messages: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Dotted paths of what changed from the version before ("messages.questions.budget.ask.es").
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+
+
+class FlowInvalid(ValueError):
+    """A draft that cannot be published; `problems` are [{"field", "message"}] naming each field."""
+
+    def __init__(self, problems: list[dict]) -> None:
+        super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Flow:
+    version: int
+    config: QualificationConfig
+    messages: Messages
+
+    @cached_property
+    def texts(self):
+        from leadqual.texts import Texts
+
+        return Texts(self.messages, self.config)
+
+
+def _problems(section: str, exc: ValidationError) -> list[dict]:
+    return [
+        {"field": ".".join([section, *(str(p) for p in err["loc"])]), "message": err["msg"]} for err in exc.errors()
+    ]
+
+
+def build(qualification: dict, messages: dict, version: int) -> Flow:
+    """A Flow from plain data, validated; FlowInvalid names every field that is wrong."""
+    problems: list[dict] = []
+    config = texts = None
+    if not isinstance(qualification, dict):
+        problems.append({"field": "qualification", "message": "must be a mapping"})
+    else:
+        try:
+            config = QualificationConfig(**{**qualification, "version": version})
+        except ValidationError as exc:
+            problems += _problems("qualification", exc)
+    if not isinstance(messages, dict):
+        problems.append({"field": "messages", "message": "must be a mapping"})
+    else:
+        try:
+            texts = Messages(**messages)
+        except ValidationError as exc:
+            problems += _problems("messages", exc)
+    if config is not None and texts is not None:
+        problems += _cross_check(config, texts)
+    if problems:
+        raise FlowInvalid(problems)
+    return Flow(version, config, texts)
+
+
+def _cross_check(config: QualificationConfig, texts: Messages) -> list[dict]:
+    """What each file alone cannot see: every option and need shown to visitors has both
+    languages, and every question asked has its texts."""
+    problems = []
+    for slot in config.questions:
+        if slot not in texts.questions:
+            problems.append({"field": f"messages.questions.{slot}", "message": "the question has no texts"})
+    return problems
+
+
+def changed_paths(old: object, new: object, prefix: str = "") -> list[str]:
+    """Dotted paths where `new` differs from `old` (leaves, list items by index)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        paths = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                paths.append(path)
+            else:
+                paths += changed_paths(old[key], new[key], path)
+        return paths
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        paths = []
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            paths += changed_paths(a, b, f"{prefix}.{i}")
+        return paths
+    return [] if old == new else [prefix]
+
+
+def files_content(
+    qualification_path: Path | str | None = None, messages_path: Path | str | None = None
+) -> tuple[dict, dict]:
+    q = Path(qualification_path or os.environ.get("LEADQUAL_QUALIFICATION", DEFAULT_QUALIFICATION))
+    m = Path(messages_path or os.environ.get("LEADQUAL_MESSAGES", DEFAULT_MESSAGES))
+    return _load_yaml(q), _load_yaml(m)
+
+
+class FlowStore:
+    """Flow versions in the product database, with the newest one cached per process."""
+
+    def __init__(self, engine, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.engine = engine
+        self.refresh_seconds = refresh_seconds
+        self._by_version: dict[int, Flow] = {}
+        self._current: Flow | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        FlowVersion.__table__.create(engine, checkfirst=True)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def current(self) -> Flow:
+        """The newest published version, re-checked every `refresh_seconds`. If the database
+        cannot be read, the last one read (or the repo's files) keeps the chat going."""
+        now = time.monotonic()
+        if self._current is not None and now - self._checked_at < self.refresh_seconds:
+            return self._current
+        with self._lock:
+            try:
+                with self.engine.connect() as conn:
+                    newest = conn.execute(select(func.max(FlowVersion.version))).scalar()
+                if newest is None:
+                    newest = self.seed().version
+                self._current = self.get(newest)
+            except SQLAlchemyError:
+                if self._current is None:
+                    self._current = build(*files_content(), version=1)
+            self._checked_at = now
+            return self._current
+
+    def get(self, version: int | str | float | None) -> Flow:
+        """A published version (immutable: cached for good); the current one for None or an
+        unknown number (e.g. a restored database)."""
+        try:
+            number = int(version) if version is not None else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
+            return self.current()
+        if number in self._by_version:
+            return self._by_version[number]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(FlowVersion).where(FlowVersion.version == number)).first()
+        if row is None:
+            return self.current()
+        flow = build(row.qualification, row.messages, row.version)
+        self._by_version[number] = flow
+        return flow
+
+    def history(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    FlowVersion.version,
+                    FlowVersion.created_by,
+                    FlowVersion.created_at,
+                    FlowVersion.note,
+                    FlowVersion.changes,
+                    FlowVersion.restored_from,
+                ).order_by(FlowVersion.version.desc())
+            ).all()
+        return [row._asdict() for row in rows]
+
+    def content(self, version: int) -> tuple[dict, dict]:
+        """The plain data of a version: (qualification, messages), as the files hold them."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(FlowVersion).where(FlowVersion.version == int(version))).first()
+        if row is None:
+            raise KeyError(version)
+        return row.qualification, row.messages
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def seed(self, by: str = "seed") -> Flow:
+        """Version 1 from the repo's files, when there is none yet (a fresh install)."""
+        qualification, messages = files_content()
+        flow = build(qualification, messages, version=1)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(func.count()).select_from(FlowVersion)).scalar():
+                    return self.get(conn.execute(select(func.max(FlowVersion.version))).scalar())
+                conn.execute(
+                    FlowVersion.__table__.insert().values(
+                        version=1,
+                        qualification={**qualification, "version": 1},
+                        messages=messages,
+                        created_by=by,
+                        created_at=utcnow(),
+                        note="the repo's config/ files",
+                        changes=[],
+                    )
+                )
+        except IntegrityError:  # another process seeded at the same time
+            return self.get(1)
+        return flow
+
+    def publish(self, qualification: dict, messages: dict, by: str, note: str = "", restored_from=None) -> Flow:
+        """Validate and publish a draft as the next version; FlowInvalid if anything is wrong,
+        ValueError if nothing changed."""
+        self.current()  # seeds a fresh install
+        for _attempt in range(5):
+            with self.engine.connect() as conn:
+                newest = conn.execute(select(func.max(FlowVersion.version))).scalar() or 0
+            version = newest + 1
+            flow = build(qualification, messages, version)
+            old_q, old_m = self.content(newest) if newest else ({}, {})
+            changes = changed_paths(
+                {"qualification": {**old_q, "version": None}, "messages": old_m},
+                {"qualification": {**qualification, "version": None}, "messages": messages},
+            )
+            if not changes and restored_from is None:
+                raise ValueError("nothing changed since the current version")
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        FlowVersion.__table__.insert().values(
+                            version=version,
+                            qualification={**qualification, "version": version},
+                            messages=messages,
+                            created_by=by,
+                            created_at=utcnow(),
+                            note=note,
+                            changes=changes,
+                            restored_from=restored_from,
+                        )
+                    )
+            except IntegrityError:  # someone published the same number first: try the next
+                continue
+            self._by_version[version] = flow
+            self._current, self._checked_at = flow, time.monotonic()
+            return flow
+        raise RuntimeError("could not publish: too many concurrent publications")
+
+    def restore(self, version: int, by: str) -> Flow:
+        qualification, messages = self.content(version)
+        return self.publish(qualification, messages, by, note=f"restored version {version}", restored_from=version)
+
+    def export(self, version: int, folder: Path | str) -> tuple[Path, Path]:
+        """Write a version as qualification.yml and messages.yml (the repo's format)."""
+        qualification, messages = self.content(version)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = folder / "qualification.yml", folder / "messages.yml"
+        for path, data in zip(paths, (qualification, messages), strict=True):
+            path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+        return paths
+
+
+def load_draft(folder: Path | str) -> tuple[dict, dict]:
+    """A draft from qualification.yml and messages.yml in `folder` (e.g. an export, edited)."""
+    folder = Path(folder)
+    try:
+        return _load_yaml(folder / "qualification.yml"), _load_yaml(folder / "messages.yml")
+    except ConfigError:
+        raise

@@ -1,0 +1,101 @@
+"""Flow versions: seeded from the repo's files, published only when valid, restorable, read by
+every action server within seconds, pinned per conversation; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import create_engine
+
+from leadqual.config import load_messages, load_qualification
+from leadqual.flows import FlowInvalid, FlowStore, changed_paths, files_content, load_draft
+
+
+@pytest.fixture
+def flows(store):
+    return FlowStore(store.engine, refresh_seconds=0)
+
+
+def draft():
+    return copy.deepcopy(files_content())
+
+
+def test_a_fresh_install_is_seeded_from_the_repo_files(flows):
+    flow = flows.current()
+    assert flow.version == 1 and flow.config.version == 1
+    assert flow.messages.questions["budget"].ask == load_messages().questions["budget"].ask
+    (first,) = flows.history()
+    assert (first["version"], first["created_by"], first["changes"]) == (1, "seed", [])
+
+
+def test_publishing_records_who_and_what_changed_and_every_server_sees_it(flows, store):
+    other_server = FlowStore(store.engine, refresh_seconds=0)
+    assert other_server.current().version == 1
+    qualification, messages = draft()
+    messages["questions"]["budget"]["ask"]["es"] = "¿Qué presupuesto tenéis pensado?"
+    qualification["budget"]["points"]["qualifies"] = 35
+    flow = flows.publish(qualification, messages, by="marta@nubilo.es", note="budget wording")
+    assert flow.version == 2 and flow.config.version == 2
+    newest = flows.history()[0]
+    assert newest["created_by"] == "marta@nubilo.es" and newest["note"] == "budget wording"
+    assert newest["changes"] == ["messages.questions.budget.ask.es", "qualification.budget.points.qualifies"]
+    # Another action server reads it at its next check (LEADQUAL_FLOW_REFRESH_SECONDS).
+    assert other_server.current().version == 2
+    assert other_server.current().texts.question("budget", "es")["text"] == "¿Qué presupuesto tenéis pensado?"
+    # A conversation that started on version 1 keeps it.
+    assert other_server.get(1).texts.question("budget", "es")["text"] != "¿Qué presupuesto tenéis pensado?"
+
+
+def test_a_broken_flow_cannot_be_published_and_the_errors_name_the_fields(flows):
+    qualification, messages = draft()
+    qualification["stages"]["sql"]["min_score"] = "sixty"
+    del messages["questions"]["email"]["ask"]["en"]
+    qualification["handoff"]["rules"][0]["assign_to"] = ["nobody"]
+    with pytest.raises(FlowInvalid) as invalid:
+        flows.publish(qualification, messages, by="marta@nubilo.es")
+    fields = {p["field"] for p in invalid.value.problems}
+    assert "qualification.stages.sql.min_score" in fields
+    assert "messages.questions.email.ask.en" in fields
+    assert flows.current().version == 1  # nothing was published
+
+
+def test_publishing_nothing_new_is_refused(flows):
+    with pytest.raises(ValueError, match="nothing changed"):
+        flows.publish(*draft(), by="marta@nubilo.es")
+
+
+def test_any_version_can_be_restored_as_a_new_one(flows):
+    qualification, messages = draft()
+    messages["responses"]["utter_greet"]["es"] = "¡Buenas! ¿En qué te ayudo?"
+    flows.publish(qualification, messages, by="marta@nubilo.es")
+    restored = flows.restore(1, by="admin@nubilo.es")
+    assert restored.version == 3
+    assert restored.messages.responses["utter_greet"] == flows.get(1).messages.responses["utter_greet"]
+    newest = flows.history()[0]
+    assert newest["restored_from"] == 1 and newest["note"] == "restored version 1"
+    assert newest["changes"] == ["messages.responses.utter_greet.es"]
+
+
+def test_export_writes_the_repo_format_and_reads_back_unchanged(flows, tmp_path):
+    qualification, messages = draft()
+    messages["questions"]["need"]["why"]["en"] = "So we show you the right part of Nubilo."
+    flows.publish(qualification, messages, by="marta@nubilo.es")
+    q_path, m_path = flows.export(2, tmp_path)
+    assert load_qualification(q_path).version == 2
+    assert load_messages(m_path).questions["need"].why.en == "So we show you the right part of Nubilo."
+    with pytest.raises(ValueError, match="nothing changed"):
+        flows.publish(*load_draft(tmp_path), by="marta@nubilo.es")
+
+
+def test_without_a_database_the_chat_runs_on_the_repo_files():
+    flows = FlowStore.__new__(FlowStore)
+    FlowStore.__init__(flows, create_engine("sqlite:///:memory:"), refresh_seconds=0)
+    flows.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert flows.current().version == 1
+
+
+def test_changed_paths_lists_leaves_and_items():
+    old = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    new = {"a": {"b": 2, "c": [1, 3]}, "e": 1}
+    assert changed_paths(old, new) == ["a.b", "a.c.1", "d", "e"]
