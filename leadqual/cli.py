@@ -1,7 +1,8 @@
 """Leads from the command line: `bin/leads show EMAIL` prints one lead as JSON, `bin/leads list`
 lists them (highest score first), `bin/leads rescore` re-scores them all (after a config change,
 and for decay and went-cold recycling; run it daily), `bin/leads user add EMAIL --role admin` creates
-a user of the SDR console (the first admin)."""
+a user of the SDR console (the first admin), `bin/leads flow ...` lists, publishes, restores and
+exports versions of the question flow."""
 
 from __future__ import annotations
 
@@ -40,12 +41,31 @@ def main(argv: list[str] | None = None) -> int:
     rescore.add_argument("--workers", type=int, help="processes that score (default: one per CPU, at most 4)")
     rescore.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     users_cli.add_parser(sub)
+    flow = sub.add_parser("flow", help="versions of the question flow (texts, questions, points)")
+    flow_sub = flow.add_subparsers(dest="flow_command", required=True)
+    flow_sub.add_parser("history", help="list the versions, newest first, with who, when and what changed")
+    export = flow_sub.add_parser("export", help="write a version as qualification.yml and messages.yml")
+    export.add_argument("folder")
+    export.add_argument("--version", type=int, help="default: the newest")
+    publish = flow_sub.add_parser("publish", help="validate and publish qualification.yml + messages.yml from a folder")
+    publish.add_argument("folder")
+    publish.add_argument("--by", required=True, help="who publishes (recorded)")
+    publish.add_argument("--note", default="")
+    restore = flow_sub.add_parser("restore", help="publish an earlier version again, as a new version")
+    restore.add_argument("version", type=int)
+    restore.add_argument("--by", required=True)
     args = parser.parse_args(argv)
 
     store = LeadStore(args.database_url)
     store.create_schema()
     if args.command == "user":
         return users_cli.run(store, args)
+    if args.command == "flow":
+        return _flow(store, args)
+    # Scores use the newest published flow version.
+    from leadqual.flows import FlowStore
+
+    store = store.with_config(FlowStore(store.engine).current().config)
     if args.command == "rescore":
         return _rescore(store, args)
     if args.command == "show":
@@ -71,6 +91,41 @@ def main(argv: list[str] | None = None) -> int:
             f"{lead['language']:<4}  "
             f"{(lead['email'] or '(anonymous)'):<32.32}  {(lead['company'] or ''):<24.24}  {lead['updated_at'][:19]}"
         )
+    return 0
+
+
+def _flow(store: LeadStore, args: argparse.Namespace) -> int:
+    from leadqual.flows import FlowInvalid, FlowStore, load_draft
+
+    flows = FlowStore(store.engine, refresh_seconds=0)
+    current = flows.current()
+    if args.flow_command == "history":
+        for row in flows.history():
+            restored = f" (restored from {row['restored_from']})" if row["restored_from"] else ""
+            print(
+                f"v{row['version']:<4} {row['created_at']:%Y-%m-%d %H:%M}  {row['created_by']}{restored}  {row['note']}"
+            )
+            for path in row["changes"][:20]:
+                print(f"        {path}")
+        return 0
+    if args.flow_command == "export":
+        paths = flows.export(args.version or current.version, args.folder)
+        print("wrote " + ", ".join(str(p) for p in paths))
+        return 0
+    try:
+        if args.flow_command == "restore":
+            flow = flows.restore(args.version, by=args.by)
+        else:
+            flow = flows.publish(*load_draft(args.folder), by=args.by, note=args.note)
+    except FlowInvalid as exc:
+        print("Not published; fix these fields:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError) as exc:
+        print(f"Not published: {exc}", file=sys.stderr)
+        return 2
+    print(f"published version {flow.version}; new conversations use it within seconds")
     return 0
 
 

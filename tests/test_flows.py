@@ -99,3 +99,22 @@ def test_changed_paths_lists_leaves_and_items():
     old = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     new = {"a": {"b": 2, "c": [1, 3]}, "e": 1}
     assert changed_paths(old, new) == ["a.b", "a.c.1", "d", "e"]
+
+
+def test_the_command_line_exports_publishes_and_refuses_a_broken_draft(tmp_path, capsys):
+    from leadqual import cli
+
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    assert cli.main(["--database-url", url, "flow", "export", str(tmp_path / "draft")]) == 0
+    messages = tmp_path / "draft" / "messages.yml"
+    messages.write_text(messages.read_text(encoding="utf-8").replace("¡Hola!", "¡Buenas!", 1), encoding="utf-8")
+    assert cli.main(["--database-url", url, "flow", "publish", str(tmp_path / "draft"), "--by", "marta"]) == 0
+    assert "published version 2" in capsys.readouterr().out
+    qualification = tmp_path / "draft" / "qualification.yml"
+    qualification.write_text(
+        qualification.read_text(encoding="utf-8").replace("min_score: 80", "min_score: lots"), encoding="utf-8"
+    )
+    assert cli.main(["--database-url", url, "flow", "publish", str(tmp_path / "draft"), "--by", "marta"]) == 2
+    assert "qualification.stages.sql.min_score" in capsys.readouterr().err
+    assert cli.main(["--database-url", url, "flow", "history"]) == 0
+    assert "v2" in capsys.readouterr().out
