@@ -7,6 +7,7 @@ token: a user's own (admin page) or `LEADQUAL_CONSOLE_API_TOKEN` (read-only).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -14,7 +15,7 @@ import time
 from collections import defaultdict, deque
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
@@ -24,11 +25,13 @@ from sqlalchemy import select
 from leadqual.leads import Lead, LeadStore
 from leadqual.outbox import DeliveryWorker
 from leadqual.stages import MACHINE, REASON_CODES, STAGES
+from leadqual.transcripts import MAX_TEXT
 
 from . import auth
 from .auth import AuthError, User
 from .decisions import STAGE_DECISIONS, DecisionError, Decisions, allowed
 from .i18n import LANGUAGES, REASONS, pick, translator
+from .live import ERROR_STATUS, LiveConsole, TakeoverError
 from .queries import PAGE_SIZE, QUEUE, UNASSIGNED, FilterError, LeadFilter, export_csv, lead_page, list_leads
 
 HERE = Path(__file__).resolve().parent
@@ -40,9 +43,10 @@ LANG_COOKIE = "lq_lang"
 LOGIN_LIMIT, LOGIN_WINDOW = 20, 15 * 60
 SECURITY_HEADERS = {
     # No script runs on any console page: visitor text that slipped through would still be inert.
+    # Pages may frame this console's own pages (the live transcript); only that one may be framed.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -58,6 +62,16 @@ DECISION_LABELS = {
     "noted": "add_note",
     "took_over": "take_over",
 }
+# The live transcript (an iframe in the live conversation page) is the one page that may be framed, by this origin.
+FRAMEABLE = {
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+}
+LIVE_DONE = ("took_over", "sent", "handed_back")
+# How often the live transcript reloads itself (no scripts: a meta refresh in its iframe).
+LIVE_REFRESH_SECONDS = 5
 
 
 class NeedsSignIn(Exception):
@@ -102,7 +116,7 @@ class Throttle:
         self.failures[address].append(time.monotonic())
 
 
-def build_app(store: LeadStore | None = None, name: str = "leadqual_console") -> Sanic:
+def build_app(store: LeadStore | None = None, name: str = "leadqual_console", live: LiveConsole | None = None) -> Sanic:
     store = store or LeadStore()
     store.create_schema()
     app = Sanic(name)
@@ -114,6 +128,7 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console") ->
     api_token = os.environ.get("LEADQUAL_CONSOLE_API_TOKEN") or None
     https = os.environ.get("LEADQUAL_CONSOLE_URL", "").startswith("https://")
     dead_letters = DeliveryWorker(store)
+    live = live or LiveConsole(store)
 
     def secure(request) -> bool:
         return https or request.scheme == "https"
@@ -122,23 +137,27 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console") ->
         sdr = config.handoff.sdr(sdr_id)
         return sdr.name if sdr else sdr_id
 
-    def local(moment: datetime | None) -> str:
+    def local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
         if moment is None:
             return ""
         if isinstance(moment, str):
             moment = datetime.fromisoformat(moment)
-        return moment.astimezone(config.handoff.zone()).strftime("%Y-%m-%d %H:%M")
+        return moment.astimezone(config.handoff.zone()).strftime(pattern)
 
     env.filters["when"] = local
+    env.filters["stamp"] = lambda moment: local(moment, "%Y-%m-%d %H:%M:%S")
+    env.filters["path"] = lambda text: quote(str(text), safe="")
     env.filters["sdr_name"] = sdr_name
 
     def render(request, template: str, status: int = 200, **context):
         lang = request.ctx.lang
         t = translator(lang)
+        user = request.ctx.user
         html = env.get_template(template).render(
             t=t,
             lang=lang,
-            user=request.ctx.user,
+            user=user,
+            live_waiting=live.waiting_count() if user is not None and user.can("decide") else None,
             csrf=request.ctx.csrf,
             path=request.path,
             reason_text=lambda code: (REASONS.get(code) or {}).get(lang) or REASON_CODES.get(code, code),
@@ -361,6 +380,7 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console") ->
             reasons={d: sorted(r) for d, (_, r) in STAGE_DECISIONS.items() if r},
             decision_labels=DECISION_LABELS,
             sdrs=config.handoff.sdrs,
+            live_chats=live.lead_chats(lead_id) if user.can("decide") else None,
             **data,
         )
 
@@ -390,6 +410,91 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console") ->
                 raise NotFound("no such lead") from None
             return show_lead(request, lead_id, status=403 if exc.code == "forbidden" else 400, error=str(exc))
         return response.redirect(f"/leads/{lead_id}?done={decision}")
+
+    # -- live chats ------------------------------------------------------------------------
+
+    def live_path(conversation_id: str, **args) -> str:
+        return f"/live/{quote(conversation_id, safe='')}" + (("?" + urlencode(args)) if args else "")
+
+    @app.get("/live")
+    async def live_list(request):
+        need(request, "decide")
+        return render(request, "live.html", **live.overview())
+
+    async def show_live(request, conversation_id: str, status: int = 200, error: str | None = None, **context):
+        user = request.ctx.user
+        rasa_error = await asyncio.to_thread(live.refresh, conversation_id)
+        chat = live.conversation(conversation_id)
+        if chat is None and rasa_error is None:
+            raise NotFound("no such conversation")
+        return render(
+            request,
+            "live_chat.html",
+            status=status,
+            error=error,
+            rasa_error=rasa_error,
+            conversation_id=conversation_id,
+            chat=chat,
+            is_mine=bool(chat and chat["chat"] and chat["chat"]["status"] == "active")
+            and user.sdr_id is not None
+            and chat["chat"]["sdr_id"] == user.sdr_id,
+            max_text=MAX_TEXT,
+            **context,
+        )
+
+    @app.get("/live/<conversation_id:str>", unquote=True)
+    async def live_chat(request, conversation_id: str):
+        need(request, "decide")
+        done = request.args.get("done")
+        return await show_live(request, conversation_id, done=done if done in LIVE_DONE else None)
+
+    @app.get("/live/<conversation_id:str>/transcript", unquote=True)
+    async def live_transcript(request, conversation_id: str):
+        need(request, "decide")
+        rasa_error = await asyncio.to_thread(live.refresh, conversation_id)
+        chat = live.conversation(conversation_id)
+        open_chat = bool(chat and chat["chat"] and chat["chat"]["status"] in ("requested", "active"))
+        resp = render(
+            request,
+            "live_transcript.html",
+            chat=chat,
+            rasa_error=rasa_error,
+            refresh=LIVE_REFRESH_SECONDS if open_chat else None,
+        )
+        resp.headers.update(FRAMEABLE)
+        return resp
+
+    async def live_action(request, conversation_id: str, action, done: str, draft: str = ""):
+        user = need(request, "decide")
+        try:
+            await asyncio.to_thread(action, user)
+        except TakeoverError as exc:
+            message = translator(request.ctx.lang)("takeover_" + exc.code)
+            if exc.code == "no_sdr_id" and user.role == "admin":
+                message = translator(request.ctx.lang)("takeover_admin_no_sdr_id")
+            return await show_live(
+                request, conversation_id, status=ERROR_STATUS.get(exc.code, 400), error=message, draft=draft
+            )
+        return response.redirect(live_path(conversation_id, done=done), status=303)
+
+    @app.post("/live/<conversation_id:str>/take-over", unquote=True)
+    async def live_take_over(request, conversation_id: str):
+        return await live_action(
+            request, conversation_id, lambda user: live.take_over(user, conversation_id), "took_over"
+        )
+
+    @app.post("/live/<conversation_id:str>/say", unquote=True)
+    async def live_say(request, conversation_id: str):
+        text = request.form.get("text") or ""
+        return await live_action(
+            request, conversation_id, lambda user: live.say(user, conversation_id, text), "sent", draft=text
+        )
+
+    @app.post("/live/<conversation_id:str>/hand-back", unquote=True)
+    async def live_hand_back(request, conversation_id: str):
+        return await live_action(
+            request, conversation_id, lambda user: live.hand_back(user, conversation_id), "handed_back"
+        )
 
     # -- the JSON API ----------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ class LeadNote(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
-    # "note", "reassigned" or "took_over".
+    # "note", "reassigned", "took_over" or "handed_back" (data: the conversation).
     kind: Mapped[str] = mapped_column(String(20))
     # The console user's history id (their SDR id, else their email).
     author: Mapped[str] = mapped_column(String(320))
@@ -182,5 +182,24 @@ class Decisions:
             session.add(LeadNote(lead_id=lead.id, kind=kind, author=user.actor_id, text=text[:MAX_NOTE], at=now))
             session.flush()
             self._deliver(session, lead, "noted" if kind == "note" else kind, user, {"note": text[:MAX_NOTE]}, now)
+
+        self.store._retrying(work)
+
+    def record_live(
+        self, user: User, lead_id: str, kind: str, conversation_id: str, now: datetime | None = None
+    ) -> None:
+        """A takeover ("took_over") or hand-back ("handed_back") of one of the lead's conversations,
+        in its history. Any SDR may take over any conversation, so this is not limited to the
+        lead's owner; `took_over` goes to the CRM when `handoff.deliver_decisions` lists it."""
+        now = now or utcnow()
+
+        def work(session: Session) -> None:
+            lead = session.get(Lead, lead_id)
+            if lead is None:
+                return
+            data = {"conversation_id": conversation_id}
+            session.add(LeadNote(lead_id=lead.id, kind=kind, author=user.actor_id, text="", data=data, at=now))
+            session.flush()
+            self._deliver(session, lead, kind, user, data, now)
 
         self.store._retrying(work)

@@ -124,6 +124,113 @@ STRINGS: dict[str, dict[str, str]] = {
     "hand_back": {"es": "Devolver al bot", "en": "Hand back to the bot"},
     "send": {"es": "Enviar", "en": "Send"},
     "waiting_person": {"es": "El visitante pide hablar con una persona", "en": "The visitor asked for a person"},
+    "live_chats": {"es": "Chats en vivo", "en": "Live chats"},
+    "live_waiting_count": {
+        "es": "{count} visitantes esperan a una persona",
+        "en": "{count} visitors waiting for a person",
+    },
+    "waiting_list": {"es": "Esperan a una persona", "en": "Waiting for a person"},
+    "active_list": {"es": "Chats tomados por un SDR", "en": "Taken over by an SDR"},
+    "no_waiting": {"es": "Nadie espera ahora mismo.", "en": "Nobody is waiting right now."},
+    "no_active": {"es": "Ningún SDR está en un chat.", "en": "No SDR is in a chat."},
+    "waiting_for": {"es": "Esperando", "en": "Waiting"},
+    "requested_at": {"es": "Pedido", "en": "Asked"},
+    "in_chat": {"es": "En el chat", "en": "In the chat"},
+    "since": {"es": "Desde hace", "en": "For"},
+    "open_chat": {"es": "Abrir", "en": "Open"},
+    "live_status_none": {
+        "es": "Nadie ha tomado este chat: contesta el bot.",
+        "en": "Nobody has taken this chat over: the bot is answering.",
+    },
+    "live_status_requested": {
+        "es": "El visitante pidió hablar con una persona hace {ago}.",
+        "en": "The visitor asked for a person {ago} ago.",
+    },
+    "live_status_active": {
+        "es": "{name} está en el chat: el bot calla.",
+        "en": "{name} is in the chat: the bot is silent.",
+    },
+    "live_status_ended": {
+        "es": "{by} devolvió el chat al bot el {at}.",
+        "en": "{by} handed the chat back to the bot on {at}.",
+    },
+    "status_requested": {"es": "pide una persona", "en": "asked for a person"},
+    "status_active": {"es": "con {name}", "en": "with {name}"},
+    "take_over_latest": {"es": "Tomar su última conversación", "en": "Take over their latest conversation"},
+    "no_live_chat": {"es": "Ningún chat abierto.", "en": "No open chat."},
+    "message": {"es": "Mensaje", "en": "Message"},
+    "handed_back": {"es": "Devolvió el chat al bot", "en": "Handed the chat back to the bot"},
+    "live_done_took_over": {
+        "es": "Estás en el chat: el bot calla hasta que lo devuelvas.",
+        "en": "You are in the chat: the bot is silent until you hand it back.",
+    },
+    "live_done_sent": {"es": "Mensaje enviado.", "en": "Message sent."},
+    "live_done_handed_back": {"es": "Chat devuelto al bot.", "en": "Chat handed back to the bot."},
+    "live_no_lead": {"es": "Visitante sin lead todavía.", "en": "A visitor with no lead yet."},
+    "live_no_lines": {"es": "Todavía no hay mensajes.", "en": "No messages yet."},
+    "live_no_sdr_id": {
+        "es": "Para tomar un chat tu usuario necesita un id de SDR (pídeselo a un admin).",
+        "en": "To take over a chat your user needs an SDR id (ask an admin).",
+    },
+    "live_admin_hint": {
+        "es": "Como admin sin id de SDR puedes devolver el chat al bot, pero no hablar en él.",
+        "en": "As an admin without an SDR id you can hand the chat back, but not talk in it.",
+    },
+    "reload": {"es": "Recargar", "en": "Reload"},
+    "rasa_down": {
+        "es": "No se puede contactar con el chat (Rasa): se muestra la conversación guardada, puede que falten"
+        " los últimos mensajes.",
+        "en": "The chat (Rasa) cannot be reached: this is the stored transcript; the latest messages may be missing.",
+    },
+    "rasa_token_banner": {
+        "es": "Rasa rechazó el token de la API (RASA_AUTH_TOKEN): se muestra la conversación guardada.",
+        "en": "Rasa refused the API token (RASA_AUTH_TOKEN): this is the stored transcript.",
+    },
+    "takeover_taken": {
+        "es": "Otro SDR ya está en este chat.",
+        "en": "Another SDR is already in this chat.",
+    },
+    "takeover_not_yours": {
+        "es": "Otro SDR está en este chat: solo él puede escribir o devolverlo.",
+        "en": "Another SDR is in this chat: only they can write in it or hand it back.",
+    },
+    "takeover_not_taken_over": {
+        "es": "Nadie ha tomado este chat: tómalo primero.",
+        "en": "Nobody has taken this chat over: take it over first.",
+    },
+    "takeover_empty": {"es": "El mensaje está vacío.", "en": "The message is empty."},
+    "takeover_too_long": {
+        "es": "El mensaje es demasiado largo (máximo 4000 caracteres).",
+        "en": "The message is too long (4000 characters at most).",
+    },
+    "takeover_no_sdr_id": {
+        "es": "Tu usuario no tiene id de SDR: no puede tomar chats ni escribir en ellos. Pídeselo a un admin.",
+        "en": "Your user has no SDR id: it cannot take over or write in chats. Ask an admin.",
+    },
+    "takeover_admin_no_sdr_id": {
+        "es": "Como admin sin id de SDR puedes devolver un chat al bot, pero no tomarlo ni escribir en él.",
+        "en": "As an admin without an SDR id you can hand a chat back, but not take it over or write in it.",
+    },
+    "takeover_unknown_sdr": {
+        "es": "Tu id de SDR no está en la configuración (handoff.sdrs). Avisa a un admin.",
+        "en": "Your SDR id is not in the config (handoff.sdrs). Tell an admin.",
+    },
+    "takeover_unknown_conversation": {
+        "es": "Esa conversación no existe.",
+        "en": "There is no such conversation.",
+    },
+    "takeover_rasa_unreachable": {
+        "es": "No se puede contactar con el chat (Rasa). No se ha hecho nada; inténtalo de nuevo en un momento.",
+        "en": "The chat (Rasa) cannot be reached. Nothing was done; try again in a moment.",
+    },
+    "takeover_rasa_token": {
+        "es": "Rasa rechazó el token de la API (RASA_AUTH_TOKEN). No se ha hecho nada.",
+        "en": "Rasa refused the API token (RASA_AUTH_TOKEN). Nothing was done.",
+    },
+    "takeover_rasa_error": {
+        "es": "Rasa devolvió un error. No se ha hecho nada; inténtalo de nuevo.",
+        "en": "Rasa answered with an error. Nothing was done; try again.",
+    },
     "role": {"es": "Rol", "en": "Role"},
     "sdr_id": {"es": "Id de SDR", "en": "SDR id"},
     "status": {"es": "Estado", "en": "Status"},
