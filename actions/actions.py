@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import routing, scoring, stages
+from leadqual import analytics, routing, scoring, stages
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
@@ -72,6 +72,13 @@ def current_store() -> LeadStore:
 def store(tracker: Tracker) -> LeadStore:
     """The lead store scoring with the conversation's flow version."""
     return base_store().with_config(flow_of(tracker).config)
+
+
+def note(tracker: Tracker, question: str | None, kind: str) -> None:
+    """Per-question analytics (leadqual/analytics.py): asked, answered, re-asked..."""
+    if question:
+        version = tracker.get_slot("flow_version") or flow_of(tracker).version
+        analytics.record(base_store().engine, tracker.sender_id, version, language_of(tracker), question, kind)
 
 
 def config_of(tracker: Tracker) -> QualificationConfig:
@@ -334,21 +341,27 @@ class ValidateQualificationForm(FormValidationAction):
         if kind == "human":
             return skip_unanswered_bant(answers_of(tracker) | {slot: None})
         if kind == "other":
-            return {slot: self._other_answers(tracker, tracker.get_slot("requested_slot")).get(slot)}
+            other = self._other_answers(tracker, tracker.get_slot("requested_slot")).get(slot)
+            if other is not None:
+                note(tracker, slot, "answered")
+            return {slot: other}
         pending = tracker.get_slot("pending_confirmation") or {}
         # Whatever happens now settles a pending read-back of this question.
         settled = {"pending_confirmation": None} if pending else {}
         reading = read_answer(slot, message, config, lang, date.today())
         if pending.get("slot") == slot and reading.kind != "value":
             if message.intent == "affirm":
+                note(tracker, slot, "answered")
                 return {slot: pending["value"] | {"confirmed": True}, **settled}
             if message.intent == "deny":
                 return {slot: None, **settled}  # asked again, plainly
         if reading.kind == "value":
             if reading.value.get("source") == "text" and reading.value.get("confidence", 1) < config.confirm_below:
                 return {slot: None, "pending_confirmation": {"slot": slot, "value": reading.value}}
+            note(tracker, slot, "answered")
             return {slot: reading.value, **settled}
         if reading.kind == "skip":
+            note(tracker, slot, "skipped")
             dispatcher.utter_message(**texts(tracker).response("utter_skipped", lang))
             return {slot: reading.value, **settled}
         if reading.kind == "human":
@@ -358,8 +371,10 @@ class ValidateQualificationForm(FormValidationAction):
         failures = dict(tracker.get_slot("failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] > config.max_reasks:
+            note(tracker, slot, "gave_up")
             dispatcher.utter_message(**texts(tracker).response("utter_gave_up_question", lang))
             return {slot: skipped(message.text, source="gave_up"), "failures": failures, **settled}
+        note(tracker, slot, "reasked")
         dispatcher.utter_message(**texts(tracker).reask(slot, lang))
         return {slot: None, "failures": failures, **settled}
 
@@ -525,6 +540,7 @@ class ActionStopQualification(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         answers = answers_of(tracker)
+        note(tracker, tracker.get_slot("requested_slot"), "stopped")
         events: list[EventType] = []
         saved = True
         if any(value is not None for value in answers.values()):
@@ -580,6 +596,8 @@ class AskQuestion(Action):
             dispatcher.utter_message(**texts(tracker).confirmation(self.slot, pending["value"], language_of(tracker)))
             return []
         failures = (tracker.get_slot("failures") or {}).get(self.slot, 0)
+        if not failures:
+            note(tracker, self.slot, "asked")
         dispatcher.utter_message(**texts(tracker).question(self.slot, language_of(tracker), failures))
         return []
 

@@ -36,7 +36,8 @@ def build_app():
     # Allowed browser origins: space- or comma-separated (e.g. the company's website).
     origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
     app = create_app(executor, cors_origins=origins or "")
-    from actions.actions import current_store, flows
+    from actions.actions import base_store, current_store, flows
+    from leadqual import analytics
     from leadqual.embed_api import embed_blueprint
     from leadqual.intake_api import tracking_blueprint
 
@@ -49,9 +50,21 @@ def build_app():
         body = request.json
         if not isinstance(body, dict) or not isinstance(body.get("response"), str):
             return response.json({"error": "body must be a JSON object with a 'response' name"}, status=400)
-        slots = (body.get("tracker") or {}).get("slots") or {}
+        tracker = body.get("tracker") or {}
+        slots = tracker.get("slots") or {}
         try:
-            texts = await asyncio.to_thread(lambda: flows().get(slots.get("flow_version")).texts)
+            flow = await asyncio.to_thread(flows().get, slots.get("flow_version"))
+            texts = flow.texts
+            if body["response"] == "utter_why" and slots.get("requested_slot") and tracker.get("sender_id"):
+                await asyncio.to_thread(
+                    analytics.record,
+                    base_store().engine,
+                    str(tracker["sender_id"]),
+                    flow.version,
+                    str(slots.get("language") or "es"),
+                    str(slots["requested_slot"]),
+                    "explained",
+                )
             return response.json(texts.render_nlg(body))
         except KeyError as exc:
             return response.json({"error": str(exc)}, status=404)

@@ -156,6 +156,7 @@ class LeadStore:
         return other
 
     def create_schema(self) -> None:
+        import leadqual.analytics  # noqa: F401 - per-question figures are part of the schema
         import leadqual.flows  # noqa: F401 - flow versions are part of the schema
         import leadqual.handoff  # noqa: F401 - its tables (and the outbox's) are part of the schema
 
@@ -270,7 +271,7 @@ class LeadStore:
         conversation_id = conversation_key(conversation_id)
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
-            conversation = Conversation(id=conversation_id, language=language)
+            conversation = Conversation(id=conversation_id, language=language, started_at=now)
             session.add(conversation)
         conversation.language = language
         if anonymous_id and not conversation.anonymous_id:
@@ -293,12 +294,12 @@ class LeadStore:
             elif known is not None:
                 lead = known
             elif lead is None or lead.email_key is not None:
-                lead = Lead(email=email, email_key=email.lower(), language=language)
+                lead = Lead(email=email, email_key=email.lower(), language=language, created_at=now)
                 session.add(lead)
             else:
                 lead.email, lead.email_key = email, email.lower()
         elif lead is None:
-            lead = Lead(language=language)
+            lead = Lead(language=language, created_at=now)
             session.add(lead)
         conversation.lead = lead
         session.flush()

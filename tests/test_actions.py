@@ -639,3 +639,18 @@ def test_a_conversation_keeps_the_flow_version_it_started_with(lead_store):
     assert texts_of(new) == ["How much would you like to invest?"]
     # A pinned conversation is not moved.
     assert run(actions.ActionPinFlow(), tracker_from("ask_budget", flow_version=1))[0] == []
+
+
+def test_questions_asked_answered_and_reasked_are_counted_for_marketing(lead_store):
+    from leadqual import analytics
+
+    run(actions.AskBudget(), tracker_from("ask_budget"))
+    run(actions.ValidateQualificationForm(), tracker_from("form_budget_button"))
+    run(actions.ValidateQualificationForm(), tracker_from("form_need_unclear"))
+    figures = analytics.question_figures(lead_store.engine)
+
+    def total(question: str, kind: str) -> int:
+        return sum(f[kind] for f in figures if f["question"] == question)
+
+    assert (total("budget", "asked"), total("budget", "answered"), total("need", "reasked")) == (1, 1, 1)
+    assert {f["flow_version"] for f in figures} == {1}
