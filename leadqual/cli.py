@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("folder")
     publish.add_argument("--by", required=True, help="who publishes (recorded)")
     publish.add_argument("--note", default="")
+    dryrun = flow_sub.add_parser("dryrun", help="score the sample visitors under the newest version and a draft folder")
+    dryrun.add_argument("folder")
+    dryrun.add_argument("--samples", help="default: config/sample_visitors.yml")
     restore = flow_sub.add_parser("restore", help="publish an earlier version again, as a new version")
     restore.add_argument("version", type=int)
     restore.add_argument("--by", required=True)
@@ -112,6 +115,8 @@ def _flow(store: LeadStore, args: argparse.Namespace) -> int:
         paths = flows.export(args.version or current.version, args.folder)
         print("wrote " + ", ".join(str(p) for p in paths))
         return 0
+    if args.flow_command == "dryrun":
+        return _dry_run(current, args)
     try:
         if args.flow_command == "restore":
             flow = flows.restore(args.version, by=args.by)
@@ -126,6 +131,28 @@ def _flow(store: LeadStore, args: argparse.Namespace) -> int:
         print(f"Not published: {exc}", file=sys.stderr)
         return 2
     print(f"published version {flow.version}; new conversations use it within seconds")
+    return 0
+
+
+def _dry_run(current, args: argparse.Namespace) -> int:
+    from leadqual.dryrun import dry_run, load_samples
+    from leadqual.flows import FlowInvalid, build, load_draft
+
+    try:
+        draft = build(*load_draft(args.folder), version=current.version + 1)
+    except FlowInvalid as exc:
+        for problem in exc.problems:
+            print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)
+        return 2
+    print(f"{'SAMPLE':<44} {'v' + str(current.version):>12}  {'draft':>12}  CHANGED")
+    for row in dry_run(current, draft, load_samples(args.samples)):
+        a, b = row["current"], row["draft"]
+        print(
+            f"{row['name'][:44]:<44} {a['total']:>4} {a['grade']:<3} {a['stage']:<4}  {b['total']:>4} {b['grade']:<3} "
+            f"{b['stage']:<4}  {', '.join(row['changed']) or '-'}"
+        )
+        for rule, (before, after) in row["points_changed"].items():
+            print(f"{'':<46}{rule}: {before:+} -> {after:+}")
     return 0
 
 

@@ -118,3 +118,19 @@ def test_the_command_line_exports_publishes_and_refuses_a_broken_draft(tmp_path,
     assert "qualification.stages.sql.min_score" in capsys.readouterr().err
     assert cli.main(["--database-url", url, "flow", "history"]) == 0
     assert "v2" in capsys.readouterr().out
+
+
+def test_the_command_line_dry_run_prints_both_versions(tmp_path, capsys):
+    from leadqual import cli
+
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    assert cli.main(["--database-url", url, "flow", "export", str(tmp_path / "draft")]) == 0
+    qualification = tmp_path / "draft" / "qualification.yml"
+    qualification.write_text(
+        qualification.read_text(encoding="utf-8").replace("min_score: 80", "min_score: 90"), encoding="utf-8"
+    )
+    capsys.readouterr()
+    assert cli.main(["--database-url", url, "flow", "dryrun", str(tmp_path / "draft")]) == 0
+    out = capsys.readouterr().out
+    marketing = next(line for line in out.splitlines() if line.startswith("Responsable de marketing"))
+    assert marketing.split()[-2:] == ["stage,", "sales_ready"]

@@ -1,0 +1,96 @@
+"""The dry run before publishing a flow: sample visitors scored under the current version and
+under the draft, side by side, so marketing sees what a change of ranges, points or thresholds
+does (a rule labelled "Add 10" that adds 20 shows up here, not in the CRM).
+
+Each sample is what a visitor would type, read by each version's own parsers (so option and
+range changes count too), plus behaviour events; `config/sample_visitors.yml` ships a set.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+from leadqual import scoring, stages
+from leadqual.behaviour import Event
+from leadqual.config import BANT_SLOTS, ROOT, ConfigError
+from leadqual.conversation import Message, read_answer
+from leadqual.flows import Flow
+
+DEFAULT_SAMPLES = ROOT / "config" / "sample_visitors.yml"
+
+
+def load_samples(path: Path | str | None = None) -> list[dict]:
+    path = Path(path or os.environ.get("LEADQUAL_SAMPLE_VISITORS", DEFAULT_SAMPLES))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path.name}: {exc}") from exc
+    visitors = data.get("visitors") if isinstance(data, dict) else None
+    if not isinstance(visitors, list):
+        raise ConfigError(f"{path.name}: visitors must be a list")
+    for i, visitor in enumerate(visitors):
+        if not isinstance(visitor, dict) or not isinstance(visitor.get("answers"), dict):
+            raise ConfigError(f"{path.name}: visitors.{i}.answers must be a mapping of question -> text")
+    return visitors
+
+
+def score_sample(sample: dict, flow: Flow, now: datetime) -> dict:
+    """One sample under one version: each answer as read, the scores, grade, stage, sales-ready
+    and the score lines."""
+    config = flow.config
+    lang = sample.get("language") or "es"
+    answers, read = {}, {}
+    for slot in BANT_SLOTS:
+        text = (sample.get("answers") or {}).get(slot)
+        if not text:
+            continue
+        reading = read_answer(slot, Message(str(text)), config, lang, now.date())
+        if reading.kind == "value" and slot in config.questions:
+            answers[slot] = reading.value
+        read[slot] = reading.value if reading.kind == "value" else {"unread": str(text)}
+    events = [
+        Event(str(e["name"]), now - timedelta(days=float(e.get("days_ago", 0))), {}, e.get("url"))
+        for e in sample.get("events") or []
+    ]
+    score = scoring.score_lead(answers, {}, events, config, now)
+    stage = stages.score_stage(score.total, score.qualifies, config.stages)
+    return {
+        "fit": score.fit,
+        "behaviour": score.behaviour,
+        "total": score.total,
+        "grade": score.grade,
+        "stage": stage,
+        "sales_ready": stages.meets(config.stages.sql, score.total, score.qualifies),
+        "answers": read,
+        "lines": {line["rule"]: line["points"] for line in score.lines},
+    }
+
+
+def dry_run(current: Flow, draft: Flow, samples: list[dict], now: datetime | None = None) -> list[dict]:
+    """Per sample: `current` and `draft` results, what changed (fields and per-rule points)."""
+    now = now or datetime.now(timezone.utc)
+    rows = []
+    for sample in samples:
+        before, after = score_sample(sample, current, now), score_sample(sample, draft, now)
+        fields = [k for k in ("fit", "behaviour", "total", "grade", "stage", "sales_ready") if before[k] != after[k]]
+        rules = sorted(set(before["lines"]) | set(after["lines"]))
+        points = {
+            rule: (before["lines"].get(rule, 0), after["lines"].get(rule, 0))
+            for rule in rules
+            if before["lines"].get(rule, 0) != after["lines"].get(rule, 0)
+        }
+        rows.append(
+            {
+                "name": sample.get("name") or "",
+                "language": sample.get("language") or "es",
+                "current": before,
+                "draft": after,
+                "changed": fields,
+                "points_changed": points,
+            }
+        )
+    return rows
