@@ -17,7 +17,7 @@ from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
 from leadqual.corrections import read_correction
-from leadqual.flows import Flow, FlowStore
+from leadqual.flows import Flow, FlowStore, check_preview_token
 from leadqual.language import DEFAULT, choose_language, normalize_code
 from leadqual.leads import LeadStore, valid_anonymous_id
 from leadqual.spool import SaveSpool
@@ -58,7 +58,7 @@ def flow_of(tracker: Tracker) -> Flow:
     """The flow version the conversation started with (slot flow_version), else the newest;
     the newest one read if the database is down."""
     try:
-        return flows().get(tracker.get_slot("flow_version"))
+        return flows().resolve(tracker.get_slot("flow_version"))
     except SQLAlchemyError:
         logger.exception("reading flow version %s failed", tracker.get_slot("flow_version"))
         return flows().current()
@@ -74,9 +74,14 @@ def store(tracker: Tracker) -> LeadStore:
     return base_store().with_config(flow_of(tracker).config)
 
 
+def previewing(tracker: Tracker) -> bool:
+    """A console preview of a draft flow: it writes no lead, no request and no statistics."""
+    return flow_of(tracker).draft_id is not None
+
+
 def note(tracker: Tracker, question: str | None, kind: str) -> None:
     """Per-question analytics (leadqual/analytics.py): asked, answered, re-asked..."""
-    if question:
+    if question and not previewing(tracker):
         version = tracker.get_slot("flow_version") or flow_of(tracker).version
         analytics.record(base_store().engine, tracker.sender_id, version, language_of(tracker), question, kind)
 
@@ -151,6 +156,8 @@ def save_answers(
     dispatcher: CollectingDispatcher, tracker: Tracker, answers: dict
 ) -> tuple[dict | None, list[EventType]]:
     """Write the conversation's answers; on a database error tell the visitor and retry later."""
+    if previewing(tracker):
+        return None, []
     try:
         lead = store(tracker).save_conversation(
             tracker.sender_id,
@@ -215,6 +222,10 @@ class ActionPinFlow(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.get_slot("flow_version") is not None:
             return []
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        draft_id = check_preview_token(metadata.get("flow_preview")) if isinstance(metadata, dict) else None
+        if draft_id is not None:
+            return [SlotSet("flow_version", f"draft:{draft_id}")]
         return [SlotSet("flow_version", flows().current().version)]
 
 
@@ -461,12 +472,11 @@ class ActionSubmitQualification(Action):
         if result["sales_ready"]:
             for message in texts(tracker).next_steps(next_steps_of(tracker, lead, lang), lang):
                 dispatcher.utter_message(**message)
-        elif lead is not None and has_email:
-            if lead.get("marketing_consent") is None:
-                dispatcher.utter_message(**texts(tracker).consent_question(lang))
-                events.append(SlotSet("consent_asked", True))
-            elif lead["marketing_consent"]:
-                nurture_again(tracker, lead["id"])
+        elif has_email and (previewing(tracker) or (lead is not None and lead.get("marketing_consent") is None)):
+            dispatcher.utter_message(**texts(tracker).consent_question(lang))
+            events.append(SlotSet("consent_asked", True))
+        elif lead is not None and has_email and lead.get("marketing_consent"):
+            nurture_again(tracker, lead["id"])
         return events
 
 
@@ -505,8 +515,9 @@ class ActionRecordConsent(Action):
             logger.exception("recording consent for %s failed", tracker.sender_id)
             dispatcher.utter_message(**texts(tracker).response("utter_save_failed", lang))
             return []  # still asked: the visitor can answer again
-        if granted and lead is not None:
-            dispatcher.utter_message(**texts(tracker).response("utter_consent_given", lang, email=lead["email"]))
+        email = (lead or {}).get("email") or (tracker.get_slot("email") or {}).get("address")
+        if granted and email:
+            dispatcher.utter_message(**texts(tracker).response("utter_consent_given", lang, email=email))
         else:
             dispatcher.utter_message(**texts(tracker).response("utter_consent_declined", lang))
         return [SlotSet("consent_asked", False)]
@@ -522,6 +533,9 @@ class ActionRequestPerson(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
         hours = config_of(tracker).handoff.sla_hours
+        if previewing(tracker):
+            dispatcher.utter_message(**texts(tracker).person_request("later", None, hours, lang))
+            return []
         try:
             request = LiveChats(store(tracker)).request(tracker.sender_id, now=clock())
             message = texts(tracker).person_request(request.kind, request.sdr_name, request.hours, lang)

@@ -53,9 +53,10 @@ def build_app():
         tracker = body.get("tracker") or {}
         slots = tracker.get("slots") or {}
         try:
-            flow = await asyncio.to_thread(flows().get, slots.get("flow_version"))
+            flow = await asyncio.to_thread(flows().resolve, slots.get("flow_version"))
             texts = flow.texts
-            if body["response"] == "utter_why" and slots.get("requested_slot") and tracker.get("sender_id"):
+            explained = body["response"] == "utter_why" and slots.get("requested_slot")
+            if explained and flow.draft_id is None and tracker.get("sender_id"):
                 await asyncio.to_thread(
                     analytics.record,
                     base_store().engine,

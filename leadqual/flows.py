@@ -14,6 +14,8 @@ The repo's `config/qualification.yml` and `config/messages.yml` seed a fresh ins
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import threading
 import time
@@ -24,14 +26,13 @@ from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, delete, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leadqual.config import (
     DEFAULT_MESSAGES,
     DEFAULT_QUALIFICATION,
-    ConfigError,
     Messages,
     QualificationConfig,
     _load_yaml,
@@ -65,11 +66,27 @@ class FlowInvalid(ValueError):
         self.problems = problems
 
 
+class FlowDraft(Base):
+    """A version being edited in the console: saved as often as wanted, valid or not, and
+    previewed in a chat before it is published."""
+
+    __tablename__ = "flow_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    qualification: Mapped[dict] = mapped_column(JSON)
+    messages: Mapped[dict] = mapped_column(JSON)
+    based_on: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 @dataclass(frozen=True)
 class Flow:
     version: int
     config: QualificationConfig
     messages: Messages
+    # Set for a draft being previewed: its chats write no lead and no statistics.
+    draft_id: int | None = None
 
     @cached_property
     def texts(self):
@@ -157,6 +174,7 @@ class FlowStore:
         self._checked_at = 0.0
         self._lock = threading.Lock()
         FlowVersion.__table__.create(engine, checkfirst=True)
+        FlowDraft.__table__.create(engine, checkfirst=True)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -197,6 +215,13 @@ class FlowStore:
         flow = build(row.qualification, row.messages, row.version)
         self._by_version[number] = flow
         return flow
+
+    def resolve(self, pinned: object) -> Flow:
+        """The flow a conversation's `flow_version` slot names: a version number, or
+        "draft:<id>" for a console preview (the current version if the draft is gone)."""
+        if isinstance(pinned, str) and pinned.startswith("draft:") and pinned[6:].isdigit():
+            return Drafts(self).flow(int(pinned[6:])) or self.current()
+        return self.get(pinned)
 
     def history(self) -> list[dict]:
         with self.engine.connect() as conn:
@@ -297,10 +322,98 @@ class FlowStore:
         return paths
 
 
+class Drafts:
+    """Drafts of the flow (the console's editor) and their previews."""
+
+    def __init__(self, flows: FlowStore) -> None:
+        self.flows = flows
+
+    def save(self, qualification: dict, messages: dict, by: str, draft_id: int | None = None) -> tuple[int, list[dict]]:
+        """Save a draft (new, or over `draft_id`), valid or not; returns its id and its problems."""
+        based_on = self.flows.current().version
+        with Session(self.flows.engine) as session, session.begin():
+            draft = session.get(FlowDraft, draft_id) if draft_id else None
+            if draft is None:
+                draft = FlowDraft(based_on=based_on, created_by=by)
+                session.add(draft)
+            draft.qualification, draft.messages, draft.updated_at = qualification, messages, utcnow()
+            session.flush()
+            saved_id = draft.id
+        return saved_id, self.problems(saved_id)
+
+    def get(self, draft_id: int) -> dict | None:
+        with Session(self.flows.engine) as session:
+            draft = session.get(FlowDraft, int(draft_id))
+            if draft is None:
+                return None
+            return {
+                "id": draft.id,
+                "qualification": draft.qualification,
+                "messages": draft.messages,
+                "based_on": draft.based_on,
+                "created_by": draft.created_by,
+                "updated_at": draft.updated_at,
+            }
+
+    def problems(self, draft_id: int) -> list[dict]:
+        draft = self.get(draft_id)
+        try:
+            build(draft["qualification"], draft["messages"], self.flows.current().version + 1)
+        except FlowInvalid as exc:
+            return exc.problems
+        return []
+
+    def flow(self, draft_id: int) -> Flow | None:
+        """The draft as a Flow, for a preview chat; None if it is gone or invalid."""
+        draft = self.get(draft_id)
+        if draft is None:
+            return None
+        try:
+            flow = build(draft["qualification"], draft["messages"], self.flows.current().version + 1)
+        except FlowInvalid:
+            return None
+        return Flow(flow.version, flow.config, flow.messages, draft_id=draft["id"])
+
+    def publish(self, draft_id: int, by: str, note: str = "") -> Flow:
+        draft = self.get(draft_id)
+        if draft is None:
+            raise KeyError(draft_id)
+        flow = self.flows.publish(draft["qualification"], draft["messages"], by, note)
+        with Session(self.flows.engine) as session, session.begin():
+            session.execute(delete(FlowDraft).where(FlowDraft.id == draft["id"]))
+        return flow
+
+
+# -- preview tokens -------------------------------------------------------------------------
+# The console's preview chat sends `flow_preview` in the message metadata. Metadata comes from
+# the browser side, so only a token signed with LEADQUAL_PREVIEW_SECRET (shared by the console
+# and the action servers) pins a conversation to a draft; without the secret, no preview.
+
+
+def preview_token(draft_id: int, secret: str | None = None, ttl: int = 3600, now: float | None = None) -> str:
+    secret = secret or os.environ.get("LEADQUAL_PREVIEW_SECRET", "")
+    if not secret:
+        raise ValueError("LEADQUAL_PREVIEW_SECRET is not set: previews are off")
+    expires = int((now or time.time()) + ttl)
+    message = f"{int(draft_id)}.{expires}"
+    return message + "." + hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def check_preview_token(token: object, secret: str | None = None, now: float | None = None) -> int | None:
+    """The draft id a valid, unexpired token names; None for anything else."""
+    secret = secret or os.environ.get("LEADQUAL_PREVIEW_SECRET", "")
+    if not secret or not isinstance(token, str) or token.count(".") != 2 or len(token) > 200:
+        return None
+    draft, expires, signature = token.split(".")
+    expected = hmac.new(secret.encode(), f"{draft}.{expires}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected) or not (draft.isdigit() and expires.isdigit()):
+        return None
+    if int(expires) < (now or time.time()):
+        return None
+    return int(draft)
+
+
 def load_draft(folder: Path | str) -> tuple[dict, dict]:
     """A draft from qualification.yml and messages.yml in `folder` (e.g. an export, edited)."""
     folder = Path(folder)
-    try:
-        return _load_yaml(folder / "qualification.yml"), _load_yaml(folder / "messages.yml")
-    except ConfigError:
-        raise
+    return _load_yaml(folder / "qualification.yml"), _load_yaml(folder / "messages.yml")

@@ -654,3 +654,32 @@ def test_questions_asked_answered_and_reasked_are_counted_for_marketing(lead_sto
 
     assert (total("budget", "asked"), total("budget", "answered"), total("need", "reasked")) == (1, 1, 1)
     assert {f["flow_version"] for f in figures} == {1}
+
+
+def test_a_console_preview_runs_the_draft_and_writes_no_lead(lead_store, monkeypatch):
+    from leadqual.flows import Drafts, preview_token
+
+    monkeypatch.setenv("LEADQUAL_PREVIEW_SECRET", "preview-secret")
+    qualification, texts = files_content()
+    texts["questions"]["budget"]["ask"]["en"] = "What could you invest per year?"
+    draft_id, problems = Drafts(actions.flows()).save(qualification, texts, by="marketing@nubilo.es")
+    assert problems == []
+
+    def first_message(metadata: dict) -> Tracker:
+        state = json.loads((FIXTURES / "ask_budget.json").read_text(encoding="utf-8"))
+        state["latest_message"] = {"text": "hi", "intent": {"name": "greet"}, "metadata": metadata}
+        return Tracker.from_dict(state)
+
+    pinned = slot_events(run(actions.ActionPinFlow(), first_message({"flow_preview": preview_token(draft_id)}))[0])
+    assert pinned == {"flow_version": f"draft:{draft_id}"}
+    forged = slot_events(run(actions.ActionPinFlow(), first_message({"flow_preview": f"{draft_id}.9999999999.x"}))[0])
+    assert forged == {"flow_version": 1}
+
+    _events, asked = run(actions.AskBudget(), tracker_from("ask_budget", flow_version=f"draft:{draft_id}"))
+    assert texts_of(asked) == ["What could you invest per year?"]
+    events, messages = run(
+        actions.ActionSubmitQualification(), tracker_from("submit_hot_lead", flow_version=f"draft:{draft_id}")
+    )
+    assert texts_of(messages)[0] == "¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien con Acme S.L."
+    assert say("utter_save_failed") not in texts_of(messages)
+    assert lead_store.get_by_email("ana@acme.es") is None  # a preview writes no lead

@@ -134,3 +134,46 @@ def test_the_command_line_dry_run_prints_both_versions(tmp_path, capsys):
     out = capsys.readouterr().out
     marketing = next(line for line in out.splitlines() if line.startswith("Responsable de marketing"))
     assert marketing.split()[-2:] == ["stage,", "sales_ready"]
+
+
+# -- drafts and previews ----------------------------------------------------------------------
+
+
+def test_drafts_are_saved_valid_or_not_and_published_when_valid(flows):
+    from leadqual.flows import Drafts
+
+    drafts = Drafts(flows)
+    qualification, messages = draft()
+    messages["questions"]["timing"]["ask"]["es"] = ""
+    qualification["max_reasks"] = 9
+    draft_id, problems = drafts.save(qualification, messages, by="marta@nubilo.es")
+    assert {p["field"] for p in problems} >= {"qualification.max_reasks"}
+    assert drafts.flow(draft_id) is None  # an invalid draft cannot even be previewed
+    qualification["max_reasks"] = 1
+    messages["questions"]["timing"]["ask"]["es"] = "¿Para cuándo lo necesitáis?"
+    assert drafts.save(qualification, messages, by="marta@nubilo.es", draft_id=draft_id) == (draft_id, [])
+    preview = flows.resolve(f"draft:{draft_id}")
+    assert (
+        preview.draft_id == draft_id and preview.texts.question("timing", "es")["text"] == "¿Para cuándo lo necesitáis?"
+    )
+    assert flows.current().version == 1  # saving is not publishing
+    published = drafts.publish(draft_id, by="marta@nubilo.es", note="timing")
+    assert published.version == 2 and published.config.max_reasks == 1
+    assert drafts.get(draft_id) is None
+    assert flows.resolve(f"draft:{draft_id}").version == 2  # a gone draft falls back to the current flow
+
+
+def test_only_a_signed_unexpired_token_opens_a_preview():
+    from leadqual.flows import check_preview_token, preview_token
+
+    token = preview_token(7, secret="s3cret", ttl=60, now=1000)
+    assert check_preview_token(token, secret="s3cret", now=1030) == 7
+    assert check_preview_token(token, secret="s3cret", now=1061) is None  # expired
+    assert check_preview_token(token, secret="other", now=1030) is None
+    forged = "8" + token[1:]
+    assert check_preview_token(forged, secret="s3cret", now=1030) is None
+    for junk in (None, 7, "7", "a.b.c", {"draft": 7}):
+        assert check_preview_token(junk, secret="s3cret", now=1030) is None
+    assert check_preview_token(token, secret="", now=1030) is None  # previews off without a secret
+    with pytest.raises(ValueError):
+        preview_token(7, secret="")
