@@ -12,10 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import analytics, routing, scoring, stages
+from leadqual import analytics, extras, routing, scoring, stages
 from leadqual.answers import skipped
-from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, QualificationConfig
-from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
+from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
+from leadqual.conversation import Message, Reading, read_answer, read_other_answers, skip_unanswered_bant
 from leadqual.corrections import read_correction
 from leadqual.flows import Flow, FlowStore, check_preview_token
 from leadqual.language import DEFAULT, choose_language, normalize_code
@@ -149,7 +149,30 @@ def visitor_in_metadata(tracker: Tracker) -> str | None:
 
 
 def answers_of(tracker: Tracker) -> dict[str, Any]:
-    return {slot: tracker.get_slot(slot) for slot in QUESTION_SLOTS}
+    """The answers by slot: the seven questions and the extra questions' slots in use."""
+    used = EXTRA_SLOTS[: len(config_of(tracker).extra_questions)]
+    return {slot: tracker.get_slot(slot) for slot in (*QUESTION_SLOTS, *used)}
+
+
+def lead_answers(tracker: Tracker, answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers as the lead keeps them: an extra question's slot becomes "extra:<id>"."""
+    config = config_of(tracker)
+    converted = {}
+    for slot, value in answers.items():
+        extra = config.extra_for_slot(slot)
+        if extra is not None:
+            converted[extras.key(extra)] = value
+        elif slot not in EXTRA_SLOTS:
+            converted[slot] = value
+    return converted
+
+
+def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
+    """The visitor's message read as the answer to `slot` (one of the seven or an extra)."""
+    extra = config_of(tracker).extra_for_slot(slot)
+    if extra is not None:
+        return extras.read_extra(extra, message, language_of(tracker))
+    return read_answer(slot, message, config_of(tracker), language_of(tracker), date.today())
 
 
 def save_answers(
@@ -158,6 +181,7 @@ def save_answers(
     """Write the conversation's answers; on a database error tell the visitor and retry later."""
     if previewing(tracker):
         return None, []
+    answers = lead_answers(tracker, answers)
     try:
         lead = store(tracker).save_conversation(
             tracker.sender_id,
@@ -284,7 +308,7 @@ class ValidateQualificationForm(FormValidationAction):
         return "validate_qualification_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        return list(config_of(tracker).questions)
+        return extras.ordered_questions(config_of(tracker), lead_answers(tracker, answers_of(tracker)))
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         before = answers_of(tracker)
@@ -311,7 +335,7 @@ class ValidateQualificationForm(FormValidationAction):
         elif not is_new_user_turn(tracker):
             return {}  # back from an interruption: the message was already handled
         elif slot == requested:
-            reading = read_answer(slot, message, config_of(tracker), language_of(tracker), date.today())
+            reading = read_for(slot, message, tracker)
             # Extracting nothing for the requested slot makes the form reject the turn, so
             # the rules for "why?", "stop" and chit-chat answer it instead.
             return {} if reading.kind == "interrupt" else {slot: {"candidate": "requested"}}
@@ -359,7 +383,7 @@ class ValidateQualificationForm(FormValidationAction):
         pending = tracker.get_slot("pending_confirmation") or {}
         # Whatever happens now settles a pending read-back of this question.
         settled = {"pending_confirmation": None} if pending else {}
-        reading = read_answer(slot, message, config, lang, date.today())
+        reading = read_for(slot, message, tracker)
         if pending.get("slot") == slot and reading.kind != "value":
             if message.intent == "affirm":
                 note(tracker, slot, "answered")
@@ -432,6 +456,25 @@ class ValidateQualificationForm(FormValidationAction):
     def validate_email(self, value, dispatcher, tracker, domain):
         return self._validate("email", value, dispatcher, tracker)
 
+    # Marketing's extra questions, asked with the spare slots extra_1..extra_3.
+    def extract_extra_1(self, dispatcher, tracker, domain):
+        return self._extract("extra_1", tracker)
+
+    def extract_extra_2(self, dispatcher, tracker, domain):
+        return self._extract("extra_2", tracker)
+
+    def extract_extra_3(self, dispatcher, tracker, domain):
+        return self._extract("extra_3", tracker)
+
+    def validate_extra_1(self, value, dispatcher, tracker, domain):
+        return self._validate("extra_1", value, dispatcher, tracker)
+
+    def validate_extra_2(self, value, dispatcher, tracker, domain):
+        return self._validate("extra_2", value, dispatcher, tracker)
+
+    def validate_extra_3(self, value, dispatcher, tracker, domain):
+        return self._validate("extra_3", value, dispatcher, tracker)
+
 
 class ActionSubmitQualification(Action):
     """After the last question: save, score, and tell the visitor what happens next."""
@@ -451,7 +494,7 @@ class ActionSubmitQualification(Action):
                 **lead["scores"],
             }
         else:  # database down: still answer correctly (on the answers alone); the write is retried
-            fit = scoring.fit_score(answers, config)
+            fit = scoring.fit_score(lead_answers(tracker, answers), config)
             qualifies = {c.criterion: c.qualifies for c in fit.criteria}
             stage = stages.score_stage(fit.fit, qualifies, config.stages)
             ready = stages.meets(config.stages.sql, fit.fit, qualifies)
@@ -642,3 +685,15 @@ class AskCompany(AskQuestion):
 
 class AskEmail(AskQuestion):
     slot = "email"
+
+
+class AskExtra1(AskQuestion):
+    slot = "extra_1"
+
+
+class AskExtra2(AskQuestion):
+    slot = "extra_2"
+
+
+class AskExtra3(AskQuestion):
+    slot = "extra_3"

@@ -490,6 +490,48 @@ class BehaviourConfig(_Strict):
         return self
 
 
+EXTRA_SLOTS = ("extra_1", "extra_2", "extra_3")
+
+
+class ExtraOption(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: Label
+    points: int = Field(default=0, ge=-50, le=50)
+
+
+class ExtraQuestion(_Strict):
+    """A question marketing adds to the flow: asked right after `after`, only when every `when`
+    condition on earlier answers holds; its answer is stored on the lead and can carry points."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40)
+    after: str
+    kind: Literal["choice", "text"] = "choice"
+    # question -> accepted values: need ids (need), levels (authority), option ids (an earlier
+    # extra question); "qualifies" -> BANT criteria that must qualify so far.
+    when: dict[str, list[str]] = {}
+    ask: Label
+    why: Label
+    reask: Label
+    options: list[ExtraOption] = []
+    # For kind "text": points for any answer.
+    points_if_answered: int = Field(default=0, ge=-50, le=50)
+
+    @model_validator(mode="after")
+    def _shape(self) -> ExtraQuestion:
+        if self.kind == "choice" and len(self.options) < 2:
+            raise _field_error(("options",), "a choice question needs at least two options", self.options)
+        if self.kind == "text" and self.options:
+            raise _field_error(("options",), "a text question has no options", self.options)
+        ids = [o.id for o in self.options]
+        for i, option_id in enumerate(ids):
+            if option_id in ids[:i]:
+                raise _field_error(("options", i, "id"), f"duplicate option id {option_id!r}", option_id)
+        return self
+
+    def option(self, option_id: str | None) -> ExtraOption | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
 class QualificationConfig(_Strict):
     version: int = 1
     questions: list[Literal[QUESTION_SLOTS]]  # type: ignore[valid-type]
@@ -506,6 +548,8 @@ class QualificationConfig(_Strict):
     handoff: Handoff = Handoff()
     behaviour: BehaviourConfig = BehaviourConfig()
     grades: Grades = Grades(fit={"A": 75, "B": 55, "C": 35}, engagement={"1": 25, "2": 10})
+    # At most three; each takes one of the domain's spare slots extra_1..extra_3, in order.
+    extra_questions: list[ExtraQuestion] = Field(default=[], max_length=len(EXTRA_SLOTS))
 
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:
@@ -517,7 +561,46 @@ class QualificationConfig(_Strict):
             if rate <= 0:
                 raise ValueError(f"exchange_rates.{code} must be positive")
         self.handoff.check_needs({n.id for n in self.need.needs})
+        self._check_extra_questions()
         return self
+
+    def _check_extra_questions(self) -> None:
+        seen: dict[str, ExtraQuestion] = {}
+        allowed = {
+            "need": {n.id for n in self.need.needs},
+            "authority": set(self.authority.points),
+            "qualifies": set(BANT_SLOTS),
+        }
+        for i, extra in enumerate(self.extra_questions):
+            if extra.id in seen or extra.id in QUESTION_SLOTS:
+                raise _field_error(("extra_questions", i, "id"), f"id {extra.id!r} is already used", extra.id)
+            if extra.after not in self.questions and extra.after not in seen:
+                raise _field_error(
+                    ("extra_questions", i, "after"),
+                    f"{extra.after!r} is not a question asked before this one",
+                    extra.after,
+                )
+            for key, values in extra.when.items():
+                if key in seen:
+                    known = {o.id for o in seen[key].options}
+                elif key in allowed:
+                    known = allowed[key]
+                else:
+                    raise _field_error(("extra_questions", i, "when", key), f"unknown question {key!r}", key)
+                for value in values:
+                    if value not in known:
+                        raise _field_error(("extra_questions", i, "when", key), f"unknown value {value!r}", value)
+            seen[extra.id] = extra
+
+    def extra_slot(self, extra_id: str) -> str:
+        """The domain slot (extra_1..extra_3) an extra question is asked with."""
+        index = next(i for i, e in enumerate(self.extra_questions) if e.id == extra_id)
+        return EXTRA_SLOTS[index]
+
+    def extra_for_slot(self, slot: str) -> ExtraQuestion | None:
+        if slot in EXTRA_SLOTS and EXTRA_SLOTS.index(slot) < len(self.extra_questions):
+            return self.extra_questions[EXTRA_SLOTS.index(slot)]
+        return None
 
     def options_for(self, slot: str) -> list[Option]:
         if slot == "need":

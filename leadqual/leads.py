@@ -305,7 +305,8 @@ class LeadStore:
         session.flush()
 
         merged = dict(lead.answers or {})
-        for slot in QUESTION_SLOTS:
+        # The seven questions and marketing's extra questions ("extra:<id>", see extras.py).
+        for slot in [*QUESTION_SLOTS, *(k for k in answers if k.startswith("extra:"))]:
             value = answers.get(slot)
             if value is None:
                 continue
@@ -837,6 +838,8 @@ class LeadStore:
                     "text": timing.get("text"),
                 },
             },
+            # Answers to marketing's extra questions, by question id.
+            "extra": {k.removeprefix("extra:"): v for k, v in answers.items() if k.startswith("extra:")},
             "score_breakdown": lead.score_breakdown,
             "config_version": lead.config_version,
             "scored_at": _utc(lead.scored_at),

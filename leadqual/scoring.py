@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from leadqual import extras
 from leadqual.behaviour import Event, explicit_fit, score_behaviour
 from leadqual.config import QualificationConfig
 
@@ -153,6 +154,11 @@ def fit_score(answers: dict[str, dict | None], config: QualificationConfig) -> F
         score_need(answers.get("need"), config),
         score_timing(answers.get("timing"), config),
     ]
+    for extra in config.extra_questions:  # marketing's extra questions that carry points
+        given = extras.points(extra, answers.get(extras.key(extra)))
+        if given is not None:
+            points, rule, reason = given
+            criteria.append(Criterion(extras.key(extra), points, None, rule, reason))
     return FitScore(fit=sum(c.points for c in criteria), criteria=criteria)
 
 

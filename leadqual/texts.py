@@ -48,17 +48,20 @@ class Texts:
 
     def question(self, slot: str, lang: str, failures: int = 0) -> dict:
         """The question for `slot` with its buttons; after too many failures, a way out."""
-        texts = self.messages.questions[slot]
-        buttons = [
-            {"title": option.label.get(lang), "payload": option_payload(option.id)}
-            for option in self.config.options_for(slot)
-        ]
+        extra = self.config.extra_for_slot(slot)
+        if extra is not None:  # marketing's extra question: its texts are in the flow config
+            ask = extra.ask.get(lang)
+            options = [(o.id, o.label.get(lang)) for o in extra.options]
+        else:
+            ask = _pick(self.messages.questions[slot].ask, lang)
+            options = [(o.id, o.label.get(lang)) for o in self.config.options_for(slot)]
+        buttons = [{"title": title, "payload": option_payload(option_id)} for option_id, title in options]
         if failures >= self.config.max_reasks:
             buttons += [
                 {"title": self.messages.buttons["skip"].get(lang), "payload": "/skip"},
                 {"title": self.messages.buttons["human"].get(lang), "payload": "/request_human"},
             ]
-        message: dict = {"text": _pick(texts.ask, lang)}
+        message: dict = {"text": ask}
         if buttons:
             message["buttons"] = buttons
         return message
@@ -114,9 +117,15 @@ class Texts:
         }
 
     def reask(self, slot: str, lang: str) -> dict:
+        extra = self.config.extra_for_slot(slot)
+        if extra is not None:
+            return {"text": extra.reask.get(lang)}
         return {"text": _pick(self.messages.questions[slot].reask, lang)}
 
     def why(self, slot: str | None, lang: str) -> dict:
+        extra = self.config.extra_for_slot(slot or "")
+        if extra is not None:
+            return {"text": extra.why.get(lang)}
         if slot in self.messages.questions:
             return {"text": _pick(self.messages.questions[slot].why, lang)}
         return self.response("utter_default", lang)
