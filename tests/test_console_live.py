@@ -16,7 +16,7 @@ from sqlalchemy import select
 from leadqual.leads import LeadStore, conversation_key
 from leadqual.models import Conversation, Message
 from leadqual.outbox import OutboxMessage
-from leadqual.takeover import LiveChats, RasaAPI
+from leadqual.takeover import LiveChats, RasaAPI, TakeoverError
 
 from .conftest import free_port, postgres_database
 from .console_support import XSS, Browser, add_user, console_process, seed_lead
@@ -261,3 +261,30 @@ def test_rasa_down_shows_a_banner_and_the_stored_transcript(live):
         assert refused.status_code == 503 and "No se ha hecho nada" in text_of(refused)
         assert "Traceback" not in refused.text
     assert live["chats"].status(conversation_id) is None
+
+
+def test_a_step_that_reached_rasa_is_not_reported_as_failed_when_the_copy_after_it_fails(store):
+    """Take over and send reach Rasa, then reading the tracker back fails: the step stands, is in the
+    lead's history, and the SDR is not told to try again (they would send the message twice)."""
+    from leadqual.console.auth import User
+    from leadqual.console.live import ConsoleChats, LiveConsole
+    from leadqual.console.queries import lead_page
+
+    class NoReads(RasaAPI):
+        def tracker(self, conversation_id: str) -> dict:
+            raise TakeoverError("rasa_unreachable", "reads time out")
+
+    rasa = FakeRasa()
+    try:
+        lead_id = seed_lead(store, "copy@acme.es", owner="lucia")
+        with store.sessions() as session:
+            conversation_id = session.scalars(select(Conversation.id).where(Conversation.lead_id == lead_id)).one()
+        console = LiveConsole(store, ConsoleChats(store, NoReads(rasa.url, FakeRasa.TOKEN, timeout=5)))
+        lucia = User(id=1, email="lucia@nubilo.es", role="sdr", sdr_id="lucia", disabled=False, password_hash="")
+        assert console.take_over(lucia, conversation_id)["status"] == "active"
+        console.say(lucia, conversation_id, "¿Seguimos?")
+        assert rasa.paused(conversation_id) and rasa.calls[-1]["events"][0]["text"] == "¿Seguimos?"
+        assert console.refresh(conversation_id) == "rasa_unreachable"  # the page's banner
+        assert [h["type"] for h in lead_page(store, lead_id)["history"] if h["type"] != "stage"] == ["took_over"]
+    finally:
+        rasa.server.shutdown()

@@ -10,6 +10,7 @@ of `leadqual.takeover.LiveChats`, with the console's rules about who may do what
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -36,6 +37,7 @@ ERROR_STATUS = {
     "rasa_token": 502,
     "rasa_error": 502,
 }
+log = logging.getLogger(__name__)
 # Rasa is asked on every view (and every transcript refresh): a slow Rasa must not hold a page long.
 RASA_TIMEOUT = 5.0
 
@@ -57,10 +59,26 @@ def waited(since: datetime | None, now: datetime | None = None) -> str:
     return f"{days} d {hours} h"
 
 
+class ConsoleChats(LiveChats):
+    """LiveChats whose copy of the transcript after a step (take over, say, hand back) is best
+    effort: the step itself has reached Rasa and is recorded, so a failed copy must not be
+    reported as a failed step (the SDR would send again); the next page view copies the lines."""
+
+    def sync(self, conversation_id: str) -> int:
+        try:
+            return super().sync(conversation_id)
+        except TakeoverError as exc:
+            log.warning("could not copy the transcript of %s after a takeover step: %s", conversation_id, exc)
+            return 0
+
+    def sync_strict(self, conversation_id: str) -> int:
+        return super().sync(conversation_id)
+
+
 class LiveConsole:
     def __init__(self, store: LeadStore, chats: LiveChats | None = None) -> None:
         self.store = store
-        self.chats = chats or LiveChats(store, RasaAPI(timeout=RASA_TIMEOUT))
+        self.chats = chats or ConsoleChats(store, RasaAPI(timeout=RASA_TIMEOUT))
         self.decisions = Decisions(store)
 
     # -- reads ------------------------------------------------------------------------------
@@ -187,7 +205,8 @@ class LiveConsole:
             with self.store.sessions() as session:
                 known = session.get(Conversation, conversation_id) is not None
             if known:
-                self.chats.sync(conversation_id)
+                strict = getattr(self.chats, "sync_strict", self.chats.sync)
+                strict(conversation_id)
                 return None
             lines = lines_from_events(self.chats.rasa.tracker(conversation_id).get("events") or [])
             if lines:
