@@ -553,8 +553,19 @@ class QualificationConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:
-        if sorted(self.questions) != sorted(QUESTION_SLOTS):
-            raise ValueError("questions must list each of " + ", ".join(QUESTION_SLOTS) + " exactly once")
+        # Marketing chooses which questions are asked and in what order; the email identifies
+        # the person, so it is always asked.
+        for i, slot in enumerate(self.questions):
+            if slot in self.questions[:i]:
+                raise _field_error(("questions", i), f"{slot!r} is listed twice", slot)
+        if "email" not in self.questions:
+            raise _field_error(("questions",), "the email question is always asked", self.questions)
+        for stage in ("mql", "sql"):
+            for criterion in getattr(self.stages, stage).requires:
+                if criterion not in self.questions:
+                    raise _field_error(
+                        ("stages", stage, "requires"), f"{criterion!r} is required but not asked", criterion
+                    )
         if self.exchange_rates.get(self.currency) != 1:
             raise ValueError(f"exchange_rates.{self.currency} must be 1 (the base currency)")
         for code, rate in self.exchange_rates.items():

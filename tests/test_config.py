@@ -121,10 +121,33 @@ def test_unknown_authority_level_in_an_option_names_section_and_option(tmp_path)
     assert "unknown level" in msg
 
 
-def test_questions_missing_a_slot_names_questions(tmp_path):
+def test_the_email_question_cannot_be_removed(tmp_path):
     msg = broken_qualification(tmp_path, lambda d: d["questions"].remove("email"))
-    assert "questions must list each of" in msg
-    assert "email" in msg
+    assert "questions: the email question is always asked" in msg
+
+
+def test_a_question_listed_twice_names_its_position(tmp_path):
+    msg = broken_qualification(tmp_path, lambda d: d["questions"].append("budget"))
+    assert "questions.7: 'budget' is listed twice" in msg
+
+
+def test_a_question_that_is_not_asked_cannot_be_required_for_a_stage(tmp_path):
+    def drop_budget(d):
+        d["questions"].remove("budget")
+        d["stages"]["sql"]["requires"] = ["budget", "need"]
+
+    msg = broken_qualification(tmp_path, drop_budget)
+    assert "stages.sql.requires: 'budget' is required but not asked" in msg
+
+
+def test_marketing_can_leave_a_bant_question_out(tmp_path, config):
+    from leadqual.config import QualificationConfig
+
+    data = config.model_dump()
+    data["questions"] = ["need", "timing", "name", "email"]
+    data["stages"]["sql"]["requires"] = [c for c in data["stages"]["sql"]["requires"] if c in data["questions"]]
+    data["stages"]["mql"]["requires"] = [c for c in data["stages"]["mql"]["requires"] if c in data["questions"]]
+    assert QualificationConfig(**data).questions == ["need", "timing", "name", "email"]
 
 
 def test_unknown_question_slot_names_questions(tmp_path):
