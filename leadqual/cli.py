@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     rescore.add_argument("--workers", type=int, help="processes that score (default: one per CPU, at most 4)")
     rescore.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
     users_cli.add_parser(sub)
+    migrate = sub.add_parser("migrate", help="create or migrate the product's tables to the newest revision")
+    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     flow = sub.add_parser("flow", help="versions of the question flow (texts, questions, points)")
     flow_sub = flow.add_subparsers(dest="flow_command", required=True)
     flow_sub.add_parser("history", help="list the versions, newest first, with who, when and what changed")
@@ -60,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     store = LeadStore(args.database_url)
+    if args.command == "migrate":
+        from leadqual import schema
+
+        before = schema.current(store.engine)
+        after = schema.upgrade(store.engine, args.revision)
+        print(f"database at revision {after} (was {before or 'empty'}); newest is {schema.head()}")
+        return 0
     store.create_schema()
     if args.command == "user":
         return users_cli.run(store, args)

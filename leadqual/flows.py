@@ -173,8 +173,6 @@ class FlowStore:
         self._current: Flow | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        FlowVersion.__table__.create(engine, checkfirst=True)
-        FlowDraft.__table__.create(engine, checkfirst=True)
 
     # -- reading ------------------------------------------------------------------------------
 

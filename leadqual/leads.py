@@ -156,11 +156,10 @@ class LeadStore:
         return other
 
     def create_schema(self) -> None:
-        import leadqual.analytics  # noqa: F401 - per-question figures are part of the schema
-        import leadqual.flows  # noqa: F401 - flow versions are part of the schema
-        import leadqual.handoff  # noqa: F401 - its tables (and the outbox's) are part of the schema
+        """Create or migrate the product's tables to the newest revision (leadqual/schema.py)."""
+        from leadqual import schema
 
-        Base.metadata.create_all(self.engine)
+        schema.upgrade(self.engine)
 
     def _retrying(self, work):
         """Run `work(session)` in a transaction, again when it lost a race: a concurrent insert

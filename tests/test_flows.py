@@ -89,9 +89,7 @@ def test_export_writes_the_repo_format_and_reads_back_unchanged(flows, tmp_path)
 
 
 def test_without_a_database_the_chat_runs_on_the_repo_files():
-    flows = FlowStore.__new__(FlowStore)
-    FlowStore.__init__(flows, create_engine("sqlite:///:memory:"), refresh_seconds=0)
-    flows.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    flows = FlowStore(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), refresh_seconds=0)
     assert flows.current().version == 1
 
 
