@@ -151,6 +151,10 @@ class Consent(Base):
     source: Mapped[str] = mapped_column(String(20), default="chat")
     conversation_id: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Which text it was: the flow version whose messages.yml held the question, and its language
+    # (None on rows recorded before revision 0003).
+    flow_version: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(5))
 
 
 class Visitor(Base):
@@ -231,3 +235,21 @@ class LeadMerge(Base):
     source_email: Mapped[str | None] = mapped_column(String(320), index=True)
     reason: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Erasure(Base):
+    """A person erased on request (GDPR art. 17), without any personal data: a random id, when,
+    who did it and why, and how many rows of each kind went (leadqual/privacy.py). While the
+    conversations in Rasa's tracker store could not be deleted yet, their sender ids wait in
+    `pending_sender_ids` (random ids, retried by `bin/leads retention`), and are cleared after."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    by: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # "deleted", "not_configured", "pending" (failed; retried), "nothing" (no conversation).
+    tracker_store: Mapped[str] = mapped_column(String(20), default="nothing")
+    pending_sender_ids: Mapped[list] = mapped_column(JSON, default=list)
