@@ -515,7 +515,11 @@ class ActionSubmitQualification(Action):
         if result["sales_ready"]:
             for message in texts(tracker).next_steps(next_steps_of(tracker, lead, lang), lang):
                 dispatcher.utter_message(**message)
-        elif has_email and (previewing(tracker) or (lead is not None and lead.get("marketing_consent") is None)):
+        elif (
+            has_email
+            and config.privacy.ask_marketing_consent
+            and (previewing(tracker) or (lead is not None and lead.get("marketing_consent") is None))
+        ):
             dispatcher.utter_message(**texts(tracker).consent_question(lang))
             events.append(SlotSet("consent_asked", True))
         elif lead is not None and has_email and lead.get("marketing_consent"):
@@ -552,7 +556,12 @@ class ActionRecordConsent(Action):
         clicked = next((b["title"] for b in question["buttons"] if b["payload"] == answer.strip()), None)
         try:
             lead = store(tracker).record_consent(
-                tracker.sender_id, granted, question["text"], f"[{clicked}]" if clicked else answer
+                tracker.sender_id,
+                granted,
+                question["text"],
+                f"[{clicked}]" if clicked else answer,
+                flow_version=None if previewing(tracker) else flow_of(tracker).version,
+                language=lang,
             )
         except SQLAlchemyError:
             logger.exception("recording consent for %s failed", tracker.sender_id)

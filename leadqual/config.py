@@ -532,6 +532,15 @@ class ExtraQuestion(_Strict):
         return next((o for o in self.options if o.id == option_id), None)
 
 
+class Privacy(_Strict):
+    """Personal data: whether the chat asks for marketing-email consent, and how long data
+    that led nowhere is kept (leadqual/privacy.py, `bin/leads retention`)."""
+
+    ask_marketing_consent: bool = True
+    anonymous_events_days: int = Field(default=180, ge=1, le=3650)
+    unqualified_transcripts_days: int = Field(default=365, ge=1, le=3650)
+
+
 class QualificationConfig(_Strict):
     version: int = 1
     questions: list[Literal[QUESTION_SLOTS]]  # type: ignore[valid-type]
@@ -550,6 +559,7 @@ class QualificationConfig(_Strict):
     grades: Grades = Grades(fit={"A": 75, "B": 55, "C": 35}, engagement={"1": 25, "2": 10})
     # At most three; each takes one of the domain's spare slots extra_1..extra_3, in order.
     extra_questions: list[ExtraQuestion] = Field(default=[], max_length=len(EXTRA_SLOTS))
+    privacy: Privacy = Privacy()
 
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:

@@ -638,10 +638,14 @@ class LeadStore:
         wording: str,
         answer: str,
         now: datetime | None = None,
+        flow_version: int | None = None,
+        language: str | None = None,
     ) -> dict | None:
         """Record the marketing-email answer of the conversation's lead, with what they were
-        asked (proof of consent), and queue the lead for nurturing when they said yes and are
-        not for sales. Returns the lead JSON, None when the conversation has no lead yet."""
+        asked (proof of consent: the text, its flow version and language), and queue the lead
+        for nurturing when they said yes and are not for sales. Returns the lead JSON, None when
+        the conversation has no lead yet. The flow version defaults to the newest published."""
+        from leadqual.flows import FlowVersion
         from leadqual.handoff import nurture
 
         now = _as_utc(now or utcnow())
@@ -651,6 +655,9 @@ class LeadStore:
             lead = session.get(Lead, conversation.lead_id) if conversation and conversation.lead_id else None
             if lead is None:
                 return None
+            version = flow_version
+            if version is None:
+                version = session.scalar(select(func.max(FlowVersion.version))) or self.config.version
             row = Consent(
                 lead_id=lead.id,
                 granted=granted,
@@ -659,6 +666,8 @@ class LeadStore:
                 source="chat",
                 conversation_id=conversation.id,
                 at=now,
+                flow_version=version,
+                language=language or conversation.language,
             )
             session.add(row)
             lead.marketing_consent = granted
@@ -669,6 +678,8 @@ class LeadStore:
                 "at": _utc(now),
                 "wording": wording,
                 "source": "chat",
+                "flow_version": version,
+                "language": row.language,
             }
             nurture(session, lead, self._lead_json(session, lead, history=False), self.config, consent)
             return self._lead_json(session, lead)
@@ -688,7 +699,14 @@ class LeadStore:
                 select(Consent).where(Consent.lead_id == lead.id).order_by(Consent.id.desc()).limit(1)
             ).first()
             consent = (
-                {"purpose": last.purpose, "granted": last.granted, "at": _utc(last.at), "wording": last.wording}
+                {
+                    "purpose": last.purpose,
+                    "granted": last.granted,
+                    "at": _utc(last.at),
+                    "wording": last.wording,
+                    "flow_version": last.flow_version,
+                    "language": last.language,
+                }
                 if last
                 else {}
             )
