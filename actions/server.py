@@ -36,6 +36,7 @@ def build_app():
     # Allowed browser origins: space- or comma-separated (e.g. the company's website).
     origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
     app = create_app(executor, cors_origins=origins or "")
+    protect_rasa_routes(app)
     from actions.actions import base_store, current_store, flows
     from leadqual import analytics
     from leadqual.embed_api import embed_blueprint
@@ -76,6 +77,41 @@ def build_app():
         app.add_task(_deliver_handoffs_forever())
 
     return app
+
+
+# Routes only Rasa calls: they carry whole conversations, so they need the shared secret.
+RASA_ROUTES = ("/webhook", "/nlg")
+
+
+def protect_rasa_routes(app) -> None:
+    """Rasa sends LEADQUAL_ACTION_TOKEN as `?token=` (endpoints.yml `token:`); without it the
+    action and NLG routes answer 401. Errors never echo the request: rasa-sdk's own 500 handler
+    returns the whole tracker it was sent, so it is replaced by one that logs the error under an
+    id and returns only that id."""
+    import hmac
+    import uuid
+
+    token = os.environ.get("LEADQUAL_ACTION_TOKEN", "")
+
+    @app.on_request
+    async def require_token(request):
+        if token and request.path in RASA_ROUTES:
+            given = request.args.get("token") or ""
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return response.json({"error": "missing or wrong token"}, status=401)
+        return None
+
+    async def safe_error(request, exception):
+        status = getattr(exception, "status_code", 500)
+        if status < 500:
+            return response.json({"error": str(exception)[:200]}, status=status)
+        error_id = uuid.uuid4().hex[:12]
+        logging.getLogger(__name__).error("error %s on %s", error_id, request.path, exc_info=exception)
+        return response.json({"error": "internal error", "error_id": error_id}, status=500)
+
+    # Replaces rasa-sdk's handler for every route (Sanic refuses a second one for the same key).
+    app.error_handler.cached_handlers.pop((Exception, None), None)
+    app.error_handler.add(Exception, safe_error)
 
 
 async def _retry_spool_forever() -> None:

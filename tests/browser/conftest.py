@@ -25,6 +25,7 @@ CHROMIUM = os.environ.get("LEADQUAL_CHROMIUM", "/usr/bin/chromium")
 WRITE_KEY = "browser-test-server-" + uuid.uuid4().hex
 BROWSER_KEY = "pub_browser_test_" + uuid.uuid4().hex[:16]
 RASA_TOKEN = "browser-test-rasa-" + uuid.uuid4().hex
+ACTION_TOKEN = "browser-test-action-" + uuid.uuid4().hex
 PROACTIVE_SECONDS = 3
 # Debian's Chromium on this closed network: no background connections, no sandbox (root).
 CHROMIUM_ARGS = [
@@ -71,8 +72,8 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
     workdir = tmp_path_factory.mktemp("browser-rasa")
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{ports["actions"]}/webhook"\n'
-        f'nlg:\n  url: "http://127.0.0.1:{ports["actions"]}/nlg"\n'
+        f'action_endpoint:\n  url: "http://127.0.0.1:{ports["actions"]}/webhook"\n  token: "{ACTION_TOKEN}"\n'
+        f'nlg:\n  url: "http://127.0.0.1:{ports["actions"]}/nlg"\n  token: "{ACTION_TOKEN}"\n'
     )
     env = {
         **os.environ,
@@ -82,6 +83,7 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
         "LEADQUAL_SPOOL": str(workdir / "pending-saves.jsonl"),
         "LEADQUAL_WRITE_KEY": WRITE_KEY,
         "LEADQUAL_BROWSER_WRITE_KEY": BROWSER_KEY,
+        "LEADQUAL_ACTION_TOKEN": ACTION_TOKEN,
         "LEADQUAL_CORS_ORIGINS": site_origin,
         "LEADQUAL_PUBLIC_ACTIONS_URL": f"http://127.0.0.1:{ports['actions']}",
         "LEADQUAL_PUBLIC_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",

@@ -26,6 +26,8 @@ from ..conftest import free_port, postgres_database, stop, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "e2e-" + uuid.uuid4().hex
+# The secret Rasa sends the action server (endpoints.yml `token:`), as bin/run sets it up.
+ACTION_TOKEN = "e2e-action-" + uuid.uuid4().hex
 WRITE_KEY = "e2e-server-" + uuid.uuid4().hex
 BROWSER_KEY = "e2e-browser-" + uuid.uuid4().hex
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -43,8 +45,8 @@ def rasa_url(model: str, actions_port: int, tmp_path_factory) -> str:
     workdir = tmp_path_factory.mktemp("rasa")
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'nlg:\n  url: "http://127.0.0.1:{actions_port}/nlg"\n'
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n  token: "{ACTION_TOKEN}"\n'
+        f'nlg:\n  url: "http://127.0.0.1:{actions_port}/nlg"\n  token: "{ACTION_TOKEN}"\n'
     )
     port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,7 @@ def action_server(database_url: str, actions_port: int) -> str:
     env = {
         **os.environ,
         "LEADQUAL_QUALIFICATION": str(always_open_config()),
+        "LEADQUAL_ACTION_TOKEN": ACTION_TOKEN,
         "LEADQUAL_DATABASE_URL": database_url,
         "LEADQUAL_SPOOL": str(ARTIFACTS / f"pending-saves-{uuid.uuid4().hex[:8]}.jsonl"),
         "LEADQUAL_SPOOL_RETRY_SECONDS": "1",
