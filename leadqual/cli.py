@@ -2,7 +2,9 @@
 lists them (highest score first), `bin/leads rescore` re-scores them all (after a config change,
 and for decay and went-cold recycling; run it daily), `bin/leads user add EMAIL --role admin` creates
 a user of the SDR console (the first admin), `bin/leads flow ...` lists, publishes, restores and
-exports versions of the question flow."""
+exports versions of the question flow, `bin/leads person export|erase EMAIL` exports or erases one
+person (GDPR), `bin/leads retention` deletes what led nowhere after the retention period (run it
+daily)."""
 
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     restore = flow_sub.add_parser("restore", help="publish an earlier version again, as a new version")
     restore.add_argument("version", type=int)
     restore.add_argument("--by", required=True)
+    _privacy_parsers(sub)
     args = parser.parse_args(argv)
 
     store = LeadStore(args.database_url)
@@ -74,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         return users_cli.run(store, args)
     if args.command == "flow":
         return _flow(store, args)
+    if args.command in ("person", "retention"):
+        from leadqual.flows import FlowStore
+
+        return _privacy(store.with_config(FlowStore(store.engine).current().config), args)
     # Scores use the newest published flow version.
     from leadqual.flows import FlowStore
 
@@ -184,6 +191,68 @@ def _rescore(store: LeadStore, args: argparse.Namespace) -> int:
         f"{figures['recycled']} recycled (went cold)"
         + (f", {figures['retried']} scored again (changed meanwhile)" if figures["retried"] else "")
     )
+    return 0
+
+
+# -- privacy (GDPR): leadqual/privacy.py --------------------------------------------------------
+
+
+def _privacy_parsers(sub) -> None:
+    person = sub.add_parser("person", help="export or erase everything held about one person (GDPR)")
+    person_sub = person.add_subparsers(dest="person_command", required=True)
+    export = person_sub.add_parser("export", help="write everything held about the person as one JSON document")
+    export.add_argument("email")
+    export.add_argument("--out", help="write to this file (default: standard output)")
+    erase = person_sub.add_parser(
+        "erase", help="delete the person's lead and everything linked, and their conversations in Rasa's tracker store"
+    )
+    erase.add_argument("email")
+    erase.add_argument("--by", required=True, help="who erases (recorded)")
+    erase.add_argument("--reason", required=True, help="why, e.g. the request's reference (recorded; no email)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    retention = sub.add_parser(
+        "retention", help="delete old anonymous events and unqualified transcripts (config privacy:); run it daily"
+    )
+    retention.add_argument("--now", type=_moment, help="as of this ISO 8601 time (default: now)")
+
+
+def _privacy(store: LeadStore, args: argparse.Namespace) -> int:
+    from leadqual import privacy
+
+    if args.command == "retention":
+        counts = privacy.apply_retention(store, now=args.now)
+        print(json.dumps(counts, ensure_ascii=False))
+        return 0
+    if args.person_command == "export":
+        document = privacy.export_person(store, args.email)
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            print(f"wrote {args.out}", file=sys.stderr)
+        else:
+            print(text)
+        if not document["found"]:
+            print(f"No lead with email {args.email}", file=sys.stderr)
+            return 1
+        return 0
+    if not args.yes:
+        lead = store.get_by_email(args.email)
+        what = f"lead {lead['id']} ({len(lead['conversations'])} conversations)" if lead else "nothing found"
+        print(f"Erase everything held about {args.email}: {what}. This cannot be undone.", file=sys.stderr)
+        print("Type the email again to confirm: ", end="", file=sys.stderr, flush=True)
+        typed = sys.stdin.readline()
+        if typed.strip().lower() != args.email.strip().lower():
+            print("Not confirmed; nothing erased.", file=sys.stderr)
+            return 1
+    try:
+        result = privacy.erase_person(store, args.email, by=args.by, reason=args.reason)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if not result["found"]:
+        print(f"No lead with email {args.email}: nothing to erase (recorded).", file=sys.stderr)
     return 0
 
 
