@@ -12,7 +12,8 @@ never sent), and the lead_merges rows naming them.
 `erase_person` deletes all of it in one transaction and leaves an `Erasure` row with no personal
 data (a random id, when, who, why, counts). Then, after the commit, it deletes the person's
 conversations from Rasa's SQL tracker store (table `events`, by `sender_id` = our conversation
-ids) when `LEADQUAL_RASA_TRACKER_STORE_URL` is set; that result is reported separately. If the
+ids) when `LEADQUAL_RASA_TRACKER_STORE_URL` is set (or the LEADQUAL_TRACKER_DB_* variables of
+deploy/endpoints.production.yml); that result is reported separately. If the
 tracker store cannot be reached the sender ids wait on the erasure row and `apply_retention`
 (`bin/leads retention`, daily) tries again.
 
@@ -41,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -91,7 +93,24 @@ class TrackerStoreError(RuntimeError):
 
 
 def tracker_store_url() -> str | None:
-    return os.environ.get(TRACKER_STORE_ENV) or None
+    """$LEADQUAL_RASA_TRACKER_STORE_URL (a SQLAlchemy URL), else the URL of the PostgreSQL tracker
+    store that deploy/endpoints.production.yml configures Rasa with (LEADQUAL_TRACKER_DB_HOST,
+    _PORT, _NAME, _USER, _PASSWORD), else None: the tracker store is not touched."""
+    url = os.environ.get(TRACKER_STORE_ENV)
+    if url:
+        return url
+    host, name = os.environ.get("LEADQUAL_TRACKER_DB_HOST"), os.environ.get("LEADQUAL_TRACKER_DB_NAME")
+    if not host or not name:
+        return None
+    port = os.environ.get("LEADQUAL_TRACKER_DB_PORT") or None
+    return URL.create(
+        "postgresql+psycopg",
+        username=os.environ.get("LEADQUAL_TRACKER_DB_USER") or None,
+        password=os.environ.get("LEADQUAL_TRACKER_DB_PASSWORD") or None,
+        host=host,
+        port=int(port) if port and port.isdigit() else None,
+        database=name,
+    ).render_as_string(hide_password=False)
 
 
 def _now(moment: datetime | None) -> datetime:
@@ -426,7 +445,7 @@ def erase_person(
         result["tracker_store"] = {
             "status": "not_configured",
             "conversations": len(sender_ids),
-            "note": f"{TRACKER_STORE_ENV} is not set: Rasa's tracker store was not touched "
+            "note": f"{TRACKER_STORE_ENV} (or LEADQUAL_TRACKER_DB_*) is not set: Rasa's tracker store was not touched "
             "(the default in-memory store forgets conversations when Rasa restarts)",
         }
     else:

@@ -7,6 +7,7 @@ transcripts; the command line."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -444,7 +445,10 @@ def _cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**__import__("os").environ, "LEADQUAL_RASA_TRACKER_STORE_URL": ""},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("LEADQUAL_TRACKER_DB_")},
+            "LEADQUAL_RASA_TRACKER_STORE_URL": "",
+        },
     )
 
 
@@ -464,7 +468,7 @@ def test_person_export_and_erase_from_the_command_line(sqlite_store, tmp_path):
     assert erased.returncode == 0, erased.stderr
     result = json.loads(erased.stdout)
     assert result["found"] and result["tracker_store"]["status"] == "not_configured"
-    assert "LEADQUAL_RASA_TRACKER_STORE_URL is not set" in result["tracker_store"]["note"]
+    assert "LEADQUAL_RASA_TRACKER_STORE_URL (or LEADQUAL_TRACKER_DB_*) is not set" in result["tracker_store"]["note"]
     assert store.get_by_email("ana@acme.es") is None
     again = _cli(url, "person", "erase", "ana@acme.es", "--by", "dpo", "--reason", "ref 7", "--yes")
     assert again.returncode == 0 and json.loads(again.stdout)["found"] is False
@@ -484,3 +488,17 @@ def test_the_erasures_table_is_in_the_newest_revision(tmp_path):
 def test_odd_sender_ids_are_hashed_like_the_chat_stores_them():
     assert conversation_key(ODD_SENDER).startswith("h:")
     assert LeadMerge.__tablename__ == "lead_merges"
+
+
+def test_the_tracker_store_url_from_the_production_endpoints_variables(monkeypatch):
+    for name in ("LEADQUAL_RASA_TRACKER_STORE_URL", "LEADQUAL_TRACKER_DB_HOST", "LEADQUAL_TRACKER_DB_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert privacy.tracker_store_url() is None
+    monkeypatch.setenv("LEADQUAL_TRACKER_DB_HOST", "db.internal")
+    monkeypatch.setenv("LEADQUAL_TRACKER_DB_PORT", "5433")
+    monkeypatch.setenv("LEADQUAL_TRACKER_DB_NAME", "rasa")
+    monkeypatch.setenv("LEADQUAL_TRACKER_DB_USER", "rasa")
+    monkeypatch.setenv("LEADQUAL_TRACKER_DB_PASSWORD", "p@ss/word")
+    assert privacy.tracker_store_url() == "postgresql+psycopg://rasa:p%40ss%2Fword@db.internal:5433/rasa"
+    monkeypatch.setenv("LEADQUAL_RASA_TRACKER_STORE_URL", "sqlite:///tracker.db")
+    assert privacy.tracker_store_url() == "sqlite:///tracker.db"
