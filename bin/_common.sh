@@ -41,7 +41,7 @@ venv_ready() {
 
 ensure_rasa_env() {
   local lock="$ROOT/requirements/rasa.lock"
-  venv_ready "$RASA_VENV" "$lock" && return 0
+  venv_ready "$RASA_VENV" "$lock" && { rasa_sees_repo; return 0; }
   local py; py="$(find_python310)"
   log "Installing Rasa 3.6.21 into .venv-rasa (Python 3.10: $py); takes a few minutes the first time"
   rm -rf "$RASA_VENV"
@@ -50,6 +50,14 @@ ensure_rasa_env() {
   "$RASA_VENV/bin/pip" install -q -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
   "$RASA_VENV/bin/rasa" telemetry disable >/dev/null 2>&1 || true
   sha256sum "$lock" | cut -d' ' -f1 > "$RASA_VENV/.lock.sha256"
+  rasa_sees_repo
+}
+
+# Rasa loads the signed socket.io channel (leadqual_rasa/channels.py, named in credentials.yml)
+# from this checkout, whatever directory it is started in.
+rasa_sees_repo() {
+  local site; site="$(echo "$RASA_VENV"/lib/python3.*/site-packages)"
+  [ "$(cat "$site/leadqual-repo.pth" 2>/dev/null)" = "$ROOT" ] || echo "$ROOT" > "$site/leadqual-repo.pth"
 }
 
 ensure_app_env() {

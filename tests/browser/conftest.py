@@ -26,6 +26,7 @@ WRITE_KEY = "browser-test-server-" + uuid.uuid4().hex
 BROWSER_KEY = "pub_browser_test_" + uuid.uuid4().hex[:16]
 RASA_TOKEN = "browser-test-rasa-" + uuid.uuid4().hex
 ACTION_TOKEN = "browser-test-action-" + uuid.uuid4().hex
+SESSION_SECRET = "browser-test-sessions-" + uuid.uuid4().hex
 PROACTIVE_SECONDS = 3
 # Debian's Chromium on this closed network: no background connections, no sandbox (root).
 CHROMIUM_ARGS = [
@@ -78,6 +79,8 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(ROOT),  # Rasa loads leadqual_rasa.channels (credentials.yml) from the checkout
+        "LEADQUAL_SESSION_SECRET": SESSION_SECRET,
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "LEADQUAL_DATABASE_URL": database_url,
         "LEADQUAL_SPOOL": str(workdir / "pending-saves.jsonl"),
