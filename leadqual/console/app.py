@@ -27,7 +27,7 @@ from leadqual.outbox import DeliveryWorker
 from leadqual.stages import MACHINE, REASON_CODES, STAGES
 from leadqual.transcripts import MAX_TEXT
 
-from . import auth
+from . import analytics_pages, auth, flow_editor
 from .auth import AuthError, User
 from .decisions import STAGE_DECISIONS, DecisionError, Decisions, allowed
 from .i18n import LANGUAGES, REASONS, pick, translator
@@ -495,6 +495,11 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
         return await live_action(
             request, conversation_id, lambda user: live.hand_back(user, conversation_id), "handed_back"
         )
+
+    # -- marketing: the question flow (/flow) and analytics (/analytics) --------------------
+
+    flow_editor.register(app, store, render, need)
+    analytics_pages.register(app, store, render, need)
 
     # -- the JSON API ----------------------------------------------------------------------
 

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from leadqual.models import Base, utcnow
 
 ROLES = ("sdr", "marketing", "admin")
-# What each role may do. sdr: work leads (decide, note, take over); marketing: read and export;
-# admin: everything, including users and the outbox's dead letters.
+# What each role may do. sdr: work leads (decide, note, take over); marketing: read and export,
+# edit and publish the question flow, read the analytics; admin: everything, including users and
+# the outbox's dead letters.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "sdr": frozenset({"read", "decide"}),
-    "marketing": frozenset({"read", "export"}),
-    "admin": frozenset({"read", "decide", "export", "admin"}),
+    "marketing": frozenset({"read", "export", "flows", "analytics"}),
+    "admin": frozenset({"read", "decide", "export", "flows", "analytics", "admin"}),
 }
 MIN_PASSWORD = 10
 # Consecutive failed sign-ins before an account is locked, and for how long.

@@ -1,0 +1,183 @@
+"""The console's analytics page (/analytics, marketing and admin): per-question figures by flow
+version and language, the funnel per week beside the source material's benchmark rates, and
+score calibration. Charts are inline SVG drawn here, on the server (the console runs no script):
+this module computes the shapes, `templates/_charts.html` writes them, escaped like any text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from leadqual import analytics
+
+from .i18n import LANGUAGES, translator
+
+WIDTH = 720
+QUESTION_RATES = ("answered", "reasked", "explained", "skipped", "abandoned")
+FUNNEL_STAGES = ("visitors", "leads", "mql", "sal", "sql", "opportunity")
+RATE_KEYS = ("visitor_to_mql", "mql_to_sal", "sal_to_sql", "sql_to_opportunity")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def hbars(rows: list[dict], series: tuple[str, ...], labels: dict[str, str], maximum: float = 1.0, fmt=_pct) -> dict:
+    """Horizontal grouped bars: one group per row (`row["label"]`), one bar per series
+    (`row[series]`, a number or None). Returns the SVG's size, rectangles and texts."""
+    label_w, bar_h, gap, group_gap = 170, 12, 2, 12
+    plot_w = WIDTH - label_w - 70
+    shapes, texts = [], []
+    y = 24
+    # The legend.
+    x = label_w
+    for i, key in enumerate(series):
+        shapes.append({"x": x, "y": 4, "w": 12, "h": 12, "cls": f"s{i}", "title": labels[key]})
+        texts.append({"x": x + 16, "y": 14, "text": labels[key], "cls": "legend", "anchor": "start"})
+        x += 24 + 7 * len(labels[key])
+    for row in rows:
+        height = len(series) * (bar_h + gap)
+        texts.append({"x": label_w - 8, "y": y + height / 2 + 4, "text": row["label"], "cls": "label", "anchor": "end"})
+        for i, key in enumerate(series):
+            value = row.get(key)
+            w = 0 if value is None or not maximum else max(0.0, min(1.0, value / maximum)) * plot_w
+            top = y + i * (bar_h + gap)
+            shapes.append(
+                {
+                    "x": label_w,
+                    "y": top,
+                    "w": round(w, 1),
+                    "h": bar_h,
+                    "cls": f"s{i}",
+                    "title": f"{labels[key]}: {fmt(value)}",
+                }
+            )
+            texts.append(
+                {"x": label_w + w + 4, "y": top + bar_h - 2, "text": fmt(value), "cls": "value", "anchor": "start"}
+            )
+        y += height + group_gap
+    return {"width": WIDTH, "height": y + 4, "shapes": shapes, "texts": texts}
+
+
+def vbars(groups: list[dict], series: tuple[str, ...], labels: dict[str, str]) -> dict:
+    """Vertical grouped bars per week (`group["label"]`), counts of each series, with a scale."""
+    left, top, plot_h, bottom = 40, 26, 160, 40
+    maximum = max([g.get(k) or 0 for g in groups for k in series] + [1])
+    slot = max(6, min(14, (WIDTH - left - 10) // max(1, len(groups) * (len(series) + 1))))
+    shapes, texts = [], []
+    x = left
+    for i, key in enumerate(series):
+        shapes.append({"x": x, "y": 4, "w": 12, "h": 12, "cls": f"s{i}", "title": labels[key]})
+        texts.append({"x": x + 16, "y": 14, "text": labels[key], "cls": "legend", "anchor": "start"})
+        x += 24 + 7 * len(labels[key])
+    for fraction in (0, 0.5, 1):
+        y = top + plot_h - fraction * plot_h
+        value = round(maximum * fraction)
+        shapes.append({"x": left, "y": round(y, 1), "w": WIDTH - left - 10, "h": 0.5, "cls": "grid", "title": ""})
+        texts.append({"x": left - 4, "y": y + 4, "text": str(value), "cls": "value", "anchor": "end"})
+    x = left + slot / 2
+    for group in groups:
+        for i, key in enumerate(series):
+            value = group.get(key) or 0
+            h = value / maximum * plot_h
+            shapes.append(
+                {
+                    "x": round(x + i * slot, 1),
+                    "y": round(top + plot_h - h, 1),
+                    "w": slot - 1,
+                    "h": round(h, 1),
+                    "cls": f"s{i}",
+                    "title": f"{group['label']} · {labels[key]}: {value}",
+                }
+            )
+        texts.append(
+            {
+                "x": x + len(series) * slot / 2,
+                "y": top + plot_h + 14,
+                "text": group["label"][5:],
+                "cls": "label",
+                "anchor": "middle",
+            }
+        )
+        x += (len(series) + 1) * slot
+    return {"width": max(WIDTH, int(x) + 10), "height": top + plot_h + bottom, "shapes": shapes, "texts": texts}
+
+
+def question_rows(figures: list[dict], version: str | None, language: str | None) -> tuple[list[dict], list, list]:
+    """The figures matching the filters, each with its rates (share of the conversations that were
+    asked the question); and the versions and languages there are to filter by."""
+    versions = sorted({f["flow_version"] for f in figures})
+    languages = sorted({f["language"] for f in figures})
+    rows = []
+    for figure in figures:
+        if version and str(figure["flow_version"]) != version:
+            continue
+        if language and figure["language"] != language:
+            continue
+        asked = figure["asked"] or 0
+        rates = {f"{kind}_rate": (figure[kind] / asked if asked else None) for kind in QUESTION_RATES}
+        rows.append({**figure, **rates})
+    return rows, versions, languages
+
+
+def page_context(engine, lang: str, args) -> dict:
+    t = translator(lang)
+    version = args.get("version") or None
+    language = args.get("language") if args.get("language") in LANGUAGES else None
+    since_text = args.get("since") or ""
+    try:
+        since = datetime.fromisoformat(since_text).replace(tzinfo=timezone.utc) if since_text else None
+        since_error = None
+    except ValueError:
+        since, since_error = None, t("analytics_bad_since", value=since_text)
+    figures = analytics.question_figures(engine)
+    rows, versions, languages = question_rows(figures, version, language)
+    rate_labels = {f"{kind}_rate": t(f"q_{kind}") for kind in QUESTION_RATES}
+    question_chart = hbars(
+        [{"label": f"v{r['flow_version']} · {r['language']} · {r['question']}", **r} for r in rows],
+        tuple(rate_labels),
+        rate_labels,
+    )
+    funnel = analytics.funnel(engine, since=since)
+    stage_labels = {key: t(f"funnel_{key}") for key in FUNNEL_STAGES}
+    weeks = [{"label": w["week"], **w} for w in funnel["weeks"]]
+    top_chart = vbars(weeks, ("visitors", "leads"), stage_labels)
+    stage_chart = vbars(weeks, ("mql", "sal", "sql", "opportunity"), stage_labels)
+    rate_rows = [
+        {"label": t(f"rate_{key}"), "ours": funnel["rates"].get(key), "benchmark": funnel["benchmark"].get(key)}
+        for key in RATE_KEYS
+    ]
+    rates_chart = hbars(rate_rows, ("ours", "benchmark"), {"ours": t("rate_ours"), "benchmark": t("rate_benchmark")})
+    calibration = analytics.calibration(engine)
+    band_rows = [{"label": name, "rate": c["rate"], **c} for name, c in calibration["bands"].items()]
+    grade_rows = [{"label": name, "rate": c["rate"], **c} for name, c in calibration["grades"].items()]
+    rate_label = {"rate": t("conversion_rate")}
+    return {
+        "filters": {"version": version or "", "language": language or "", "since": since_text},
+        "since_error": since_error,
+        "versions": versions,
+        "languages": languages,
+        "question_rows": rows,
+        "question_chart": question_chart,
+        "funnel": funnel,
+        "weeks": funnel["weeks"],
+        "top_chart": top_chart,
+        "stage_chart": stage_chart,
+        "rate_rows": rate_rows,
+        "rates_chart": rates_chart,
+        "calibration": calibration,
+        "band_rows": band_rows,
+        "band_chart": hbars(band_rows, ("rate",), rate_label),
+        "grade_rows": grade_rows,
+        "grade_chart": hbars(grade_rows, ("rate",), rate_label),
+        "pct": _pct,
+        "kinds": analytics.KINDS,
+    }
+
+
+def register(app, store, render, need) -> None:
+    @app.get("/analytics")
+    async def analytics_page(request):
+        need(request, "analytics")
+        context = page_context(store.engine, request.ctx.lang, request.args)
+        return render(request, "analytics.html", status=400 if context["since_error"] else 200, **context)
