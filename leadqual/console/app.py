@@ -27,7 +27,7 @@ from leadqual.outbox import DeliveryWorker
 from leadqual.stages import MACHINE, REASON_CODES, STAGES
 from leadqual.transcripts import MAX_TEXT
 
-from . import analytics_pages, auth, flow_editor
+from . import analytics_pages, auth, flow_editor, privacy_pages
 from .auth import AuthError, User
 from .decisions import STAGE_DECISIONS, DecisionError, Decisions, allowed
 from .i18n import LANGUAGES, REASONS, pick, translator
@@ -632,5 +632,9 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
         if not dead_letters.retry(message_id):
             raise NotFound("no such dead letter")
         return response.redirect("/admin/dead-letters?" + urlencode({"retried": message_id}))
+
+    # -- privacy (GDPR): export and erase one person (/admin/privacy) ------------------------
+
+    privacy_pages.register(app, store, render, need)
 
     return app

@@ -572,3 +572,79 @@ def translator(lang: str):
         return text.format(**values) if values else text
 
     return t
+
+
+# -- privacy (GDPR) pages: leadqual/console/privacy_pages.py, templates/privacy.html ------------
+STRINGS.update(
+    {
+        "privacy": {"es": "Privacidad", "en": "Privacy"},
+        "privacy_hint": {
+            "es": "Exporta o borra todo lo que guardamos de una persona (RGPD, arts. 15, 17 y 20).",
+            "en": "Export or erase everything held about one person (GDPR arts. 15, 17 and 20).",
+        },
+        "privacy_export": {"es": "Exportar una persona", "en": "Export a person"},
+        "privacy_export_button": {"es": "Descargar sus datos (JSON)", "en": "Download their data (JSON)"},
+        "privacy_erase": {"es": "Borrar una persona", "en": "Erase a person"},
+        "privacy_erase_hint": {
+            "es": "Borra el lead y todo lo vinculado: conversaciones, eventos, notas, envíos (también los pendientes)"
+            " y sus conversaciones en Rasa. No se puede deshacer.",
+            "en": "Deletes the lead and everything linked: conversations, events, notes, outbox messages (pending"
+            " ones too) and their conversations in Rasa. This cannot be undone.",
+        },
+        "privacy_erase_button": {"es": "Borrar para siempre", "en": "Erase for good"},
+        "privacy_confirm_email": {"es": "Escribe el email otra vez", "en": "Type the email again"},
+        "privacy_reason": {
+            "es": "Motivo (p. ej. referencia de la solicitud)",
+            "en": "Reason (e.g. the request's reference)",
+        },
+        "privacy_confirm_mismatch": {
+            "es": "El email de confirmación no coincide: no se ha borrado nada.",
+            "en": "The confirmation email does not match: nothing was erased.",
+        },
+        "privacy_reason_needed": {"es": "Indica el motivo del borrado.", "en": "Give the reason for the erasure."},
+        "privacy_not_found": {
+            "es": "No hay ningún lead con ese email.",
+            "en": "There is no lead with that email.",
+        },
+        "privacy_erased": {
+            "es": "Borrado registrado ({id}): {rows} filas eliminadas.",
+            "en": "Erasure recorded ({id}): {rows} rows deleted.",
+        },
+        "privacy_no_email": {
+            "es": "Este lead no tiene email: no se puede exportar ni borrar por email.",
+            "en": "This lead has no email: it cannot be exported or erased by email.",
+        },
+        "privacy_retention": {"es": "Conservación", "en": "Retention"},
+        "privacy_retention_text": {
+            "es": "Eventos anónimos: {events} días. Transcripciones de conversaciones que nunca llegaron a MQL: "
+            "{transcripts} días (bin/leads retention, cada día).",
+            "en": "Anonymous events: {events} days. Transcripts of conversations that never reached MQL: "
+            "{transcripts} days (bin/leads retention, daily).",
+        },
+        "privacy_consent_on": {
+            "es": "El chat pide consentimiento para emails de marketing.",
+            "en": "The chat asks for consent to marketing email.",
+        },
+        "privacy_consent_off": {
+            "es": "El chat no pide consentimiento para emails de marketing.",
+            "en": "The chat does not ask for consent to marketing email.",
+        },
+        "privacy_erasures": {"es": "Borrados realizados", "en": "Erasures"},
+        "privacy_no_erasures": {"es": "Ningún borrado todavía.", "en": "No erasure yet."},
+        "privacy_by": {"es": "Por", "en": "By"},
+        "privacy_rows": {"es": "Filas borradas", "en": "Rows deleted"},
+        "privacy_nothing_held": {"es": "no había datos", "en": "nothing was held"},
+        "privacy_tracker": {"es": "Conversaciones en Rasa", "en": "Conversations in Rasa"},
+        "privacy_tracker_deleted": {"es": "borradas en Rasa", "en": "deleted in Rasa"},
+        "privacy_tracker_pending": {
+            "es": "pendiente en Rasa (se reintenta cada día)",
+            "en": "pending in Rasa (retried daily)",
+        },
+        "privacy_tracker_not_configured": {
+            "es": "El almacén de conversaciones de Rasa no está configurado (LEADQUAL_RASA_TRACKER_STORE_URL):"
+            " no se toca.",
+            "en": "Rasa's tracker store is not configured (LEADQUAL_RASA_TRACKER_STORE_URL): it is not touched.",
+        },
+        "privacy_tracker_nothing": {"es": "sin conversaciones", "en": "no conversation"},
+    }
+)
