@@ -12,6 +12,7 @@ import base64
 import hmac
 import json
 import logging
+import math
 import os
 from datetime import datetime, timezone
 
@@ -19,6 +20,7 @@ from sanic import Blueprint, response
 from sqlalchemy.exc import SQLAlchemyError
 
 from leadqual import tracking
+from leadqual.ratelimit import RateLimiter
 from leadqual.tracking import IntakeError
 
 log = logging.getLogger(__name__)
@@ -73,19 +75,35 @@ def _error(exc: IntakeError):
     headers = {"WWW-Authenticate": 'Basic realm="tracking"'} if exc.status == 401 else {}
     if exc.status == 503:
         headers["Retry-After"] = "5"
+    if exc.status == 429:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response.json(exc.to_dict(), status=exc.status, headers=headers)
 
 
 def tracking_blueprint(store_factory, config_factory) -> Blueprint:
     """Routes over the lead store returned by `store_factory()` (created lazily, per process)."""
     bp = Blueprint("tracking", url_prefix="/v1")
+    limiter = RateLimiter()
+
+    def limit(request, kind: str) -> None:
+        # The address the proxy saw (Sanic honours X-Forwarded-For when configured to trust it).
+        client = request.remote_addr or request.ip or "?"
+        wait = limiter.take(kind, client)
+        if wait:
+            raise IntakeError(429, f"too many calls from this client; retry in {wait:.1f} s", retry_after=wait)
 
     async def handle(request, kind: str):
         config = config_factory()
         raw = request.body or b""
         try:
             tracking.check_size(raw, kind)  # before reading a key from the body
-            scope = _scope_for(_presented_key(request) or _body_key(raw), config)
+            try:
+                scope = _scope_for(_presented_key(request) or _body_key(raw), config)
+            except IntakeError as exc:
+                if exc.status == 401:
+                    limit(request, "unknown")  # guessing keys is slowed down too
+                raise
+            limit(request, scope.name)
             calls = tracking.parse_body(raw, kind)
             tracking.check_scope(calls, scope, batch=kind == "batch")
             received_at = datetime.now(timezone.utc)

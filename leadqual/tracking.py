@@ -41,10 +41,11 @@ ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
 class IntakeError(ValueError):
     """A call that is refused: `status` is the HTTP status, `problems` name each field."""
 
-    def __init__(self, status: int, message: str, problems: list[dict] | None = None) -> None:
+    def __init__(self, status: int, message: str, problems: list[dict] | None = None, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.status = status
         self.problems = problems or []
+        self.retry_after = retry_after  # seconds, for 429
 
     def to_dict(self) -> dict:
         return {"success": False, "error": str(self), "problems": self.problems}

@@ -1,0 +1,57 @@
+"""Token buckets per client and key kind, so one browser (or one script with the public key)
+cannot flood the tracking intake. In-process: with several action servers behind a proxy each
+enforces its own share (the proxy can add a global limit)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+# Buckets kept (least recently used dropped first): bounded memory under a flood of addresses.
+MAX_CLIENTS = 100_000
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate: float  # tokens per second
+    burst: float  # bucket size
+
+
+def limits_from_env() -> dict[str, Limit]:
+    """LEADQUAL_INTAKE_<KIND>_RATE / _BURST for browser (the public key), server and unknown keys."""
+    defaults = {"browser": (20, 100), "server": (1000, 5000), "unknown": (5, 20)}
+    return {
+        kind: Limit(
+            float(os.environ.get(f"LEADQUAL_INTAKE_{kind.upper()}_RATE", rate)),
+            float(os.environ.get(f"LEADQUAL_INTAKE_{kind.upper()}_BURST", burst)),
+        )
+        for kind, (rate, burst) in defaults.items()
+    }
+
+
+class RateLimiter:
+    def __init__(self, limits: dict[str, Limit] | None = None, clock=time.monotonic) -> None:
+        self.limits = limits or limits_from_env()
+        self.clock = clock
+        self.buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def take(self, kind: str, client: str, cost: float = 1.0) -> float:
+        """Spend `cost` tokens; 0.0 when allowed, else the seconds to wait before retrying."""
+        limit = self.limits[kind]
+        now = self.clock()
+        with self.lock:
+            tokens, last = self.buckets.pop((kind, client), (limit.burst, now))
+            tokens = min(limit.burst, tokens + (now - last) * limit.rate)
+            wait = 0.0
+            if tokens >= cost:
+                tokens -= cost
+            else:
+                wait = (cost - tokens) / limit.rate
+            self.buckets[(kind, client)] = (tokens, now)
+            while len(self.buckets) > MAX_CLIENTS:
+                self.buckets.popitem(last=False)
+        return wait
