@@ -72,9 +72,9 @@ def vbars(groups: list[dict], series: tuple[str, ...], labels: dict[str, str]) -
         x += 24 + 7 * len(labels[key])
     for fraction in (0, 0.5, 1):
         y = top + plot_h - fraction * plot_h
-        value = round(maximum * fraction)
+        value = f"{maximum * fraction:g}"
         shapes.append({"x": left, "y": round(y, 1), "w": WIDTH - left - 10, "h": 0.5, "cls": "grid", "title": ""})
-        texts.append({"x": left - 4, "y": y + 4, "text": str(value), "cls": "value", "anchor": "end"})
+        texts.append({"x": left - 4, "y": y + 4, "text": value, "cls": "value", "anchor": "end"})
     x = left + slot / 2
     for group in groups:
         for i, key in enumerate(series):
