@@ -51,9 +51,18 @@ class IntakeError(ValueError):
         return {"success": False, "error": str(self), "problems": self.problems}
 
 
+# What `_someone` checks, in the OpenAPI document too: an anonymousId or a userId, not null.
+_IDENTITY_SCHEMA = {
+    "anyOf": [
+        {"required": ["anonymousId"], "properties": {"anonymousId": {"type": "string"}}},
+        {"required": ["userId"], "properties": {"userId": {"type": ["string", "integer"]}}},
+    ]
+}
+
+
 class _Call(BaseModel):
     # Senders add many fields of their own (channel, integrations, version...): ignored.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_IDENTITY_SCHEMA)
 
     messageId: str | None = Field(default=None, min_length=1, max_length=100)
     anonymousId: str | None = Field(default=None, pattern=ANONYMOUS_ID_PATTERN)
@@ -438,6 +447,7 @@ def openapi(server_url: str = "/") -> dict:
                     "401": {"description": "missing or unknown write key", **error},
                     "403": {"description": "the write key may not send this call", **error},
                     "413": {"description": "call or batch too large", **error},
+                    "429": {"description": "too many calls from this client; see Retry-After", **error},
                     "503": {"description": "storage unavailable; retry with the same messageId", **error},
                 },
             }
