@@ -1,0 +1,76 @@
+"""Two Rasa servers sharing the SQL tracker store (PostgreSQL) and the Redis lock store: one
+conversation whose messages alternate between them goes through a whole qualification."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from leadqual.config import load_messages
+
+from .conftest import Visitor, texts, wait_until
+
+pytestmark = pytest.mark.e2e
+M = load_messages()
+
+
+def ask(slot: str) -> str:
+    return M.questions[slot].ask.es
+
+
+# (message, the question the reply must ask, or None)
+QUALIFICATION = [
+    ("quiero pedir una demo", "need"),
+    ("gestionar el equipo comercial", "timing"),
+    ("el próximo trimestre", "budget"),
+    ("unos 12.000 € al año", "authority"),
+    ("soy el CEO", "name"),
+    ("me llamo Lucía Gómez", "company"),
+    ("Trabajo en Construcciones Gómez S.L.", "email"),
+]
+
+
+def assert_turns_in_order(events: list[dict]) -> None:
+    """Each visitor message was processed whole before the next one: after every user event the
+    bot acted, and listened, before the next user event (what the shared lock guarantees)."""
+    since_user: list[str] | None = None
+    for event in events:
+        if event["event"] == "user":
+            assert since_user is None or since_user[-1:] == ["action_listen"], since_user
+            since_user = []
+        elif event["event"] == "action" and since_user is not None:
+            since_user.append(event["name"])
+    assert since_user and since_user[-1] == "action_listen"
+
+
+def test_one_conversation_alternating_between_two_rasa_servers(stack):
+    v = Visitor(stack.rasa_urls)
+    email = f"lucia.{uuid.uuid4().hex[:8]}@gomez.es"
+
+    assert "Nubilo" in texts(v.say("hola"))
+    assert texts(v.say("¿eres un bot?")).strip()
+    for message, question in QUALIFICATION:
+        replies = v.say(message)
+        assert ask(question) in texts(replies), (message, replies)
+    replies = v.say(email)
+    assert "Lucía Gómez" in texts(replies) and "Puedes reservar ya una reunión con" in texts(replies)
+    assert set(v.servers) == set(stack.rasa_urls)
+
+    lead = stack.store.get_by_email(email)
+    assert lead["stage"] == "sql" and lead["sales_ready"]
+    assert (lead["name"], lead["company"]) == ("Lucía Gómez", "Construcciones Gómez S.L.")
+    budget = lead["bant"]["budget"]
+    assert (budget["max"], budget["currency"], budget["period"]) == (12000, "EUR", "year")
+    assert lead["bant"]["authority"]["level"] == "decision_maker"
+    assert lead["bant"]["need"]["value"] == "crm"
+    assert lead["bant"]["timing"]["months"] == 3
+    assert v.sender in lead["conversations"]
+
+    # Every turn is in the shared tracker, the same from either server, in order.
+    expected = ["hola", "¿eres un bot?"] + [m for m, _ in QUALIFICATION] + [email]
+    for server in (0, 1):
+        assert v.user_messages(server) == expected
+        assert_turns_in_order(v.tracker(server)["events"])
+    # The handoff packet reached the CRM (local mode) once.
+    assert len(wait_until(lambda: stack.packets(lead["id"]))) == 1
