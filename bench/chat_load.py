@@ -1,0 +1,265 @@
+"""Chat load: simulated visitors holding whole qualification conversations over Rasa's REST
+channel against the full stack (Rasa, the action server, PostgreSQL or SQLite), at a range of
+arrival rates; turns/s, p50/p95/p99 latency and errors. With --baseline the same bot (domain,
+data, action server) is also served by Rasa's default configuration (bench/config-diet.yml:
+DIET + TED) and the ratio is printed.
+
+    .venv/bin/python bench/chat_load.py --rates 1,2,4 --seconds 30 --database postgresql --baseline
+    .venv/bin/python bench/chat_load.py --smoke      # a few seconds, as CI runs it
+
+Open loop: visitors arrive at `rate` per second (Poisson), each says its lines one after the
+other (no think time) with its own sender id; a turn is one POST and its reply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import free_port, postgres_database, stop, wait_for  # noqa: E402
+
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+OUT = ROOT / "bench" / "out"
+# A whole qualification, as visitors type it (Spanish and English), ending with the email.
+SCRIPTS = [
+    [
+        "hola",
+        "quiero una demo",
+        "gestionar el equipo comercial",
+        "este trimestre",
+        "unos 12.000 € al año",
+        "soy el CEO",
+        "Lucía Gómez",
+        "Construcciones Gómez",
+        "lucia.{n}@gomez.example",
+    ],
+    [
+        "hi",
+        "how much is it?",
+        "customer support tickets",
+        "in six months",
+        "around $5k a year",
+        "I recommend, my boss decides",
+        "Sam Taylor",
+        "Taylor Ltd",
+        "sam.{n}@taylor.example",
+    ],
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def model_for(config: Path, name: str) -> str:
+    """A trained model for `config` (cached by the hash of everything that goes into it)."""
+    digest = hashlib.sha256()
+    for path in [config, ROOT / "domain.yml", *sorted((ROOT / "data").glob("*.yml"))]:
+        digest.update(path.read_bytes())
+    target = OUT / f"{name}-{digest.hexdigest()[:12]}.tar.gz"
+    if not target.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        print(f"training {name} ({config.name}) ...", flush=True)
+        subprocess.run(
+            [str(RASA), "train", "--config", str(config), "--domain", "domain.yml", "--data", "data"]
+            + ["--out", str(OUT), "--fixed-model-name", target.name.removesuffix(".tar.gz")],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        )
+    return str(target)
+
+
+@contextmanager
+def stack(model: str, database_url: str, workdir: Path):
+    """The action server and Rasa on free ports, as bin/run starts them; yields Rasa's URL, how long
+    it took to answer after start, and its pid."""
+    actions_port, rasa_port = free_port(), free_port()
+    token = uuid.uuid4().hex
+    endpoints = workdir / f"endpoints-{rasa_port}.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n  token: "{token}"\n'
+        f'nlg:\n  url: "http://127.0.0.1:{actions_port}/nlg"\n  token: "{token}"\n'
+    )
+    env = {
+        **os.environ,
+        "LEADQUAL_DATABASE_URL": database_url,
+        "LEADQUAL_ACTION_TOKEN": token,
+        "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
+        "LEADQUAL_HANDOFF_DIR": str(workdir),
+        "LEADQUAL_LOG_LEVEL": "WARNING",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(ROOT),
+    }
+    logs = workdir / "logs"
+    logs.mkdir(exist_ok=True)
+    procs = []
+    try:
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
+                cwd=ROOT,
+                stdout=(logs / "actions.log").open("w"),
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
+        wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs / "actions.log", timeout=60)
+        started = time.perf_counter()
+        procs.append(
+            subprocess.Popen(
+                [str(RASA), "run", "--model", model, "--endpoints", str(endpoints), "--port", str(rasa_port)]
+                + ["--credentials", str(ROOT / "credentials.yml"), "--interface", "127.0.0.1"],
+                cwd=workdir,
+                stdout=(logs / f"rasa-{rasa_port}.log").open("w"),
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
+        url = f"http://127.0.0.1:{rasa_port}"
+        wait_for(url + "/", procs[1], logs / f"rasa-{rasa_port}.log", timeout=300)
+        yield {"url": url, "started_in": time.perf_counter() - started, "pid": procs[1].pid}
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (from /proc)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def visitor(url: str, lines: list[str], n: int, results: list, lock: threading.Lock) -> None:
+    session = requests.Session()
+    sender = f"load-{uuid.uuid4().hex}"
+    for line in lines:
+        message = line.format(n=n)
+        began = time.perf_counter()
+        try:
+            reply = session.post(
+                url + "/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+            )
+            ok = reply.status_code == 200 and isinstance(reply.json(), list) and len(reply.json()) > 0
+        except (requests.RequestException, ValueError):
+            ok = False
+        with lock:
+            results.append((time.perf_counter() - began, ok, time.perf_counter()))
+
+
+def run_rate(url: str, rate: float, seconds: float, seed: int = 7) -> dict:
+    """Visitors arriving at `rate`/s for `seconds`; waits for all of them to finish."""
+    rng = random.Random(seed)
+    results: list[tuple[float, bool, float]] = []
+    lock = threading.Lock()
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=256) as pool:
+        n, next_at = 0, 0.0
+        while next_at < seconds:
+            delay = began + next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(visitor, url, SCRIPTS[n % len(SCRIPTS)], n, results, lock)
+            n += 1
+            next_at += rng.expovariate(rate)
+    elapsed = time.perf_counter() - began
+    latencies = [r[0] * 1000 for r in results if r[1]]
+    return {
+        "rate": rate,
+        "visitors": n,
+        "turns": len(results),
+        "errors": sum(1 for r in results if not r[1]),
+        "turns_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50)),
+        "p95_ms": round(percentile(latencies, 95)),
+        "p99_ms": round(percentile(latencies, 99)),
+        "mean_ms": round(statistics.fmean(latencies)) if latencies else None,
+    }
+
+
+def measure(name: str, model: str, database: str, rates: list[float], seconds: float, workdir: Path) -> list[dict]:
+    with ExitStack() as resources:
+        if database == "postgresql":
+            url = resources.enter_context(postgres_database("leadqual_bench"))
+        else:
+            url = f"sqlite:///{workdir / f'{name}.db'}"
+        running = resources.enter_context(stack(model, url, workdir))
+        rasa, pid = running["url"], running["pid"]
+        print(f"[{name}] Rasa answering {running['started_in']:.1f} s after start; RSS {rss_mb(pid):.0f} MB")
+        visitor(rasa, SCRIPTS[0], 0, [], threading.Lock())  # warm-up
+        rows = []
+        for rate in rates:
+            row = {"stack": name, **run_rate(rasa, rate, seconds)}
+            row["rasa_rss_mb"] = round(rss_mb(pid))
+            rows.append(row)
+            print(
+                f"[{name}] {rate:>5} visitors/s: {row['turns_per_s']:>6} turns/s  p50 {row['p50_ms']:>5} ms  "
+                f"p95 {row['p95_ms']:>5} ms  p99 {row['p99_ms']:>5} ms  errors {row['errors']}/{row['turns']}",
+                flush=True,
+            )
+        return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", default="0.5,1,2,4", help="visitor arrival rates per second, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30, help="how long visitors keep arriving, per rate")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--baseline", action="store_true", help="also Rasa's default config (DIET+TED), as a ratio")
+    parser.add_argument("--smoke", action="store_true", help="one short run on SQLite (CI)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rates, args.seconds, args.database, args.baseline = "0.5", 3, "sqlite", False
+    rates = [float(r) for r in args.rates.split(",")]
+    workdir = OUT / f"chat-load-{uuid.uuid4().hex[:8]}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+    ours = measure("product", model_for(ROOT / "config.yml", "product"), args.database, rates, args.seconds, workdir)
+    if args.baseline:
+        diet = model_for(ROOT / "bench" / "config-diet.yml", "rasa-default")
+        theirs = measure("rasa-default", diet, args.database, rates, args.seconds, workdir)
+        for a, b in zip(ours, theirs, strict=True):
+            ratio = a["turns_per_s"] / b["turns_per_s"] if b["turns_per_s"] else float("nan")
+            print(
+                f"rate {a['rate']}: product/default throughput {ratio:.2f}x, p95 {a['p95_ms']} ms vs {b['p95_ms']} ms"
+            )
+    failed = sum(r["errors"] for r in ours)
+    return 1 if args.smoke and failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
