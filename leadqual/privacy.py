@@ -385,13 +385,14 @@ def erase_person(
     now = _now(now)
     tracker_url = tracker_url if tracker_url is not None else tracker_store_url()
 
+    emails = {email.strip().lower()}
+
     def work(session: Session) -> tuple[str, bool, dict, list[str]]:
         person = _find(session, store, email)
         counts: dict[str, int] = {}
         sender_ids: list[str] = []
-        emails = {email.strip().lower()}
         if person is not None:
-            emails |= person.email_keys
+            emails.update(person.email_keys)
             conv = person.in_conversations
             lead_ids = person.lead_ids
             counts["messages"] = _delete(session, delete(Message).where(conv(Message.conversation_id)))
@@ -450,7 +451,7 @@ def erase_person(
         }
     else:
         result["tracker_store"] = _finish_tracker_erasure(store, erasure_id, sender_ids, tracker_url)
-    result["spooled_saves"] = _forget_spooled(sender_ids, {email.strip().lower()})
+    result["spooled_saves"] = _forget_spooled(sender_ids, emails)
     return result
 
 
