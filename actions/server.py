@@ -3,7 +3,8 @@
 One process (default port 5055): POST /webhook runs custom actions for Rasa, POST /nlg
 renders utter_* responses in the visitor's language, POST /v1/{track,page,identify,batch} is
 the tracking intake (GET /v1/openapi.json describes it), GET /embed/{track,chat,webchat}.js are
-what a website embeds, GET /health answers for probes.
+what a website embeds, GET /health answers for probes, GET /ready when the database is usable and
+GET /metrics for Prometheus (leadqual/observability.py).
 Run: python -m actions.server --port 5055
 """
 
@@ -37,14 +38,16 @@ def build_app():
     origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
     app = create_app(executor, cors_origins=origins or "")
     protect_rasa_routes(app)
-    from actions.actions import base_store, current_store, flows
-    from leadqual import analytics
+    from actions.actions import base_store, current_store, flows, spool
+    from leadqual import analytics, observability
     from leadqual.embed_api import embed_blueprint
     from leadqual.intake_api import tracking_blueprint
 
     # Events are scored with the newest published flow.
     app.blueprint(tracking_blueprint(current_store, lambda: flows().current().config))
     app.blueprint(embed_blueprint())
+    # GET /ready, GET /metrics, and timing of actions, NLG and intake calls (leadqual/observability.py).
+    observability.install(app, engine=lambda: base_store().engine, spool=spool)
 
     @app.post("/nlg")
     async def nlg(request):
@@ -157,11 +160,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LEADQUAL_ACTIONS_PORT", 5055)))
     parser.add_argument("--host", default=os.environ.get("LEADQUAL_ACTIONS_HOST", "127.0.0.1"))
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("LEADQUAL_LOG_LEVEL", "INFO"))
+    from leadqual.observability import adopt_library_loggers, configure_logging
+
+    configure_logging("actions")  # LEADQUAL_LOG_FORMAT=json for JSON lines; personal data masked
     try:
         app = build_app()
     except ConfigError as exc:
         raise SystemExit(str(exc)) from None
+    adopt_library_loggers()
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 from leadqual.config import ConfigError
@@ -14,13 +13,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LEADQUAL_CONSOLE_PORT", 8090)))
     parser.add_argument("--host", default=os.environ.get("LEADQUAL_CONSOLE_HOST", "127.0.0.1"))
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("LEADQUAL_LOG_LEVEL", "INFO"))
     from leadqual.console.app import build_app
+    from leadqual.observability import adopt_library_loggers, configure_logging
 
+    configure_logging("console")  # LEADQUAL_LOG_FORMAT=json for JSON lines; personal data masked
     try:
         app = build_app()
     except ConfigError as exc:
         raise SystemExit(str(exc)) from None
+    adopt_library_loggers()  # Sanic's own loggers, configured when the app was made
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 

@@ -22,6 +22,7 @@ from sanic import Sanic, response
 from sanic.exceptions import NotFound
 from sqlalchemy import select
 
+from leadqual import observability
 from leadqual.leads import Lead, LeadStore
 from leadqual.outbox import DeliveryWorker
 from leadqual.stages import MACHINE, REASON_CODES, STAGES
@@ -239,6 +240,9 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
     @app.get("/health")
     async def health(request):
         return response.json({"ok": True})
+
+    # GET /ready: 503 with the reason unless the database answers at the newest schema revision.
+    observability.add_readiness(app, lambda: store.engine)
 
     @app.get("/static/console.css")
     async def stylesheet(request):

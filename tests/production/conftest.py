@@ -31,6 +31,8 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 ENDPOINTS = ROOT / "deploy" / "endpoints.production.yml"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "production"
 API_TOKEN = "prod-" + uuid.uuid4().hex
+ACTION_TOKEN = "prod-actions-" + uuid.uuid4().hex
+METRICS_TOKEN = "prod-metrics-" + uuid.uuid4().hex
 REDIS_HOST = os.environ.get("LEADQUAL_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("LEADQUAL_TEST_REDIS_PORT", 6379))
 REDIS_DB = os.environ.get("LEADQUAL_TEST_REDIS_DB", "0")
@@ -121,7 +123,7 @@ def stack(model: str, tmp_path_factory):
         actions_port = free_port()
         prefix = "lqtest" + uuid.uuid4().hex[:10]
         handoff_dir = ARTIFACTS / f"handoff-{uuid.uuid4().hex[:8]}"
-        base = {**os.environ, "LEADQUAL_LOG_FORMAT": "json"}
+        base = {**os.environ, "LEADQUAL_LOG_FORMAT": "json", "LEADQUAL_ACTION_TOKEN": ACTION_TOKEN}
         actions = ActionServer(
             actions_port,
             {
@@ -132,6 +134,7 @@ def stack(model: str, tmp_path_factory):
                 "LEADQUAL_SPOOL_RETRY_SECONDS": "1",
                 "LEADQUAL_HANDOFF_DIR": str(handoff_dir),
                 "LEADQUAL_DELIVERY_SECONDS": "0.5",
+                "LEADQUAL_METRICS_TOKEN": METRICS_TOKEN,
             },
             ARTIFACTS / "actions.log",
         )
