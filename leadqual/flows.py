@@ -133,6 +133,16 @@ def _cross_check(config: QualificationConfig, texts: Messages) -> list[dict]:
     for slot in config.questions:
         if slot not in texts.questions:
             problems.append({"field": f"messages.questions.{slot}", "message": "the question has no texts"})
+            continue
+        for part in ("ask", "why", "reask"):
+            localized = getattr(texts.questions[slot], part)
+            for lang in ("es", "en"):
+                value = getattr(localized, lang)
+                variants = value if isinstance(value, list) else [value]
+                if not variants or any(not str(v).strip() for v in variants):
+                    problems.append(
+                        {"field": f"messages.questions.{slot}.{part}.{lang}", "message": "the text is empty"}
+                    )
     return problems
 
 

@@ -175,3 +175,11 @@ def test_only_a_signed_unexpired_token_opens_a_preview():
     assert check_preview_token(token, secret="", now=1030) is None  # previews off without a secret
     with pytest.raises(ValueError):
         preview_token(7, secret="")
+
+
+def test_an_empty_question_text_cannot_be_published(flows):
+    qualification, messages = draft()
+    messages["questions"]["budget"]["why"]["en"] = "   "
+    with pytest.raises(FlowInvalid) as invalid:
+        flows.publish(qualification, messages, by="marta@nubilo.es")
+    assert invalid.value.problems == [{"field": "messages.questions.budget.why.en", "message": "the text is empty"}]

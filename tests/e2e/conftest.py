@@ -28,6 +28,8 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "e2e-" + uuid.uuid4().hex
 # The secret Rasa sends the action server (endpoints.yml `token:`), as bin/run sets it up.
 ACTION_TOKEN = "e2e-action-" + uuid.uuid4().hex
+# Signs the console's previews of draft flows (shared with the action server).
+PREVIEW_SECRET = "e2e-preview-" + uuid.uuid4().hex
 WRITE_KEY = "e2e-server-" + uuid.uuid4().hex
 BROWSER_KEY = "e2e-browser-" + uuid.uuid4().hex
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -115,6 +117,7 @@ def action_server(database_url: str, actions_port: int) -> str:
         **os.environ,
         "LEADQUAL_QUALIFICATION": str(always_open_config()),
         "LEADQUAL_ACTION_TOKEN": ACTION_TOKEN,
+        "LEADQUAL_PREVIEW_SECRET": PREVIEW_SECRET,
         "LEADQUAL_DATABASE_URL": database_url,
         "LEADQUAL_SPOOL": str(ARTIFACTS / f"pending-saves-{uuid.uuid4().hex[:8]}.jsonl"),
         "LEADQUAL_SPOOL_RETRY_SECONDS": "1",

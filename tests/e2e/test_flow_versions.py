@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 
 import pytest
 
@@ -66,3 +67,28 @@ def test_a_published_flow_reaches_new_chats_while_older_ones_keep_theirs(visitor
     assert new_lead["extra"]["team_size"]["option"] == "large"
     assert new_lead["scores"]["fit"] == old_lead["scores"]["fit"] + 10  # the extra question's points
     assert old_lead["extra"] == {}
+
+
+def test_a_console_preview_runs_the_draft_in_real_rasa_and_writes_no_lead(rasa_url, leads, monkeypatch):
+    import requests
+
+    from leadqual.flows import Drafts, preview_token
+
+    from .conftest import PREVIEW_SECRET
+
+    monkeypatch.setenv("LEADQUAL_PREVIEW_SECRET", PREVIEW_SECRET)
+    qualification, messages = copy.deepcopy(files_content())
+    messages["questions"]["need"]["ask"]["es"] = "¿Qué os gustaría mejorar primero?"
+    draft_id, problems = Drafts(FlowStore(leads.engine)).save(qualification, messages, by="marta@nubilo.es")
+    assert problems == []
+    sender = f"preview-{draft_id}-{uuid.uuid4().hex}"
+
+    def say(text: str) -> str:
+        body = {"sender": sender, "message": text, "metadata": {"lang": "es", "flow_preview": preview_token(draft_id)}}
+        reply = requests.post(rasa_url + "/webhooks/rest/webhook", json=body, timeout=60)
+        reply.raise_for_status()
+        return texts(reply.json())
+
+    assert "¿Qué os gustaría mejorar primero?" in say("quiero una demo")
+    say("gestionar el equipo comercial")
+    assert leads.get_by_conversation(sender) is None  # a preview writes no lead
