@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30, help="how long visitors keep arriving, per rate")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--baseline", action="store_true", help="also Rasa's default config (DIET+TED), as a ratio")
+    parser.add_argument("--model", help="the product's trained model (default: trained here from config.yml)")
     parser.add_argument("--smoke", action="store_true", help="one short run on SQLite (CI)")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -248,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = OUT / f"chat-load-{uuid.uuid4().hex[:8]}"
     workdir.mkdir(parents=True, exist_ok=True)
     print("command:", shlex.join([sys.executable, *sys.argv]))
-    ours = measure("product", model_for(ROOT / "config.yml", "product"), args.database, rates, args.seconds, workdir)
+    model = args.model or model_for(ROOT / "config.yml", "product")
+    ours = measure("product", model, args.database, rates, args.seconds, workdir)
     if args.baseline:
         diet = model_for(ROOT / "bench" / "config-diet.yml", "rasa-default")
         theirs = measure("rasa-default", diet, args.database, rates, args.seconds, workdir)

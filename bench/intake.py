@@ -1,0 +1,138 @@
+"""Tracking intake throughput: events/s stored by the action server's /v1 intake, one call per
+event and in batches, on SQLite and PostgreSQL (a real server process, HTTP keep-alive clients).
+
+    .venv/bin/python bench/intake.py --events 20000 --clients 8 --batch 100
+    .venv/bin/python bench/intake.py --smoke     # a few seconds, as CI runs it
+
+Every event is a distinct page view of one of many anonymous visitors (so each is stored and
+scored, not dropped as a duplicate); the figures count accepted events only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import free_port, postgres_database, stop, wait_for  # noqa: E402
+
+KEY = "bench-server-key"
+
+
+@contextmanager
+def action_server(database_url: str, workdir: Path):
+    port = free_port()
+    log = workdir / f"actions-{port}.log"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LEADQUAL_DATABASE_URL": database_url,
+        "LEADQUAL_WRITE_KEY": KEY,
+        "LEADQUAL_BROWSER_WRITE_KEY": "pub_bench",
+        "LEADQUAL_INTAKE_SERVER_RATE": "1000000",
+        "LEADQUAL_INTAKE_SERVER_BURST": "1000000",
+        "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
+        "LEADQUAL_HANDOFF_DIR": str(workdir),
+        "LEADQUAL_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop(proc)
+
+
+def page(n: int, run: str) -> dict:
+    return {
+        "type": "page",
+        "anonymousId": f"bench-{run}-{n % 5000:05d}",
+        "messageId": f"{run}-{n}",
+        "properties": {"url": f"https://nubilo.example/{'precios' if n % 7 == 0 else 'blog'}/"},
+    }
+
+
+def send(url: str, events: int, clients: int, batch: int) -> dict:
+    run = uuid.uuid4().hex[:8]
+    calls = (
+        [[page(n, run)] for n in range(events)]
+        if batch == 1
+        else [[page(n, run) for n in range(i, min(i + batch, events))] for i in range(0, events, batch)]
+    )
+    sessions = [requests.Session() for _ in range(clients)]
+    for session in sessions:
+        session.auth = (KEY, "")
+
+    def post(i: int) -> int:
+        body = calls[i]
+        session = sessions[i % clients]
+        if batch == 1:
+            reply = session.post(url + "/page", json=body[0], timeout=60)
+        else:
+            reply = session.post(url + "/batch", json={"batch": body}, timeout=60)
+        return reply.json().get("accepted", 0) if reply.status_code == 200 else 0
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        accepted = sum(pool.map(post, range(len(calls))))
+    seconds = time.perf_counter() - began
+    return {
+        "events": events,
+        "accepted": accepted,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(accepted / seconds),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=100, help="events per batch call")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--smoke", action="store_true", help="a few hundred events on SQLite (CI)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.events, args.clients, args.databases = 300, 2, "sqlite"
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+    workdir = ROOT / "bench" / "out" / f"intake-{uuid.uuid4().hex[:8]}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for database in args.databases.split(","):
+        with ExitStack() as resources:
+            if database == "postgresql":
+                url = resources.enter_context(postgres_database("leadqual_bench"))
+            else:
+                url = f"sqlite:///{workdir / 'intake.db'}"
+            intake = resources.enter_context(action_server(url, workdir))
+            send(intake, 50, 1, 1)  # warm-up
+            for batch in (1, args.batch):
+                figures = send(intake, args.events if batch > 1 else max(args.events // 4, 50), args.clients, batch)
+                label = "single calls" if batch == 1 else f"batches of {batch}"
+                print(
+                    f"{database:<10} {label:<16} {figures['events_per_s']:>7} events/s "
+                    f"({figures['accepted']}/{figures['events']} in {figures['seconds']} s, {args.clients} clients)",
+                    flush=True,
+                )
+                failed |= figures["accepted"] != figures["events"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
