@@ -32,7 +32,10 @@ POSTGRES_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL
 def postgres_database(prefix: str = "leadqual_test"):
     """The URL of a fresh database on LEADQUAL_TEST_POSTGRES_URL, dropped afterwards.
     Skips the test, with the reason, when no server is reachable."""
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    # pool_pre_ping: the database is dropped even after PostgreSQL restarted (tests/production).
+    admin = create_engine(
+        POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, connect_args={"connect_timeout": 3}
+    )
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:

@@ -141,6 +141,8 @@ def stack(model: str, tmp_path_factory):
         rasa_env = {
             **base,
             "RASA_TELEMETRY_ENABLED": "false",
+            # Rasa loads leadqual_rasa.stores (the repository's add-ons) from here.
+            "PYTHONPATH": str(ROOT),
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "LEADQUAL_ACTION_ENDPOINT_URL": f"{actions.url}/webhook",
             "LEADQUAL_NLG_URL": f"{actions.url}/nlg",

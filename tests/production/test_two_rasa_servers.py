@@ -4,6 +4,7 @@ conversation whose messages alternate between them goes through a whole qualific
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -48,13 +49,18 @@ def test_one_conversation_alternating_between_two_rasa_servers(stack):
     v = Visitor(stack.rasa_urls)
     email = f"lucia.{uuid.uuid4().hex[:8]}@gomez.es"
 
-    assert "Nubilo" in texts(v.say("hola"))
-    assert texts(v.say("¿eres un bot?")).strip()
+    # Two messages at once, one to each server: the shared Redis lock makes them take turns
+    # (with Rasa's stock RedisLockStore both ran at once and one message vanished from the tracker).
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(v.say, "hola", 0)
+        second = pool.submit(v.say, "¿eres un bot?", 1)
+        assert "Nubilo" in texts(first.result())
+        assert texts(second.result()).strip()
     for message, question in QUALIFICATION:
         replies = v.say(message)
         assert ask(question) in texts(replies), (message, replies)
     replies = v.say(email)
-    assert "Lucía Gómez" in texts(replies) and "Puedes reservar ya una reunión con" in texts(replies)
+    assert "Lucía Gómez" in texts(replies) and "encaja muy bien con Construcciones Gómez S.L." in texts(replies)
     assert set(v.servers) == set(stack.rasa_urls)
 
     lead = stack.store.get_by_email(email)
@@ -70,7 +76,8 @@ def test_one_conversation_alternating_between_two_rasa_servers(stack):
     # Every turn is in the shared tracker, the same from either server, in order.
     expected = ["hola", "¿eres un bot?"] + [m for m, _ in QUALIFICATION] + [email]
     for server in (0, 1):
-        assert v.user_messages(server) == expected
+        messages = v.user_messages(server)
+        assert sorted(messages[:2]) == sorted(expected[:2]) and messages[2:] == expected[2:], messages
         assert_turns_in_order(v.tracker(server)["events"])
     # The handoff packet reached the CRM (local mode) once.
     assert len(wait_until(lambda: stack.packets(lead["id"]))) == 1
