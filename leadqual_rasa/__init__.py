@@ -1,1 +1,1 @@
-"""Add-ons that Rasa loads from deploy/endpoints.production.yml (they run in .venv-rasa)."""
+"""Code that runs inside Rasa (the Python 3.10 environment), not in the product: kept tiny."""
