@@ -143,6 +143,8 @@ def stack(model: str, tmp_path_factory):
             "RASA_TELEMETRY_ENABLED": "false",
             # Rasa loads leadqual_rasa.stores (the repository's add-ons) from here.
             "PYTHONPATH": str(ROOT),
+            # One secret for every Rasa server: a socket.io session signed by one is valid on all.
+            "LEADQUAL_SESSION_SECRET": "prod-session-" + uuid.uuid4().hex,
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "LEADQUAL_ACTION_ENDPOINT_URL": f"{actions.url}/webhook",
             "LEADQUAL_NLG_URL": f"{actions.url}/nlg",
