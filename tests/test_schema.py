@@ -5,6 +5,7 @@ processes at once; and no model change without its migration."""
 from __future__ import annotations
 
 import threading
+from contextlib import ExitStack
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -36,7 +37,32 @@ def test_an_empty_database_gets_every_table_and_matches_the_models(engine):
     )
 
 
-def test_upgrading_from_the_previous_revision_keeps_the_data(engine):
+def revisions() -> list[str]:
+    """Every revision but the newest, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(schema.config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))][:-1]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_every_earlier_revision_upgrades_to_the_newest(dialect, tmp_path):
+    earlier = revisions()
+    assert earlier[0] == "0001" and len(earlier) >= 2
+    for revision in earlier:
+        with ExitStack() as stack:
+            if dialect == "sqlite":
+                url = f"sqlite:///{tmp_path / f'{revision}.db'}"
+            else:
+                url = stack.enter_context(postgres_database("leadqual_schema"))
+            engine = create_engine(url)
+            stack.callback(engine.dispose)
+            assert schema.upgrade(engine, revision) == revision
+            assert schema.upgrade(engine) == schema.head()
+            assert schema.pending_changes(engine) == [], revision
+
+
+def test_upgrading_from_the_first_revision_keeps_the_data(engine):
     assert schema.upgrade(engine, "0001") == "0001"
     with engine.begin() as conn:
         conn.execute(
