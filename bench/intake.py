@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import requests
@@ -25,38 +24,22 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port, postgres_database, stop, wait_for  # noqa: E402
+from tests.conftest import postgres_database, running_action_server  # noqa: E402
 
 KEY = "bench-server-key"
 
 
-@contextmanager
 def action_server(database_url: str, workdir: Path):
-    port = free_port()
-    log = workdir / f"actions-{port}.log"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LEADQUAL_DATABASE_URL": database_url,
-        "LEADQUAL_WRITE_KEY": KEY,
-        "LEADQUAL_BROWSER_WRITE_KEY": "pub_bench",
-        "LEADQUAL_INTAKE_SERVER_RATE": "1000000",
-        "LEADQUAL_INTAKE_SERVER_BURST": "1000000",
-        "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
-        "LEADQUAL_HANDOFF_DIR": str(workdir),
-        "LEADQUAL_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=env,
+    """The action server on `database_url`, with the server key's rate limit out of the way."""
+    return running_action_server(
+        workdir,
+        LEADQUAL_DATABASE_URL=database_url,
+        LEADQUAL_WRITE_KEY=KEY,
+        LEADQUAL_BROWSER_WRITE_KEY="pub_bench",
+        LEADQUAL_INTAKE_SERVER_RATE="1000000",
+        LEADQUAL_INTAKE_SERVER_BURST="1000000",
+        LEADQUAL_LOG_LEVEL="WARNING",
     )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop(proc)
 
 
 def page(n: int, run: str) -> dict:
@@ -120,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 url = resources.enter_context(postgres_database("leadqual_bench"))
             else:
                 url = f"sqlite:///{workdir / 'intake.db'}"
-            intake = resources.enter_context(action_server(url, workdir))
+            base, _log = resources.enter_context(action_server(url, workdir))
+            intake = base + "/v1"
             send(intake, 50, 1, 1)  # warm-up
             for batch in (1, args.batch):
                 figures = send(intake, args.events if batch > 1 else max(args.events // 4, 50), args.clients, batch)

@@ -81,6 +81,33 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) 
     raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
+@contextmanager
+def running_action_server(workdir: Path, **env: str):
+    """The action server as a real process on a free port, with only the environment given (on
+    a SQLite file in `workdir` unless LEADQUAL_DATABASE_URL is set); yields (base URL, log)."""
+    port = free_port()
+    log = workdir / f"actions-{port}.log"
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "LEADQUAL_DATABASE_URL": f"sqlite:///{workdir / 'leads.db'}",
+        "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
+        "LEADQUAL_HANDOFF_DIR": str(workdir),
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=environment,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        stop(proc)
+
+
 @pytest.fixture(scope="session")
 def config():
     """The shipped config/qualification.yml."""

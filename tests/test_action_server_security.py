@@ -3,43 +3,18 @@ sent (rasa-sdk's own 500 handler returns the whole tracker). A real server proce
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import requests
 
-from .conftest import free_port, stop, wait_for
+from .conftest import running_action_server
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "action-secret-for-tests"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("actions")
-    port = free_port()
-    log = workdir / "actions.log"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LEADQUAL_DATABASE_URL": f"sqlite:///{workdir / 'leads.db'}",
-        "LEADQUAL_ACTION_TOKEN": TOKEN,
-        "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
-        "LEADQUAL_HANDOFF_DIR": str(workdir),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        stop(proc)
+    with running_action_server(tmp_path_factory.mktemp("actions"), LEADQUAL_ACTION_TOKEN=TOKEN) as running:
+        yield running
 
 
 SECRET_SLOT = "ana.secret@acme.example"

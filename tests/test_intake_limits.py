@@ -3,18 +3,12 @@ Retry-After over HTTP from a real server."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import requests
 
 from leadqual.ratelimit import Limit, RateLimiter
 
-from .conftest import free_port, stop, wait_for
-
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import running_action_server
 
 
 def test_a_bucket_refills_at_its_rate_and_clients_are_apart():
@@ -30,33 +24,15 @@ def test_a_bucket_refills_at_its_rate_and_clients_are_apart():
 
 @pytest.fixture(scope="module")
 def intake(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("limits")
-    port = free_port()
-    log = workdir / "actions.log"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LEADQUAL_DATABASE_URL": f"sqlite:///{workdir / 'leads.db'}",
-        "LEADQUAL_WRITE_KEY": "server-key",
-        "LEADQUAL_BROWSER_WRITE_KEY": "pub_browser",
+    limits = {
         "LEADQUAL_INTAKE_BROWSER_RATE": "0.2",
         "LEADQUAL_INTAKE_BROWSER_BURST": "3",
         "LEADQUAL_INTAKE_UNKNOWN_RATE": "0.2",
         "LEADQUAL_INTAKE_UNKNOWN_BURST": "2",
-        "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
-        "LEADQUAL_HANDOFF_DIR": str(workdir),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop(proc)
+    keys = {"LEADQUAL_WRITE_KEY": "server-key", "LEADQUAL_BROWSER_WRITE_KEY": "pub_browser"}
+    with running_action_server(tmp_path_factory.mktemp("limits"), **keys, **limits) as (url, _log):
+        yield url + "/v1"
 
 
 def page(url: str, key: str, n: int) -> requests.Response:
