@@ -20,6 +20,10 @@ from typing import Any
 
 from rasa.core.channels.socketio import SocketIOInput
 
+from leadqual_rasa import speedups
+
+speedups.install()  # Rasa imports this module at start-up (credentials.yml)
+
 logger = logging.getLogger(__name__)
 
 
