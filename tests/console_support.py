@@ -78,6 +78,23 @@ def add_user(store: LeadStore, email: str, role: str, sdr_id: str | None = None,
         return auth.create_user(session, email, password, role, name=email.split("@")[0], sdr_id=sdr_id).id
 
 
+def console_database(dialect: str, workdir: Path, stack, config) -> tuple[str, LeadStore]:
+    """A migrated database (SQLite in `workdir`, or a fresh PostgreSQL one closed by `stack`) with
+    the console's three users: admin@, lucia@ (SDR lucia) and mkt@nubilo.es (marketing)."""
+    from .conftest import postgres_database
+
+    if dialect == "sqlite":
+        database_url = f"sqlite:///{workdir / 'leads.db'}"
+    else:
+        database_url = stack.enter_context(postgres_database())
+    store = LeadStore(database_url, config=config)
+    store.create_schema()
+    add_user(store, "admin@nubilo.es", "admin")
+    add_user(store, "lucia@nubilo.es", "sdr", sdr_id="lucia")
+    add_user(store, "mkt@nubilo.es", "marketing")
+    return database_url, store
+
+
 @contextmanager
 def console_process(database_url: str, workdir: Path, **env):
     """`python -m leadqual.console` on a free port, like bin/run starts it; yields its URL."""

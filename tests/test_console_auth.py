@@ -19,8 +19,7 @@ from leadqual.console import auth
 from leadqual.console.i18n import LANGUAGES, STRINGS, pick
 from leadqual.models import utcnow
 
-from .conftest import postgres_database
-from .console_support import PASSWORD, ROOT, XSS, Browser, add_user, console_process, seed_lead
+from .console_support import PASSWORD, ROOT, XSS, Browser, add_user, console_database, console_process, seed_lead
 
 # -- users, passwords, sessions (no server) ----------------------------------------------------
 
@@ -102,17 +101,7 @@ def console(request, tmp_path_factory, config):
     """The console process on a seeded database: an admin, an SDR (lucia), a marketer, leads."""
     workdir = tmp_path_factory.mktemp("console")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            database_url = f"sqlite:///{workdir / 'leads.db'}"
-        else:
-            database_url = stack.enter_context(postgres_database())
-        from leadqual.leads import LeadStore
-
-        store = LeadStore(database_url, config=config)
-        store.create_schema()
-        add_user(store, "admin@nubilo.es", "admin")
-        add_user(store, "lucia@nubilo.es", "sdr", sdr_id="lucia")
-        add_user(store, "mkt@nubilo.es", "marketing")
+        database_url, store = console_database(request.param, workdir, stack, config)
         ids = {
             "ana": seed_lead(store, "ana@acme.es", owner="lucia", stage="mql", visitor_text=XSS),
             "bob": seed_lead(store, "bob@globex.com", company="=cmd|' /C calc'!A0", lang="en", owner="emma"),

@@ -12,8 +12,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from leadqual.models import Erasure, Lead
 
-from .conftest import postgres_database
-from .console_support import Browser, add_user, console_process
+from .console_support import Browser, console_database, console_process
 from .test_privacy import _mentions, seed_person
 
 
@@ -21,17 +20,7 @@ from .test_privacy import _mentions, seed_person
 def console(request, tmp_path_factory, config):
     workdir = tmp_path_factory.mktemp("privacy_console")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            database_url = f"sqlite:///{workdir / 'leads.db'}"
-        else:
-            database_url = stack.enter_context(postgres_database())
-        from leadqual.leads import LeadStore
-
-        store = LeadStore(database_url, config=config)
-        store.create_schema()
-        add_user(store, "admin@nubilo.es", "admin")
-        add_user(store, "lucia@nubilo.es", "sdr", sdr_id="lucia")
-        add_user(store, "mkt@nubilo.es", "marketing")
+        database_url, store = console_database(request.param, workdir, stack, config)
         people = {"ana": seed_person(store, "ana"), "bob": seed_person(store, "bob")}
         tracker_url = f"sqlite:///{workdir / 'tracker.db'}"
         tracker = create_engine(tracker_url)
