@@ -65,13 +65,19 @@ def hand_off(session: Session, lead, lead_json: dict, config: QualificationConfi
     assignment, state.state = routing.route({**lead_json, "owner": lead.owner}, config, now, state.state)
     lead.owner, lead.owner_queue = assignment.sdr_id, assignment.queue
     lead.owner_rule, lead.owner_reason, lead.assigned_at = assignment.rule, assignment.reason, now
+    lead_json = {**lead_json, "owner": assignment.sdr_id}
+    outbox.enqueue(session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=_next_key(session, lead, "crm"))
+
+
+def _next_key(session: Session, lead, kind: str) -> str:
+    """The idempotency key of a lead's next message of `kind`: `<kind>-<lead>-<n>`, n counting
+    the ones queued before (a lead handed off or nurtured again gets a new key)."""
     earlier = session.scalar(
         select(func.count())
         .select_from(outbox.OutboxMessage)
-        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm")
+        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == kind)
     )
-    lead_json = {**lead_json, "owner": assignment.sdr_id}
-    outbox.enqueue(session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=f"crm-{lead.id}-{earlier + 1}")
+    return f"{kind}-{lead.id}-{earlier + 1}"
 
 
 def nurture_reason(lead: dict, config: QualificationConfig) -> dict:
@@ -111,16 +117,11 @@ def nurture(session: Session, lead, lead_json: dict, config: QualificationConfig
     """Queue a consenting, not sales-ready lead for nurturing; False when it does not apply."""
     if not lead.marketing_consent or lead.sales_ready or not lead.email:
         return False
-    earlier = session.scalar(
-        select(func.count())
-        .select_from(outbox.OutboxMessage)
-        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "nurture")
-    )
     outbox.enqueue(
         session,
         "nurture",
         nurture_packet(lead_json, config, consent),
         lead_id=lead.id,
-        key=f"nurture-{lead.id}-{earlier + 1}",
+        key=_next_key(session, lead, "nurture"),
     )
     return True
