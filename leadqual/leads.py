@@ -22,6 +22,7 @@ import hashlib
 import os
 import random
 import re
+import threading
 import time
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
@@ -128,6 +129,51 @@ def _event_of(row: TrackedEvent) -> Event:
         url=row.url,
         message_id=row.message_id,
     )
+
+
+def _event_row(item: dict, lead_id: str | None, now: datetime) -> dict:
+    """The `events` row of a normalized tracking event."""
+    return {
+        "message_id": item["message_id"],
+        "type": item["type"],
+        "name": item["name"],
+        "url": item.get("url"),
+        "anonymous_id": item.get("anonymous_id"),
+        "user_id": item.get("user_id"),
+        "lead_id": lead_id,
+        "properties": item.get("properties") or {},
+        "timestamp": item["timestamp"],
+        "received_at": item.get("received_at") or now,
+        "source": item.get("source", "server"),
+    }
+
+
+def _touch(lead: Lead, moment: datetime) -> None:
+    """The lead was active at `moment` (an event): its last activity is never moved back."""
+    last = _aware(lead.last_activity_at)
+    lead.last_activity_at = max(last, moment) if last else moment
+
+
+def _bulk_insert(dialect: str):
+    """The dialect's INSERT with ON CONFLICT DO NOTHING (PostgreSQL, SQLite), else None: events
+    are then stored one by one, and a concurrent duplicate is retried as a lost race."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        return None
+    return insert
+
+
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _write_lock(url: str) -> threading.Lock:
+    """One lock per SQLite database in this process: its event batches are written one at a time."""
+    with _write_locks_guard:
+        return _write_locks.setdefault(url, threading.Lock())
 
 
 class LeadStore:
@@ -421,52 +467,107 @@ class LeadStore:
     def ingest_events(self, events: list[dict], now: datetime | None = None) -> dict:
         """Store validated tracking events (see tracking.normalize) and re-score their leads.
 
-        Idempotent on `message_id`: one already stored is counted as a duplicate and ignored.
-        `identify` events find or create the person's lead (by user id, then email) and tie
-        the browser to it. Returns {"accepted": n, "duplicates": n, "leads": [ids re-scored]}.
+        Idempotent on `message_id`: one already stored (or twice in `events`) is counted as a
+        duplicate and ignored, also when a concurrent call stores it first. `identify` events
+        find or create the person's lead (by user id, then email) and tie the browser to it.
+        Returns {"accepted": n, "duplicates": n, "leads": [ids re-scored]}.
+
+        Events are taken in time order. A run of events that cannot change who a browser is
+        (no `identify`, no user id) is stored in bulk: its visitors in one query, its events in
+        one multi-row insert; the others one by one, so later events follow what they decide.
+        Each affected lead is re-scored once, after the whole batch.
         """
         now = _as_utc(now or utcnow())
-        events = [{**e, "timestamp": _as_utc(e["timestamp"])} for e in events]
+        # Stable: events with the same timestamp keep their order in the call.
+        events = sorted(({**e, "timestamp": _as_utc(e["timestamp"])} for e in events), key=lambda e: e["timestamp"])
+        bulk = _bulk_insert(self.engine.dialect.name)
 
         def work(session: Session) -> dict:
-            ids = [e["message_id"] for e in events]
+            ids = list({e["message_id"] for e in events})
             seen = set(session.scalars(select(TrackedEvent.message_id).where(TrackedEvent.message_id.in_(ids))))
             affected: dict[str, Lead] = {}
             accepted = duplicates = 0
-            for item in sorted(events, key=lambda e: e["timestamp"]):
+            run: list[dict] = []
+            for item in events:
                 if item["message_id"] in seen:
                     duplicates += 1
                     continue
                 seen.add(item["message_id"])
+                if bulk is not None and item["type"] != "identify" and not item.get("user_id"):
+                    run.append(item)
+                    continue
+                if run:
+                    stored = self._ingest_run(session, bulk, run, now, affected)
+                    accepted, duplicates, run = accepted + stored, duplicates + len(run) - stored, []
                 accepted += 1
                 lead = self._lead_for_event(session, item, now)
-                session.add(
-                    TrackedEvent(
-                        message_id=item["message_id"],
-                        type=item["type"],
-                        name=item["name"],
-                        url=item.get("url"),
-                        anonymous_id=item.get("anonymous_id"),
-                        user_id=item.get("user_id"),
-                        lead_id=lead.id if lead else None,
-                        properties=item.get("properties") or {},
-                        timestamp=item["timestamp"],
-                        received_at=item.get("received_at") or now,
-                        source=item.get("source", "server"),
-                    )
-                )
+                session.add(TrackedEvent(**_event_row(item, lead.id if lead else None, now)))
                 if lead is not None:
-                    last = _aware(lead.last_activity_at)
-                    lead.last_activity_at = max(last, item["timestamp"]) if last else item["timestamp"]
+                    _touch(lead, item["timestamp"])
                     affected[lead.id] = lead
                 session.flush()
+            if run:
+                stored = self._ingest_run(session, bulk, run, now, affected)
+                accepted, duplicates = accepted + stored, duplicates + len(run) - stored
             for lead_id in list(affected):
                 lead = session.get(Lead, lead_id)
                 if lead is not None:  # may have been merged away by a later identify
                     self._rescore(session, lead, now, Actor.rule("behaviour"))
             return {"accepted": accepted, "duplicates": duplicates, "leads": sorted(affected)}
 
+        if self.engine.dialect.name == "sqlite":
+            # One writer at a time anyway: wait here, not in SQLite's sleeping busy handler.
+            with _write_lock(self.url):
+                return self._retrying(work)
         return self._retrying(work)
+
+    def _ingest_run(self, session: Session, bulk, run: list[dict], now: datetime, affected: dict) -> int:
+        """Store events that change no identity (in time order, message ids not seen in this
+        transaction): each joins its browser's lead, if the browser has one. Returns how many
+        were stored; the others were stored meanwhile by a concurrent call (duplicates)."""
+        session.flush()
+        first_seen: dict[str, datetime] = {}
+        for item in run:
+            if item.get("anonymous_id"):
+                first_seen.setdefault(item["anonymous_id"], item["timestamp"])  # the earliest: in time order
+        visitors = {}
+        if first_seen:
+            visitors = {
+                v.anonymous_id: v
+                for v in session.scalars(select(Visitor).where(Visitor.anonymous_id.in_(list(first_seen))))
+            }
+            for anonymous_id, visitor in visitors.items():
+                if first_seen[anonymous_id] < _aware(visitor.first_seen_at):
+                    # Only when it changes: a busy visitor's row is not rewritten (and locked) per batch.
+                    visitor.first_seen_at = first_seen[anonymous_id]
+            new = [
+                {"anonymous_id": a, "lead_id": None, "first_seen_at": t, "last_seen_at": now}
+                for a, t in first_seen.items()
+                if a not in visitors
+            ]
+            if new:
+                table = Visitor.__table__
+                created = set(
+                    session.scalars(bulk(table).on_conflict_do_nothing().returning(table.c.anonymous_id), new)
+                )
+                raced = [row["anonymous_id"] for row in new if row["anonymous_id"] not in created]
+                if raced:  # created by a concurrent call meanwhile: it may know the lead already
+                    for visitor in session.scalars(select(Visitor).where(Visitor.anonymous_id.in_(raced))):
+                        visitors[visitor.anonymous_id] = visitor
+            session.flush()
+        lead_of = {a: v.lead_id for a, v in visitors.items() if v.lead_id}
+        table = TrackedEvent.__table__
+        rows = [_event_row(item, lead_of.get(item.get("anonymous_id")), now) for item in run]
+        stored = set(session.scalars(bulk(table).on_conflict_do_nothing().returning(table.c.message_id), rows))
+        latest: dict[str, datetime] = {}
+        for row in rows:
+            if row["lead_id"] and row["message_id"] in stored:
+                latest[row["lead_id"]] = row["timestamp"]  # in time order: the last is the latest
+        if latest:
+            for lead in session.scalars(select(Lead).where(Lead.id.in_(list(latest)))):
+                _touch(lead, latest[lead.id])
+                affected[lead.id] = lead
+        return len(stored)
 
     def _lead_for_event(self, session: Session, item: dict, now: datetime) -> Lead | None:
         anonymous_id = item.get("anonymous_id")
