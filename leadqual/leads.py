@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import random
 import re
@@ -28,7 +29,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import JSON, DateTime, any_, create_engine, event, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -154,16 +155,57 @@ def _touch(lead: Lead, moment: datetime) -> None:
     lead.last_activity_at = max(last, moment) if last else moment
 
 
-def _bulk_insert(dialect: str):
-    """The dialect's INSERT with ON CONFLICT DO NOTHING (PostgreSQL, SQLite), else None: events
-    are then stored one by one, and a concurrent duplicate is retried as a lost race."""
+def _bulk_insert(dialect: str) -> str | None:
+    """The dialect when it can insert many rows with ON CONFLICT DO NOTHING RETURNING
+    (PostgreSQL, SQLite), else None: events are then stored one by one, and a concurrent
+    duplicate is retried as a lost race."""
+    return dialect if dialect in ("postgresql", "sqlite") else None
+
+
+def _among(column, values: list, dialect: str | None):
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter, so one prepared statement."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)
+
+
+_UNNEST_SQL: dict[tuple, object] = {}
+
+
+def _insert_new(session: Session, dialect: str, table, rows: list[dict], key: str) -> set:
+    """Insert `rows` (dicts of the same columns) in one statement, skipping those that collide
+    with a stored row (ON CONFLICT DO NOTHING: also one a concurrent transaction is inserting,
+    which PostgreSQL waits for); returns the `key` of the rows inserted."""
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
-    else:
-        return None
-    return insert
+
+        return set(session.scalars(insert(table).on_conflict_do_nothing().returning(table.c[key]), rows))
+    # PostgreSQL: one array per column, unnested. A short statement that psycopg prepares once,
+    # where a multi-row VALUES with a parameter per cell is parsed and planned on every call.
+    names = list(rows[0])
+    statement = _UNNEST_SQL.get((table.name, *names, key))
+    if statement is None:
+        arrays, columns = [], []
+        for name in names:
+            kind = table.c[name].type
+            array = "timestamptz[]" if isinstance(kind, DateTime) else "text[]"
+            arrays.append(f"CAST(:{name} AS {array})")
+            columns.append(f'u."{name}"::json' if isinstance(kind, JSON) else f'u."{name}"')
+        quoted = ", ".join(f'"{name}"' for name in names)
+        statement = text(
+            f"INSERT INTO {table.name} ({quoted}) SELECT {', '.join(columns)} "
+            f'FROM unnest({", ".join(arrays)}) AS u({quoted}) ON CONFLICT DO NOTHING RETURNING "{key}"'
+        )
+        _UNNEST_SQL[(table.name, *names, key)] = statement
+    params = {}
+    for name in names:
+        values = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSON):
+            values = [json.dumps(v) for v in values]
+        params[name] = values
+    return set(session.scalars(statement, params))
 
 
 _write_locks: dict[str, threading.Lock] = {}
@@ -484,7 +526,9 @@ class LeadStore:
 
         def work(session: Session) -> dict:
             ids = list({e["message_id"] for e in events})
-            seen = set(session.scalars(select(TrackedEvent.message_id).where(TrackedEvent.message_id.in_(ids))))
+            seen = set(
+                session.scalars(select(TrackedEvent.message_id).where(_among(TrackedEvent.message_id, ids, bulk)))
+            )
             affected: dict[str, Lead] = {}
             accepted = duplicates = 0
             run: list[dict] = []
@@ -521,7 +565,7 @@ class LeadStore:
                 return self._retrying(work)
         return self._retrying(work)
 
-    def _ingest_run(self, session: Session, bulk, run: list[dict], now: datetime, affected: dict) -> int:
+    def _ingest_run(self, session: Session, bulk: str, run: list[dict], now: datetime, affected: dict) -> int:
         """Store events that change no identity (in time order, message ids not seen in this
         transaction): each joins its browser's lead, if the browser has one. Returns how many
         were stored; the others were stored meanwhile by a concurrent call (duplicates)."""
@@ -534,7 +578,7 @@ class LeadStore:
         if first_seen:
             visitors = {
                 v.anonymous_id: v
-                for v in session.scalars(select(Visitor).where(Visitor.anonymous_id.in_(list(first_seen))))
+                for v in session.scalars(select(Visitor).where(_among(Visitor.anonymous_id, list(first_seen), bulk)))
             }
             for anonymous_id, visitor in visitors.items():
                 if first_seen[anonymous_id] < _aware(visitor.first_seen_at):
@@ -546,25 +590,21 @@ class LeadStore:
                 if a not in visitors
             ]
             if new:
-                table = Visitor.__table__
-                created = set(
-                    session.scalars(bulk(table).on_conflict_do_nothing().returning(table.c.anonymous_id), new)
-                )
+                created = _insert_new(session, bulk, Visitor.__table__, new, "anonymous_id")
                 raced = [row["anonymous_id"] for row in new if row["anonymous_id"] not in created]
                 if raced:  # created by a concurrent call meanwhile: it may know the lead already
                     for visitor in session.scalars(select(Visitor).where(Visitor.anonymous_id.in_(raced))):
                         visitors[visitor.anonymous_id] = visitor
             session.flush()
         lead_of = {a: v.lead_id for a, v in visitors.items() if v.lead_id}
-        table = TrackedEvent.__table__
         rows = [_event_row(item, lead_of.get(item.get("anonymous_id")), now) for item in run]
-        stored = set(session.scalars(bulk(table).on_conflict_do_nothing().returning(table.c.message_id), rows))
+        stored = _insert_new(session, bulk, TrackedEvent.__table__, rows, "message_id")
         latest: dict[str, datetime] = {}
         for row in rows:
             if row["lead_id"] and row["message_id"] in stored:
                 latest[row["lead_id"]] = row["timestamp"]  # in time order: the last is the latest
         if latest:
-            for lead in session.scalars(select(Lead).where(Lead.id.in_(list(latest)))):
+            for lead in session.scalars(select(Lead).where(_among(Lead.id, list(latest), bulk))):
                 _touch(lead, latest[lead.id])
                 affected[lead.id] = lead
         return len(stored)
