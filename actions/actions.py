@@ -203,54 +203,67 @@ def save_answers(
     return lead, ([SlotSet("lead_save_pending", False)] if tracker.get_slot("lead_save_pending") else [])
 
 
-class ActionDetectLanguage(Action):
-    """Sets `language` on every message: page metadata first, then detection."""
+def language_events(tracker: Tracker) -> list[EventType]:
+    """`language` on every message: page metadata first, then detection."""
+    latest = tracker.latest_message or {}
+    metadata = latest.get("metadata") or {}
+    text = latest.get("text") or ""
+    current = tracker.get_slot("language")
+    lang = choose_language(
+        metadata.get("lang") if isinstance(metadata, dict) else None,
+        "" if text.startswith("/") else text,
+        current,
+    )
+    return [] if lang == current else [SlotSet("language", lang)]
+
+
+def visitor_events(tracker: Tracker) -> list[EventType]:
+    """`visitor_id` from the message metadata ("anonymous_id"); the first valid one wins, so a
+    later message cannot switch the conversation to another visitor's history."""
+    if tracker.get_slot("visitor_id"):
+        return []
+    visitor = visitor_in_metadata(tracker)
+    return [SlotSet("visitor_id", visitor)] if visitor else []
+
+
+def flow_events(tracker: Tracker) -> list[EventType]:
+    """`flow_version`: the newest published flow at the conversation's first message (or a signed
+    console preview's draft); the conversation then keeps it to the end, whatever marketing
+    publishes meanwhile."""
+    if tracker.get_slot("flow_version") is not None:
+        return []
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    draft_id = check_preview_token(metadata.get("flow_preview")) if isinstance(metadata, dict) else None
+    if draft_id is not None:
+        return [SlotSet("flow_version", f"draft:{draft_id}")]
+    return [SlotSet("flow_version", flows().current().version)]
+
+
+def retried_save_events(tracker: Tracker, language: str) -> list[EventType]:
+    """Retries a lead write that failed on an earlier turn (outside the form, which saves anyway)."""
+    if not tracker.get_slot("lead_save_pending") or tracker.active_loop_name == "qualification_form":
+        return []
+    try:
+        store(tracker).save_conversation(tracker.sender_id, answers_of(tracker), language, visitor_of(tracker))
+    except SQLAlchemyError:
+        logger.exception("retrying lead save for %s failed", tracker.sender_id)
+        return []
+    spool().discard(tracker.sender_id)
+    return [SlotSet("lead_save_pending", False)]
+
+
+class ActionReadMessage(Action):
+    """Runs once per visitor message, before anything else (the custom slot mapping of `language`,
+    `visitor_id`, `flow_version` and `lead_save_pending`): one call to the action server instead
+    of four, each of which would send the whole tracker."""
 
     def name(self) -> str:
-        return "action_detect_language"
+        return "action_read_message"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        latest = tracker.latest_message or {}
-        metadata = latest.get("metadata") or {}
-        text = latest.get("text") or ""
-        current = tracker.get_slot("language")
-        lang = choose_language(
-            metadata.get("lang") if isinstance(metadata, dict) else None,
-            "" if text.startswith("/") else text,
-            current,
-        )
-        return [] if lang == current else [SlotSet("language", lang)]
-
-
-class ActionIdentifyVisitor(Action):
-    """Sets `visitor_id` from the message metadata ("anonymous_id"); the first valid one wins,
-    so a later message cannot switch the conversation to another visitor's history."""
-
-    def name(self) -> str:
-        return "action_identify_visitor"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.get_slot("visitor_id"):
-            return []
-        visitor = visitor_in_metadata(tracker)
-        return [SlotSet("visitor_id", visitor)] if visitor else []
-
-
-class ActionPinFlow(Action):
-    """Sets `flow_version` to the newest published flow at the conversation's first message; it
-    then keeps that version to the end, whatever marketing publishes meanwhile."""
-
-    def name(self) -> str:
-        return "action_pin_flow"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.get_slot("flow_version") is not None:
-            return []
-        metadata = (tracker.latest_message or {}).get("metadata") or {}
-        draft_id = check_preview_token(metadata.get("flow_preview")) if isinstance(metadata, dict) else None
-        if draft_id is not None:
-            return [SlotSet("flow_version", f"draft:{draft_id}")]
-        return [SlotSet("flow_version", flows().current().version)]
+        events = language_events(tracker)
+        language = events[0]["value"] if events else language_of(tracker)
+        return events + visitor_events(tracker) + flow_events(tracker) + retried_save_events(tracker, language)
 
 
 def visitor_context(tracker: Tracker) -> dict:
@@ -279,26 +292,6 @@ class ActionGreet(Action):
         if context["engaged"]:
             dispatcher.utter_message(**texts(tracker).offer_sales(lang))
         return []
-
-
-class ActionRetryLeadSave(Action):
-    """Retries a lead write that failed on an earlier turn (outside the form)."""
-
-    def name(self) -> str:
-        return "action_retry_lead_save"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if not tracker.get_slot("lead_save_pending") or tracker.active_loop_name == "qualification_form":
-            return []  # nothing pending, or the form saves this turn anyway
-        try:
-            store(tracker).save_conversation(
-                tracker.sender_id, answers_of(tracker), language_of(tracker), visitor_of(tracker)
-            )
-        except SQLAlchemyError:
-            logger.exception("retrying lead save for %s failed", tracker.sender_id)
-            return []
-        spool().discard(tracker.sender_id)
-        return [SlotSet("lead_save_pending", False)]
 
 
 class ValidateQualificationForm(FormValidationAction):

@@ -5,7 +5,7 @@
   only says the process is up: a probe that restarts on it must not depend on the database.)
 - `GET /metrics` (action server): the Prometheus text format, behind `LEADQUAL_METRICS_TOKEN`
   (a bearer token) when that is set. Counters and latency histograms
-  of custom action runs (one `action_detect_language` run per visitor message, so that action's
+  of custom action runs (one `action_read_message` run per visitor message, so that action's
   count is the number of turns), NLG calls and tracking-intake calls and events; gauges computed
   at scrape time with one GROUP BY each: leads by stage, outbox messages pending or dead by kind,
   and conversations waiting in the spool file.
@@ -192,7 +192,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 ACTION_RUNS = Counter(
     "leadqual_action_runs",
     "Custom action runs for Rasa by action and outcome (ok, rejected, unknown, error); "
-    "action_detect_language runs once per visitor message: its count is the number of turns",
+    "action_read_message runs once per visitor message: its count is the number of turns",
     ["action", "outcome"],
     registry=REGISTRY,
 )
@@ -203,7 +203,7 @@ ACTION_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-TURNS = Counter("leadqual_turns", "Visitor messages processed (runs of action_detect_language)", registry=REGISTRY)
+TURNS = Counter("leadqual_turns", "Visitor messages processed (runs of action_read_message)", registry=REGISTRY)
 NLG_CALLS = Counter("leadqual_nlg_requests", "NLG calls (a rendered reply) by outcome", ["outcome"], registry=REGISTRY)
 NLG_SECONDS = Histogram(
     "leadqual_nlg_duration_seconds", "Time to render a reply", buckets=LATENCY_BUCKETS, registry=REGISTRY
@@ -327,7 +327,7 @@ def install(app, engine: Callable[[], object], spool: Callable[[], object] | Non
             label = name if name in known_actions else "other"
             ACTION_RUNS.labels(label, OUTCOMES.get(resp.status, "error")).inc()
             ACTION_SECONDS.labels(label).observe(elapsed)
-            if name == "action_detect_language" and resp.status == 200:
+            if name == "action_read_message" and resp.status == 200:
                 TURNS.inc()
         elif path == "/nlg":
             NLG_CALLS.labels(OUTCOMES.get(resp.status, "error")).inc()

@@ -87,47 +87,56 @@ def database_down(store: LeadStore, monkeypatch) -> None:
 FORM = actions.ValidateQualificationForm()
 
 
-# -- action_detect_language -------------------------------------------------------------
+# -- action_read_message: language -------------------------------------------------------------
 
 
 def test_page_metadata_language_wins_over_the_text():
-    events, messages = run(actions.ActionDetectLanguage(), tracker_from("language_metadata_en"))
-    assert slot_events(events) == {"language": "en"}
-    assert messages == []
+    assert slot_events(actions.language_events(tracker_from("language_metadata_en"))) == {"language": "en"}
 
 
 def test_spanish_text_switches_an_english_conversation_to_spanish():
-    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_spanish_text"))
+    events = actions.language_events(tracker_from("language_spanish_text"))
     assert slot_events(events) == {"language": "es"}
 
 
 def test_spanish_text_sets_spanish_on_a_new_conversation():
-    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_spanish_text", language=None))
+    events = actions.language_events(tracker_from("language_spanish_text", language=None))
     assert slot_events(events) == {"language": "es"}
 
 
 def test_english_text_is_detected_without_metadata():
     tracker = tracker_from("language_spanish_text", language=None)
     tracker.latest_message["text"] = "Hi, I'd like to know your prices for a team of twenty"
-    events, _ = run(actions.ActionDetectLanguage(), tracker)
+    events = actions.language_events(tracker)
     assert slot_events(events) == {"language": "en"}
 
 
 def test_short_reply_keeps_the_current_language():
-    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_short_reply"))
+    events = actions.language_events(tracker_from("language_short_reply"))
     assert events == []  # stays "en"
 
 
 def test_button_payload_keeps_the_current_language():
     tracker = tracker_from("language_short_reply")
     tracker.latest_message["text"] = '/inform{"option": "crm"}'
-    events, _ = run(actions.ActionDetectLanguage(), tracker)
+    events = actions.language_events(tracker)
     assert events == []
 
 
 def test_a_spanish_name_does_not_switch_an_english_conversation():
-    events, _ = run(actions.ActionDetectLanguage(), tracker_from("language_spanish_name_in_english"))
+    events = actions.language_events(tracker_from("language_spanish_name_in_english"))
     assert events == []
+
+
+def test_one_call_per_message_sets_language_visitor_and_flow_on_the_first_message(lead_store):
+    tracker = greet_tracker({"anonymous_id": "browser-aaaa", "lang": "en"}, language=None)
+    events, messages = run(actions.ActionReadMessage(), tracker)
+    assert slot_events(events) == {"language": "en", "visitor_id": "browser-aaaa", "flow_version": 1}
+    assert messages == []
+    # Later messages change nothing that is already set.
+    later = greet_tracker({"anonymous_id": "browser-bbbb", "lang": "en"}, language="en", visitor_id="browser-aaaa")
+    later.slots["flow_version"] = 1
+    assert run(actions.ActionReadMessage(), later)[0] == []
 
 
 # -- validate_qualification_form: answers -----------------------------------------------
@@ -346,10 +355,10 @@ def test_pending_save_is_retried_on_the_next_turn(lead_store, monkeypatch):
     assert pending["lead_save_pending"] is True
     assert lead_store.get_by_conversation("conv-need") is None
 
-    # Turn 2 (form over, database back): action_retry_lead_save writes everything.
-    tracker = tracker_from("retry_pending_save", need=pending["need"], lead_save_pending=True)
+    # Turn 2 (form over, database back): action_read_message retries and writes everything.
+    tracker = tracker_from("retry_pending_save", need=pending["need"], lead_save_pending=True, flow_version=1)
     tracker.sender_id = "conv-need"
-    events, messages = run(actions.ActionRetryLeadSave(), tracker)
+    events, messages = run(actions.ActionReadMessage(), tracker)
     assert slot_events(events) == {"lead_save_pending": False}
     assert messages == []
     saved = lead_store.get_by_conversation("conv-need")
@@ -360,13 +369,15 @@ def test_pending_save_is_retried_on_the_next_turn(lead_store, monkeypatch):
 
 def test_retry_that_fails_again_stays_pending_quietly(lead_store, monkeypatch):
     database_down(lead_store, monkeypatch)
-    events, messages = run(actions.ActionRetryLeadSave(), tracker_from("retry_pending_save"))
+    events, messages = run(actions.ActionReadMessage(), tracker_from("retry_pending_save", flow_version=1))
     assert slot_events(events).get("lead_save_pending") is not False
     assert messages == []
 
 
 def test_retry_does_nothing_when_nothing_is_pending(lead_store):
-    events, _ = run(actions.ActionRetryLeadSave(), tracker_from("retry_pending_save", lead_save_pending=False))
+    events, _ = run(
+        actions.ActionReadMessage(), tracker_from("retry_pending_save", lead_save_pending=False, flow_version=1)
+    )
     assert events == []
     assert lead_store.get_by_conversation("conv-retry") is None
 
@@ -374,7 +385,10 @@ def test_retry_does_nothing_when_nothing_is_pending(lead_store):
 def test_next_form_answer_saves_everything_and_clears_pending(lead_store):
     # While the form runs the retry action leaves the save to the form itself.
     tracker = tracker_from("form_budget_button", lead_save_pending=True)
-    assert run(actions.ActionRetryLeadSave(), tracker_from("form_budget_button", lead_save_pending=True))[0] == []
+    assert (
+        run(actions.ActionReadMessage(), tracker_from("form_budget_button", lead_save_pending=True, flow_version=1))[0]
+        == []
+    )
     events, messages = run(FORM, tracker)
     assert slot_events(events)["lead_save_pending"] is False
     assert messages == []
@@ -514,14 +528,10 @@ def greet_tracker(metadata: dict | None = None, **slots) -> Tracker:
 
 
 def test_the_visitor_id_comes_from_metadata_and_the_first_one_wins():
-    events, _ = run(actions.ActionIdentifyVisitor(), greet_tracker({"anonymous_id": "browser-aaaa"}))
+    events = actions.visitor_events(greet_tracker({"anonymous_id": "browser-aaaa"}))
     assert slot_events(events) == {"visitor_id": "browser-aaaa"}
-    events, _ = run(
-        actions.ActionIdentifyVisitor(), greet_tracker({"anonymous_id": "victim-0001"}, visitor_id="browser-aaaa")
-    )
-    assert events == []
-    events, _ = run(actions.ActionIdentifyVisitor(), greet_tracker({"anonymous_id": "<b>x</b>"}))
-    assert events == []
+    assert actions.visitor_events(greet_tracker({"anonymous_id": "victim-0001"}, visitor_id="browser-aaaa")) == []
+    assert actions.visitor_events(greet_tracker({"anonymous_id": "<b>x</b>"})) == []
 
 
 def test_a_new_visitor_gets_the_plain_greeting(lead_store):
@@ -626,7 +636,7 @@ def test_asking_for_a_person_after_qualifying_alerts_the_sdr_in_business_hours(l
 
 
 def test_a_conversation_keeps_the_flow_version_it_started_with(lead_store):
-    assert slot_events(run(actions.ActionPinFlow(), tracker_from("ask_budget"))[0]) == {"flow_version": 1}
+    assert slot_events(actions.flow_events(tracker_from("ask_budget"))) == {"flow_version": 1}
     qualification, texts = files_content()
     texts["questions"]["budget"]["ask"]["en"] = "How much would you like to invest?"
     actions.flows().publish(qualification, texts, by="marketing@nubilo.es")
@@ -634,11 +644,11 @@ def test_a_conversation_keeps_the_flow_version_it_started_with(lead_store):
     _events, old = run(actions.AskBudget(), tracker_from("ask_budget", flow_version=1))
     assert texts_of(old) == [MESSAGES.questions["budget"].ask.en]
     new_conversation = tracker_from("ask_budget")
-    assert slot_events(run(actions.ActionPinFlow(), new_conversation)[0]) == {"flow_version": 2}
+    assert slot_events(actions.flow_events(new_conversation)) == {"flow_version": 2}
     _events, new = run(actions.AskBudget(), tracker_from("ask_budget", flow_version=2))
     assert texts_of(new) == ["How much would you like to invest?"]
     # A pinned conversation is not moved.
-    assert run(actions.ActionPinFlow(), tracker_from("ask_budget", flow_version=1))[0] == []
+    assert actions.flow_events(tracker_from("ask_budget", flow_version=1)) == []
 
 
 def test_questions_asked_answered_and_reasked_are_counted_for_marketing(lead_store):
@@ -670,9 +680,9 @@ def test_a_console_preview_runs_the_draft_and_writes_no_lead(lead_store, monkeyp
         state["latest_message"] = {"text": "hi", "intent": {"name": "greet"}, "metadata": metadata}
         return Tracker.from_dict(state)
 
-    pinned = slot_events(run(actions.ActionPinFlow(), first_message({"flow_preview": preview_token(draft_id)}))[0])
+    pinned = slot_events(actions.flow_events(first_message({"flow_preview": preview_token(draft_id)})))
     assert pinned == {"flow_version": f"draft:{draft_id}"}
-    forged = slot_events(run(actions.ActionPinFlow(), first_message({"flow_preview": f"{draft_id}.9999999999.x"}))[0])
+    forged = slot_events(actions.flow_events(first_message({"flow_preview": f"{draft_id}.9999999999.x"})))
     assert forged == {"flow_version": 1}
 
     _events, asked = run(actions.AskBudget(), tracker_from("ask_budget", flow_version=f"draft:{draft_id}"))

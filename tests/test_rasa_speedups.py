@@ -52,3 +52,100 @@ def test_responses_are_validated_exactly_as_rasa_does():
     assert results[0] == ["ok", True] and results[1] == ["ok", True]
     assert results[2][0] == "ValidationError" and results[2][1].startswith("'not a list' is not of type 'array'")
     assert results[3][0] == "ValidationError" and "Failed to validate Action server response" in results[3][1]
+
+
+def rasa_python(code: str, *args: str) -> str:
+    """Runs `code` in Rasa's environment with this checkout importable; returns its last line."""
+    done = subprocess.run([str(RASA_PYTHON), "-c", code, str(ROOT), *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+EVENTS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+names = sorted({cls.type_name for cls in all_subclasses(Event)})
+before = {name: Event.resolve_by_type(name).__name__ for name in names}
+from leadqual_rasa import channels  # installs the speed-ups
+after = [{name: Event.resolve_by_type(name).__name__ for name in names} for _ in range(2)]
+try:
+    Event.resolve_by_type("no_such_event")
+    unknown = "accepted"
+except ValueError as exc:
+    unknown = str(exc)
+events = Event.from_parameters({"event": "slot", "name": "budget", "value": 3})
+print(json.dumps({"same": after == [before, before], "count": len(names), "unknown": unknown,
+                  "default": Event.resolve_by_type("no_such_event", Event).__name__,
+                  "slot": type(events).__name__}))
+"""
+
+
+def test_events_are_read_back_as_the_same_classes():
+    found = json.loads(rasa_python(EVENTS))
+    assert found["same"] is True and found["count"] > 20
+    assert found["unknown"] == "Unknown event name 'no_such_event'."
+    assert found["default"] == "Event"
+    assert found["slot"] == "SlotSet"
+
+
+HTTP = """
+import asyncio, json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+sys.path.insert(0, sys.argv[1])
+from leadqual_rasa import channels  # installs the speed-ups
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+seen = []
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        seen.append({"client": self.client_address[1], "path": self.path, "type": self.headers["Content-Type"],
+                     "extra": self.headers.get("X-Extra"), "body": json.loads(body)})
+        status, reply, kind = {"/webhook": (200, b'{"events": []}', "application/json"),
+                               "/nlg": (200, b"plain", "text/plain")}.get(self.path.split("?")[0],
+                                                                      (400, b'{"error": "bad"}', "application/json"))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{server.server_port}"
+action = EndpointConfig(base + "/webhook", token="s3cret", headers={"X-Extra": "1"})
+payload = {"tracker": {"events": [{"text": "¿Cuánto cuesta? 12.000 € / año", "n": 1.5, "none": None}]}}
+
+async def main():
+    first = await action.request(json=payload, method="post")
+    second = await action.request(json=payload, method="post")
+    text = await EndpointConfig(base + "/nlg").request(json={"a": 1}, method="post")
+    try:
+        await EndpointConfig(base + "/missing").request(json={"a": 1}, method="post")
+        error = None
+    except ClientResponseError as exc:
+        error = exc.status
+    return first, second, text, error
+
+first, second, text, error = asyncio.run(main())
+print(json.dumps({"first": first, "second": second, "text": text, "error": error, "seen": seen}))
+"""
+
+
+def test_action_calls_reuse_one_connection_and_send_the_same_json():
+    found = json.loads(rasa_python(HTTP))
+    assert found["first"] == found["second"] == {"events": []}
+    assert found["text"] is None  # not JSON: None, as Rasa returns
+    assert found["error"] == 400
+    calls = found["seen"]
+    payload = {"tracker": {"events": [{"text": "¿Cuánto cuesta? 12.000 € / año", "n": 1.5, "none": None}]}}
+    assert [c["body"] for c in calls[:2]] == [payload, payload]
+    assert calls[0]["path"] == calls[1]["path"] == "/webhook?token=s3cret"
+    assert {c["type"] for c in calls} == {"application/json"} and calls[0]["extra"] == "1"
+    assert calls[0]["client"] == calls[1]["client"]  # the second call reused the connection

@@ -36,8 +36,8 @@ def test_ready_metrics_and_json_logs(stack):
     assert scraped.ok and scraped.headers["content-type"].startswith("text/plain")
     found = figures(scraped.text)
     assert found["leadqual_turns_total"] >= 2
-    assert found['leadqual_action_runs_total{action="action_detect_language",outcome="ok"}'] >= 2
-    assert found['leadqual_action_duration_seconds_count{action="action_detect_language"}'] >= 2
+    assert found['leadqual_action_runs_total{action="action_read_message",outcome="ok"}'] >= 2
+    assert found['leadqual_action_duration_seconds_count{action="action_read_message"}'] >= 2
     assert found['leadqual_nlg_requests_total{outcome="ok"}'] >= 1
     assert found["leadqual_database_up"] == 1
     assert {f'leadqual_leads{{stage="{s}"}}' for s in ("lead", "mql", "sql")} <= set(found)
