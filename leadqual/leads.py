@@ -29,9 +29,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, any_, create_engine, event, func, literal, select, text, update
+from sqlalchemy import JSON, DateTime, any_, bindparam, create_engine, event, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from leadqual import scoring
 from leadqual.answers import is_skipped
@@ -574,29 +575,46 @@ class LeadStore:
         for item in run:
             if item.get("anonymous_id"):
                 first_seen.setdefault(item["anonymous_id"], item["timestamp"])  # the earliest: in time order
-        visitors = {}
+        lead_of: dict[str, str | None] = {}
         if first_seen:
-            visitors = {
-                v.anonymous_id: v
-                for v in session.scalars(select(Visitor).where(_among(Visitor.anonymous_id, list(first_seen), bulk)))
-            }
-            for anonymous_id, visitor in visitors.items():
-                if first_seen[anonymous_id] < _aware(visitor.first_seen_at):
-                    # Only when it changes: a busy visitor's row is not rewritten (and locked) per batch.
-                    visitor.first_seen_at = first_seen[anonymous_id]
+            table = Visitor.__table__
+            found = session.execute(
+                select(table.c.anonymous_id, table.c.lead_id, table.c.first_seen_at).where(
+                    _among(table.c.anonymous_id, list(first_seen), bulk)
+                )
+            ).all()
+            lead_of = {anonymous_id: lead_id for anonymous_id, lead_id, _first in found}
+            known_first = {anonymous_id: _aware(first) for anonymous_id, _lead, first in found}
             new = [
                 {"anonymous_id": a, "lead_id": None, "first_seen_at": t, "last_seen_at": now}
                 for a, t in first_seen.items()
-                if a not in visitors
+                if a not in lead_of
             ]
-            if new:
-                created = _insert_new(session, bulk, Visitor.__table__, new, "anonymous_id")
-                raced = [row["anonymous_id"] for row in new if row["anonymous_id"] not in created]
-                if raced:  # created by a concurrent call meanwhile: it may know the lead already
-                    for visitor in session.scalars(select(Visitor).where(Visitor.anonymous_id.in_(raced))):
-                        visitors[visitor.anonymous_id] = visitor
-            session.flush()
-        lead_of = {a: v.lead_id for a, v in visitors.items() if v.lead_id}
+            created = _insert_new(session, bulk, table, new, "anonymous_id") if new else set()
+            raced = [row["anonymous_id"] for row in new if row["anonymous_id"] not in created]
+            if raced:  # created by a concurrent call meanwhile: it may know the lead already
+                query = select(table.c.anonymous_id, table.c.lead_id).where(_among(table.c.anonymous_id, raced, bulk))
+                lead_of.update(dict(session.execute(query).all()))
+            earlier = [
+                {"b_id": a, "b_first": t}
+                for a, t in first_seen.items()
+                if a not in created and (a not in known_first or t < known_first[a])
+            ]
+            if earlier:
+                # In SQL, so a concurrent batch's earlier time is never overwritten with a later one;
+                # only when it changes: a busy visitor's row is not rewritten (and locked) per batch.
+                first = bindparam("b_first", type_=table.c.first_seen_at.type)
+                session.execute(
+                    update(table)
+                    .where(table.c.anonymous_id == bindparam("b_id"), table.c.first_seen_at > first)
+                    .values(first_seen_at=first),
+                    earlier,
+                )
+                for row in earlier:  # this session's copy, if it has one, is out of date
+                    visitor = session.identity_map.get(identity_key(Visitor, row["b_id"]))
+                    if visitor is not None:
+                        session.expire(visitor, ["first_seen_at"])
+        lead_of = {a: lead_id for a, lead_id in lead_of.items() if lead_id}
         rows = [_event_row(item, lead_of.get(item.get("anonymous_id")), now) for item in run]
         stored = _insert_new(session, bulk, TrackedEvent.__table__, rows, "message_id")
         latest: dict[str, datetime] = {}
