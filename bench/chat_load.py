@@ -1,14 +1,23 @@
 """Chat load: simulated visitors holding whole qualification conversations over Rasa's REST
-channel against the full stack (Rasa, the action server, PostgreSQL or SQLite), at a range of
-arrival rates; turns/s, p50/p95/p99 latency and errors. With --baseline the same bot (domain,
-data, action server) is also served by Rasa's default configuration (bench/config-diet.yml:
-DIET + TED) and the ratio is printed.
+channel against the full stack (Rasa, the action server, PostgreSQL or SQLite); turns/s,
+p50/p95/p99 latency and errors.
 
-    .venv/bin/python bench/chat_load.py --rates 1,2,4 --seconds 30 --database postgresql --baseline
+    .venv/bin/python bench/chat_load.py --capacity 20 --seconds 60 --baseline   # most turns/s, both stacks
+    .venv/bin/python bench/chat_load.py --rates 0.5,1,2 --seconds 30             # latency at arrival rates
     .venv/bin/python bench/chat_load.py --smoke      # a few seconds, as CI runs it
 
-Open loop: visitors arrive at `rate` per second (Poisson), each says its lines one after the
-other (no think time) with its own sender id; a turn is one POST and its reply.
+Two ways to load it:
+- `--rates`: open loop. Visitors arrive at `rate` per second (Poisson), each says its lines one
+  after the other (no think time) with its own sender id; a turn is one POST and its reply.
+- `--capacity N`: closed loop. N visitors at once, each starting a new conversation as soon as
+  the last one ended: the most turns/s the stack holds (the measure of ../shared/notes).
+
+The product is started as bin/run starts it (leadqual_rasa/serve.py, the shipped config.yml and
+credentials.yml). `--baseline` serves the same bot (domain, data, action server, database) with
+Rasa out of the box: `rasa run` as installed, Rasa's default configuration (bench/config-diet.yml:
+DIET, TED, Memoization and Rule policies) and only Rasa's REST channel, so none of
+leadqual_rasa/speedups.py; the ratio is printed. `--baseline-tuned` also runs Rasa's default
+configuration in the product's Rasa process (speed-ups in), to tell the two gains apart.
 """
 
 from __future__ import annotations
@@ -33,9 +42,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port, postgres_database, stop, wait_for  # noqa: E402
+from tests.conftest import RASA_SERVE, free_port, postgres_database, stop, wait_for  # noqa: E402
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+TURNS = 9  # lines per conversation in SCRIPTS
 OUT = ROOT / "bench" / "out"
 # A whole qualification, as visitors type it (Spanish and English), ending with the email.
 SCRIPTS = [
@@ -92,9 +102,10 @@ def model_for(config: Path, name: str) -> str:
 
 
 @contextmanager
-def stack(model: str, database_url: str, workdir: Path):
-    """The action server and Rasa on free ports, as bin/run starts them; yields Rasa's URL, how long
-    it took to answer after start, and its pid."""
+def stack(model: str, database_url: str, workdir: Path, stock: bool = False):
+    """The action server and Rasa on free ports, as bin/run starts them (or, `stock`, Rasa as
+    installed with only its REST channel); yields Rasa's URL, how long it took to answer after
+    start, and its pid."""
     actions_port, rasa_port = free_port(), free_port()
     token = uuid.uuid4().hex
     endpoints = workdir / f"endpoints-{rasa_port}.yml"
@@ -126,11 +137,15 @@ def stack(model: str, database_url: str, workdir: Path):
             )
         )
         wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs / "actions.log", timeout=60)
+        credentials = ROOT / "credentials.yml"
+        if stock:
+            credentials = workdir / "credentials-stock.yml"
+            credentials.write_text("rest:\n")
         started = time.perf_counter()
         procs.append(
             subprocess.Popen(
-                [str(RASA), "run", "--model", model, "--endpoints", str(endpoints), "--port", str(rasa_port)]
-                + ["--credentials", str(ROOT / "credentials.yml"), "--interface", "127.0.0.1"],
+                [*([str(RASA)] if stock else RASA_SERVE), "run", "--model", model, "--endpoints", str(endpoints)]
+                + ["--port", str(rasa_port), "--credentials", str(credentials), "--interface", "127.0.0.1"],
                 cwd=workdir,
                 stdout=(logs / f"rasa-{rasa_port}.log").open("w"),
                 stderr=subprocess.STDOUT,
@@ -165,6 +180,7 @@ def rss_mb(pid: int) -> float:
 
 
 def visitor(url: str, lines: list[str], n: int, results: list, lock: threading.Lock) -> None:
+    """One whole conversation; appends (latency s, ok, finished at) per turn to `results`."""
     session = requests.Session()
     sender = f"load-{uuid.uuid4().hex}"
     for line in lines:
@@ -211,24 +227,70 @@ def run_rate(url: str, rate: float, seconds: float, seed: int = 7) -> dict:
     }
 
 
-def measure(name: str, model: str, database: str, rates: list[float], seconds: float, workdir: Path) -> list[dict]:
+def run_capacity(url: str, visitors: int, seconds: float) -> dict:
+    """`visitors` simulated visitors at once, each starting a new conversation when the last one
+    ended, for `seconds` (conversations under way then are finished but not counted)."""
+    results: list[tuple[float, bool, float]] = []
+    lock = threading.Lock()
+    began = time.perf_counter()
+    deadline = began + seconds
+    counter = iter(range(10**9))
+
+    def keep_talking() -> None:
+        while time.perf_counter() < deadline:
+            n = next(counter)
+            visitor(url, SCRIPTS[n % len(SCRIPTS)], n, results, lock)
+
+    threads = [threading.Thread(target=keep_talking) for _ in range(visitors)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counted = [r for r in results if r[2] <= deadline]
+    latencies = [r[0] * 1000 for r in counted if r[1]]
+    return {
+        "capacity": visitors,
+        "turns": len(counted),
+        "errors": sum(1 for r in counted if not r[1]),
+        "turns_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(percentile(latencies, 50)),
+        "p95_ms": round(percentile(latencies, 95)),
+        "p99_ms": round(percentile(latencies, 99)),
+        "mean_ms": round(statistics.fmean(latencies)) if latencies else None,
+    }
+
+
+def measure(
+    name: str,
+    model: str,
+    database: str,
+    loads: list[tuple[str, float]],
+    seconds: float,
+    workdir: Path,
+    stock: bool = False,
+) -> list[dict]:
+    """Each load ("rate", visitors/s) or ("capacity", simultaneous visitors) on one fresh stack."""
     with ExitStack() as resources:
         if database == "postgresql":
             url = resources.enter_context(postgres_database("leadqual_bench"))
         else:
             url = f"sqlite:///{workdir / f'{name}.db'}"
-        running = resources.enter_context(stack(model, url, workdir))
+        running = resources.enter_context(stack(model, url, workdir, stock=stock))
         rasa, pid = running["url"], running["pid"]
         print(f"[{name}] Rasa answering {running['started_in']:.1f} s after start; RSS {rss_mb(pid):.0f} MB")
         visitor(rasa, SCRIPTS[0], 0, [], threading.Lock())  # warm-up
         rows = []
-        for rate in rates:
-            row = {"stack": name, **run_rate(rasa, rate, seconds)}
-            row["rasa_rss_mb"] = round(rss_mb(pid))
+        for kind, amount in loads:
+            if kind == "rate":
+                row, label = run_rate(rasa, amount, seconds), f"{amount:>5} visitors/s"
+            else:
+                row, label = run_capacity(rasa, int(amount), seconds), f"{int(amount):>3} at once"
+            row = {"stack": name, **row, "rasa_rss_mb": round(rss_mb(pid))}
             rows.append(row)
             print(
-                f"[{name}] {rate:>5} visitors/s: {row['turns_per_s']:>6} turns/s  p50 {row['p50_ms']:>5} ms  "
-                f"p95 {row['p95_ms']:>5} ms  p99 {row['p99_ms']:>5} ms  errors {row['errors']}/{row['turns']}",
+                f"[{name}] {label}: {row['turns_per_s']:>6} turns/s  p50 {row['p50_ms']:>5} ms  "
+                f"p95 {row['p95_ms']:>5} ms  p99 {row['p99_ms']:>5} ms  errors {row['errors']}/{row['turns']}  "
+                f"RSS {row['rasa_rss_mb']} MB",
                 flush=True,
             )
         return rows
@@ -236,29 +298,46 @@ def measure(name: str, model: str, database: str, rates: list[float], seconds: f
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="0.5,1,2,4", help="visitor arrival rates per second, comma-separated")
-    parser.add_argument("--seconds", type=float, default=30, help="how long visitors keep arriving, per rate")
+    parser.add_argument("--rates", help="open loop: visitor arrival rates per second, comma-separated")
+    parser.add_argument("--capacity", help="closed loop: numbers of simultaneous visitors, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30, help="how long each load lasts")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--baseline", action="store_true", help="also Rasa's default config (DIET+TED), as a ratio")
+    parser.add_argument("--baseline", action="store_true", help="also Rasa out of the box (default config), as a ratio")
+    parser.add_argument("--baseline-tuned", action="store_true", help="also Rasa's default config with the speed-ups")
     parser.add_argument("--model", help="the product's trained model (default: trained here from config.yml)")
     parser.add_argument("--smoke", action="store_true", help="one short run on SQLite (CI)")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.rates, args.seconds, args.database, args.baseline = "0.5", 3, "sqlite", False
-    rates = [float(r) for r in args.rates.split(",")]
+        args.rates, args.capacity, args.seconds, args.database = "0.5", "2", 3, "sqlite"
+        args.baseline = args.baseline_tuned = False
+    if not (args.rates or args.capacity):
+        args.rates = "0.5,1,2"
+    loads = [("rate", float(r)) for r in (args.rates or "").split(",") if r]
+    loads += [("capacity", float(c)) for c in (args.capacity or "").split(",") if c]
     workdir = OUT / f"chat-load-{uuid.uuid4().hex[:8]}"
     workdir.mkdir(parents=True, exist_ok=True)
     print("command:", shlex.join([sys.executable, *sys.argv]))
-    model = args.model or model_for(ROOT / "config.yml", "product")
-    ours = measure("product", model, args.database, rates, args.seconds, workdir)
-    if args.baseline:
+    model = os.path.abspath(args.model) if args.model else model_for(ROOT / "config.yml", "product")
+    ours = measure("product", model, args.database, loads, args.seconds, workdir)
+    others = []
+    if args.baseline or args.baseline_tuned:
         diet = model_for(ROOT / "bench" / "config-diet.yml", "rasa-default")
-        theirs = measure("rasa-default", diet, args.database, rates, args.seconds, workdir)
+        if args.baseline:
+            others.append(
+                (
+                    "rasa-out-of-the-box",
+                    measure("rasa-out-of-the-box", diet, args.database, loads, args.seconds, workdir, stock=True),
+                )
+            )
+        if args.baseline_tuned:
+            others.append(
+                ("rasa-default-tuned", measure("rasa-default-tuned", diet, args.database, loads, args.seconds, workdir))
+            )
+    for name, theirs in others:
         for a, b in zip(ours, theirs, strict=True):
             ratio = a["turns_per_s"] / b["turns_per_s"] if b["turns_per_s"] else float("nan")
-            print(
-                f"rate {a['rate']}: product/default throughput {ratio:.2f}x, p95 {a['p95_ms']} ms vs {b['p95_ms']} ms"
-            )
+            load = f"rate {a['rate']}/s" if "rate" in a else f"{a['capacity']} at once"
+            print(f"{load}: product/{name} throughput {ratio:.2f}x, p95 {a['p95_ms']} ms vs {b['p95_ms']} ms")
     failed = sum(r["errors"] for r in ours)
     return 1 if args.smoke and failed else 0
 

@@ -15,6 +15,8 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+# How bin/run starts Rasa: `rasa` with the start-up cost removed (leadqual_rasa/serve.py).
+RASA_SERVE = [str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "leadqual_rasa.serve"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -1,6 +1,8 @@
-"""leadqual_rasa/speedups.py replaces Rasa's validation of action server responses with a reused
-validator: the same responses pass, the same bad ones fail with the same message. Run in Rasa's
-own environment."""
+"""leadqual_rasa/speedups.py and serve.py remove Rasa's own per-turn and start-up costs; these tests
+check that Rasa behaves exactly as before: the same action responses pass or fail with the same
+message, events are read back as the same classes, action calls send the same JSON to the same
+URL (over one reused connection), and the model loader trusts the same types. Run in Rasa's own
+environment."""
 
 from __future__ import annotations
 
@@ -149,3 +151,22 @@ def test_action_calls_reuse_one_connection_and_send_the_same_json():
     assert calls[0]["path"] == calls[1]["path"] == "/webhook?token=s3cret"
     assert {c["type"] for c in calls} == {"application/json"} and calls[0]["extra"] == "1"
     assert calls[0]["client"] == calls[1]["client"]  # the second call reused the connection
+
+
+TRUSTED = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+if sys.argv[2] == "after-rasa":
+    import rasa.core.run  # noqa: F401  (TensorFlow and the rest of Rasa, as `rasa run` has them loaded)
+from skops.io import _trusted_types as trusted
+print(json.dumps({k: getattr(trusted, k) for k in sorted(dir(trusted)) if k.endswith("_TYPE_NAMES")}))
+"""
+
+
+def test_importing_skops_first_trusts_the_same_types():
+    """leadqual_rasa/serve.py imports skops.io before Rasa: the model loader must trust exactly the
+    types it trusts when skops is imported after TensorFlow, as plain `rasa run` does."""
+    first = json.loads(rasa_python(TRUSTED, "first"))
+    after_rasa = json.loads(rasa_python(TRUSTED, "after-rasa"))
+    assert first == after_rasa
+    assert len(first["NUMPY_UFUNC_TYPE_NAMES"]) > 50 and len(first["SKLEARN_ESTIMATOR_TYPE_NAMES"]) > 100

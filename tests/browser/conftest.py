@@ -15,10 +15,9 @@ import pytest
 
 from leadqual.leads import LeadStore
 
-from ..conftest import free_port, stop, wait_for
+from ..conftest import RASA_SERVE, free_port, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = os.environ.get("LEADQUAL_CHROMIUM", "/usr/bin/chromium")
@@ -99,7 +98,7 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
             (
                 "browser-rasa",
                 [
-                    *[str(RASA), "run", "--model", model, "--endpoints", str(endpoints)],
+                    *[*RASA_SERVE, "run", "--model", model, "--endpoints", str(endpoints)],
                     *["--credentials", str(ROOT / "credentials.yml"), "--port", str(ports["rasa"])],
                     *["--interface", "127.0.0.1", "--cors", site_origin],
                     *["--enable-api", "--auth-token", RASA_TOKEN],

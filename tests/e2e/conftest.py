@@ -21,10 +21,9 @@ from sqlalchemy import text
 from leadqual.config import WEEKDAYS
 from leadqual.leads import LeadStore
 
-from ..conftest import free_port, postgres_database, stop, wait_for
+from ..conftest import RASA_SERVE, free_port, postgres_database, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "e2e-" + uuid.uuid4().hex
 # The secret Rasa sends the action server (endpoints.yml `token:`), as bin/run sets it up.
 ACTION_TOKEN = "e2e-action-" + uuid.uuid4().hex
@@ -61,7 +60,7 @@ def rasa_url(model: str, actions_port: int, tmp_path_factory) -> str:
     }
     proc = subprocess.Popen(
         [
-            str(RASA),
+            *RASA_SERVE,
             "run",
             "--model",
             model,

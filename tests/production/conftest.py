@@ -23,11 +23,10 @@ from sqlalchemy.engine import make_url
 
 from leadqual.leads import LeadStore
 
-from ..conftest import free_port, postgres_database, stop, wait_for
+from ..conftest import RASA_SERVE, free_port, postgres_database, stop, wait_for
 from ..e2e.conftest import always_open_config
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 ENDPOINTS = ROOT / "deploy" / "endpoints.production.yml"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "production"
 API_TOKEN = "prod-" + uuid.uuid4().hex
@@ -170,7 +169,7 @@ def stack(model: str, tmp_path_factory):
                 log = ARTIFACTS / f"rasa{n}.log"
                 procs.append(
                     subprocess.Popen(
-                        [str(RASA), "run", "--model", model, "--endpoints", str(ENDPOINTS), "--credentials"]
+                        [*RASA_SERVE, "run", "--model", model, "--endpoints", str(ENDPOINTS), "--credentials"]
                         + [str(ROOT / "credentials.yml"), "--port", str(port), "--interface", "127.0.0.1"]
                         + ["--enable-api", "--auth-token", API_TOKEN],
                         cwd=workdir,
