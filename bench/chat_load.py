@@ -101,18 +101,53 @@ def model_for(config: Path, name: str) -> str:
     return str(target)
 
 
+def first_answer(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    """Waits until Rasa replies to a visitor's first message (not only until its port is open)."""
+    deadline = time.monotonic() + timeout
+    sender = f"start-{uuid.uuid4().hex}"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Rasa exited; see {log}")
+        try:
+            reply = requests.post(
+                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": "hola"}, timeout=30
+            )
+            if reply.status_code == 200 and reply.json():
+                return
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"Rasa did not answer within {timeout} s; see {log}")
+
+
+def production_stores(resources: ExitStack) -> dict:
+    """Environment for deploy/endpoints.production.yml: conversations in a PostgreSQL database of
+    their own, locks in Redis (as several Rasa processes need)."""
+    from sqlalchemy.engine import make_url
+
+    tracker = make_url(resources.enter_context(postgres_database("leadqual_bench_rasa")))
+    return {
+        "LEADQUAL_TRACKER_DB_HOST": tracker.host or "127.0.0.1",
+        "LEADQUAL_TRACKER_DB_PORT": str(tracker.port or 5432),
+        "LEADQUAL_TRACKER_DB_NAME": tracker.database,
+        "LEADQUAL_TRACKER_DB_USER": tracker.username or "postgres",
+        "LEADQUAL_TRACKER_DB_PASSWORD": tracker.password or "",
+        "LEADQUAL_REDIS_HOST": os.environ.get("LEADQUAL_TEST_REDIS_HOST", "127.0.0.1"),
+        "LEADQUAL_REDIS_PORT": os.environ.get("LEADQUAL_TEST_REDIS_PORT", "6379"),
+        "LEADQUAL_REDIS_DB": os.environ.get("LEADQUAL_TEST_REDIS_DB", "0"),
+        "LEADQUAL_REDIS_PASSWORD": "",
+        "LEADQUAL_REDIS_KEY_PREFIX": "lqbench" + uuid.uuid4().hex[:8],
+    }
+
+
 @contextmanager
-def stack(model: str, database_url: str, workdir: Path, stock: bool = False):
+def stack(model: str, database_url: str, workdir: Path, stock: bool = False, processes: int = 1):
     """The action server and Rasa on free ports, as bin/run starts them (or, `stock`, Rasa as
-    installed with only its REST channel); yields Rasa's URL, how long it took to answer after
-    start, and its pid."""
-    actions_port, rasa_port = free_port(), free_port()
+    installed with only its REST channel). With `processes` > 1, that many Rasa processes on the
+    production stores (deploy/endpoints.production.yml), as behind the proxy of deploy/.
+    Yields Rasa's URLs, how long the first one took to answer a message after start, its pid."""
+    actions_port = free_port()
     token = uuid.uuid4().hex
-    endpoints = workdir / f"endpoints-{rasa_port}.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n  token: "{token}"\n'
-        f'nlg:\n  url: "http://127.0.0.1:{actions_port}/nlg"\n  token: "{token}"\n'
-    )
     env = {
         **os.environ,
         "LEADQUAL_DATABASE_URL": database_url,
@@ -126,38 +161,57 @@ def stack(model: str, database_url: str, workdir: Path, stock: bool = False):
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
     procs = []
-    try:
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
-                cwd=ROOT,
-                stdout=(logs / "actions.log").open("w"),
-                stderr=subprocess.STDOUT,
-                env=env,
+    with ExitStack() as resources:
+        if processes > 1:
+            env.update(production_stores(resources))
+            env["LEADQUAL_ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{actions_port}/webhook"
+            env["LEADQUAL_NLG_URL"] = f"http://127.0.0.1:{actions_port}/nlg"
+            endpoints = ROOT / "deploy" / "endpoints.production.yml"
+        else:
+            endpoints = workdir / f"endpoints-{uuid.uuid4().hex[:6]}.yml"
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n  token: "{token}"\n'
+                f'nlg:\n  url: "http://127.0.0.1:{actions_port}/nlg"\n  token: "{token}"\n'
             )
-        )
-        wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs / "actions.log", timeout=60)
         credentials = ROOT / "credentials.yml"
         if stock:
             credentials = workdir / "credentials-stock.yml"
             credentials.write_text("rest:\n")
-        started = time.perf_counter()
-        procs.append(
-            subprocess.Popen(
-                [*([str(RASA)] if stock else RASA_SERVE), "run", "--model", model, "--endpoints", str(endpoints)]
-                + ["--port", str(rasa_port), "--credentials", str(credentials), "--interface", "127.0.0.1"],
-                cwd=workdir,
-                stdout=(logs / f"rasa-{rasa_port}.log").open("w"),
-                stderr=subprocess.STDOUT,
-                env=env,
+        try:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
+                    cwd=ROOT,
+                    stdout=(logs / "actions.log").open("w"),
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
             )
-        )
-        url = f"http://127.0.0.1:{rasa_port}"
-        wait_for(url + "/", procs[1], logs / f"rasa-{rasa_port}.log", timeout=300)
-        yield {"url": url, "started_in": time.perf_counter() - started, "pid": procs[1].pid}
-    finally:
-        for proc in reversed(procs):
-            stop(proc)
+            wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs / "actions.log", timeout=60)
+            urls, started_in = [], None
+            for _ in range(processes):
+                port = free_port()
+                log = logs / f"rasa-{port}.log"
+                started = time.perf_counter()
+                procs.append(
+                    subprocess.Popen(
+                        [*([str(RASA)] if stock else RASA_SERVE), "run", "--model", model]
+                        + ["--endpoints", str(endpoints), "--credentials", str(credentials)]
+                        + ["--port", str(port), "--interface", "127.0.0.1"],
+                        cwd=workdir,
+                        stdout=log.open("w"),
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                    )
+                )
+                url = f"http://127.0.0.1:{port}"
+                first_answer(url, procs[-1], log)
+                started_in = started_in or time.perf_counter() - started
+                urls.append(url)
+            yield {"urls": urls, "started_in": started_in, "pid": procs[1].pid}
+        finally:
+            for proc in reversed(procs):
+                stop(proc)
 
 
 def rss_mb(pid: int) -> float:
@@ -179,8 +233,10 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def visitor(url: str, lines: list[str], n: int, results: list, lock: threading.Lock) -> None:
-    """One whole conversation; appends (latency s, ok, finished at) per turn to `results`."""
+def visitor(urls: str | list[str], lines: list[str], n: int, results: list, lock: threading.Lock) -> None:
+    """One whole conversation; appends (latency s, ok, finished at) per turn to `results`. With
+    several Rasa URLs, a conversation sticks to one of them, as behind the proxy."""
+    url = urls if isinstance(urls, str) else urls[n % len(urls)]
     session = requests.Session()
     sender = f"load-{uuid.uuid4().hex}"
     for line in lines:
@@ -197,7 +253,7 @@ def visitor(url: str, lines: list[str], n: int, results: list, lock: threading.L
             results.append((time.perf_counter() - began, ok, time.perf_counter()))
 
 
-def run_rate(url: str, rate: float, seconds: float, seed: int = 7) -> dict:
+def run_rate(url: str | list[str], rate: float, seconds: float, seed: int = 7) -> dict:
     """Visitors arriving at `rate`/s for `seconds`; waits for all of them to finish."""
     rng = random.Random(seed)
     results: list[tuple[float, bool, float]] = []
@@ -227,7 +283,7 @@ def run_rate(url: str, rate: float, seconds: float, seed: int = 7) -> dict:
     }
 
 
-def run_capacity(url: str, visitors: int, seconds: float) -> dict:
+def run_capacity(url: str | list[str], visitors: int, seconds: float) -> dict:
     """`visitors` simulated visitors at once, each starting a new conversation when the last one
     ended, for `seconds` (conversations under way then are finished but not counted)."""
     results: list[tuple[float, bool, float]] = []
@@ -268,6 +324,7 @@ def measure(
     seconds: float,
     workdir: Path,
     stock: bool = False,
+    processes: int = 1,
 ) -> list[dict]:
     """Each load ("rate", visitors/s) or ("capacity", simultaneous visitors) on one fresh stack."""
     with ExitStack() as resources:
@@ -275,8 +332,8 @@ def measure(
             url = resources.enter_context(postgres_database("leadqual_bench"))
         else:
             url = f"sqlite:///{workdir / f'{name}.db'}"
-        running = resources.enter_context(stack(model, url, workdir, stock=stock))
-        rasa, pid = running["url"], running["pid"]
+        running = resources.enter_context(stack(model, url, workdir, stock=stock, processes=processes))
+        rasa, pid = running["urls"], running["pid"]
         print(f"[{name}] Rasa answering {running['started_in']:.1f} s after start; RSS {rss_mb(pid):.0f} MB")
         visitor(rasa, SCRIPTS[0], 0, [], threading.Lock())  # warm-up
         rows = []
@@ -304,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--baseline", action="store_true", help="also Rasa out of the box (default config), as a ratio")
     parser.add_argument("--baseline-tuned", action="store_true", help="also Rasa's default config with the speed-ups")
+    parser.add_argument(
+        "--rasa-processes",
+        type=int,
+        default=1,
+        help="the product on N Rasa processes (PostgreSQL tracker store, Redis locks)",
+    )
     parser.add_argument("--model", help="the product's trained model (default: trained here from config.yml)")
     parser.add_argument("--smoke", action="store_true", help="one short run on SQLite (CI)")
     args = parser.parse_args(argv)
@@ -318,7 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     print("command:", shlex.join([sys.executable, *sys.argv]))
     model = os.path.abspath(args.model) if args.model else model_for(ROOT / "config.yml", "product")
-    ours = measure("product", model, args.database, loads, args.seconds, workdir)
+    if args.rasa_processes > 1 and args.database != "postgresql":
+        parser.error("--rasa-processes needs --database postgresql (the production stores)")
+    ours = measure("product", model, args.database, loads, args.seconds, workdir, processes=args.rasa_processes)
     others = []
     if args.baseline or args.baseline_tuned:
         diet = model_for(ROOT / "bench" / "config-diet.yml", "rasa-default")
