@@ -6,12 +6,26 @@ at a time:
 
 - leads are read in primary-key order, `batch_size` at a time (keyset pagination), with all
   the chunk's events in one query;
-- they are scored with `scoring.score_lead`, `scoring.score_changes` and
-  `stages.stage_from_score` in worker processes, while this process writes the chunk before;
-- only leads whose score, breakdown or stage changed are written: one executemany UPDATE by
-  primary key, and bulk INSERTs of their `score_changes` and `stage_transitions` rows, in one
-  transaction per chunk. A crash loses at most the chunk being written; running again at the
-  same `now` writes nothing new.
+- they are scored in worker processes, while this process writes the chunk before;
+- only leads whose score, breakdown or stage changed are written, and only the columns that
+  changed: a set-based UPDATE by primary key (PostgreSQL: one statement over arrays; SQLite: one
+  prepared statement, executemany), and bulk INSERTs of their `score_changes` and
+  `stage_transitions` rows, in one transaction per chunk. A crash loses at most the chunk being
+  written; running again at the same `now` writes nothing new.
+
+Two ways to score a lead, with the same results:
+
+- **Decay only** (the daily run): a lead scored under the current config version keeps its
+  answer, profile and event lines; only time has passed. An event line's points (a cap counts
+  event times, not `now`), rule and time do not depend on `now`; its value (points x decay) and
+  the end of its reason ("decayed to ...") do. So the new breakdown is the stored one with those
+  recomputed from each line's points and time, exactly as `behaviour.score_behaviour` computes
+  them, and the totals, grade and `behaviour.decay` ledger row follow from it. Neither the
+  answers nor the events are read or matched against the rules again.
+- **Full** (`scoring.score_lead` on the answers, profile and events, then
+  `scoring.score_changes`): a lead scored under another config version or never scored, a
+  breakdown that does not have the expected shape, a lead changed while it was scored, and every
+  lead with `full=True`.
 
 Leads are not locked while they are scored. The chunk's transaction locks them (PostgreSQL
 `FOR NO KEY UPDATE`, as the store does; SQLite `BEGIN IMMEDIATE`) and checks that their
@@ -29,7 +43,9 @@ Unlike `_rescore`, a lead with nothing new keeps its `scored_at` (it is not writ
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -37,11 +53,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from multiprocessing import get_all_start_methods, get_context
 
-from sqlalchemy import JSON, String, Text, bindparam, cast, insert, select, type_coerce, update
+from sqlalchemy import JSON, String, Text, cast, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from leadqual import scoring
-from leadqual.behaviour import Event
+from leadqual.behaviour import Event, decay_factor
 from leadqual.config import QualificationConfig
 from leadqual.models import Lead, ScoreChange, StageTransition, TrackedEvent, utcnow
 from leadqual.stages import Actor, advance, meets, stage_from_score
@@ -63,6 +79,9 @@ WENT_COLD_ACTOR = Actor.rule("went_cold")
 _LEADS = Lead.__table__
 _EVENTS = TrackedEvent.__table__
 _SCORE_FIELDS = ("fit_score", "behaviour_score", "total_score", "grade", "config_version", "sales_ready")
+_STAGE_FIELDS = ("stage", "stage_actor", "stage_changed_at")
+# The end of an event line's reason that depends on `now` (behaviour.score_behaviour).
+_DECAYED_TO = re.compile(r", decayed to [+-]\d+\.\d\d\Z")
 
 
 def _raw(column):
@@ -74,7 +93,7 @@ def _raw(column):
 
 
 # id, answers, profile, score_breakdown, fit, behaviour, total, grade, sales_ready,
-# config_version, stage, stage_actor, last_activity_at, updated_at
+# config_version, stage, stage_actor, last_activity_at, scored_at, updated_at
 _LEAD_QUERY = select(
     _LEADS.c.id,
     _raw(_LEADS.c.answers),
@@ -86,6 +105,7 @@ _LEAD_QUERY = select(
     _LEADS.c.stage,
     _LEADS.c.stage_actor,
     _raw(_LEADS.c.last_activity_at),
+    _raw(_LEADS.c.scored_at),
     _raw(_LEADS.c.updated_at),
 ).order_by(_LEADS.c.id)
 # lead_id, name, timestamp, properties, url, message_id; in arrival order.
@@ -105,19 +125,21 @@ def rescore_all(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], object] | None = None,
     workers: int | None = None,
+    full: bool = False,
 ) -> dict:
     """Re-score every lead of `store` (a LeadStore, with its config) as of `now` (tz-aware,
     default: the current time) and apply the went-cold rule.
 
     `progress(n)` is called after each committed chunk with the number of leads it held
     (e.g. a tqdm bar's `update`). `workers`: processes that score (default: one per CPU, at
-    most 4; 1 = this process only).
+    most 4; 1 = this process only). `full`: score every lead from its answers, profile and
+    events, even those the decay-only way would do (same results, slower).
 
     Returns the figures: leads (read), changed (leads written), score_changes (rows written),
     stage_moves (moves by the score rules), recycled (went-cold moves), handed_off (leads that
     became sales-ready: assigned and queued for the CRM), retried (leads changed
-    by someone else while being scored, scored again), seconds, and phases (seconds spent
-    reading, waiting for scores, writing and committing).
+    by someone else while being scored, scored again), decay_only (leads scored the decay-only
+    way), seconds, and phases (seconds spent reading, waiting for scores, writing and committing).
     """
     now = now or utcnow()
     if now.tzinfo is None or now.utcoffset() is None:
@@ -125,7 +147,7 @@ def rescore_all(
     now = now.astimezone(timezone.utc)  # as the store does: SQLite would keep another offset's wall time
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    run = _Run(store, now, workers or min(os.cpu_count() or 1, 4), progress)
+    run = _Run(store, now, workers or min(os.cpu_count() or 1, 4), progress, full)
     started = time.perf_counter()
     with store.engine.connect() as conn, _SqliteTuning(conn, run.dialect) as tuning:
         run.conn, run.tuning = conn, tuning
@@ -144,6 +166,8 @@ def rescore_all(
                 pending = chunk
             for start in range(0, len(run.stale), batch_size):
                 run.rescore_locked(run.stale[start : start + batch_size])
+            for start in range(0, len(run.unexpected), batch_size):
+                run.rescore_locked(run.unexpected[start : start + batch_size], retry=False)
         finally:
             run.close()
     figures = run.figures
@@ -156,7 +180,7 @@ def rescore_all(
 class _Chunk:
     ids: list[str]
     versions: dict  # lead id -> updated_at as read (text on SQLite)
-    items: list[tuple]  # (lead row, its events) to score
+    items: list[tuple]  # (lead row, its events or None for decay only) to score
     results: list[Future] = field(default_factory=list)
 
 
@@ -176,18 +200,19 @@ class _Inline:
 
 
 class _Run:
-    def __init__(self, store, now: datetime, workers: int, progress) -> None:
+    def __init__(self, store, now: datetime, workers: int, progress, full: bool = False) -> None:
         self.store = store
         self.config: QualificationConfig = store.config
-        self.now, self.workers, self.progress = now, workers, progress
+        self.now, self.workers, self.progress, self.full = now, workers, progress, full
         self.dialect = store.engine.dialect.name
-        self.writer = _Writer(self.dialect)
+        self.writer = _Writer(store.engine.dialect)
         self.inline = _Inline()
         self.pool: ProcessPoolExecutor | None = None
         self.conn = self.tuning = None
-        self.stale: list[str] = []
+        self.stale: list[str] = []  # changed by someone else while scored: again, locked
+        self.unexpected: list[str] = []  # a breakdown the decay-only way cannot read: in full
         self.figures = {"leads": 0, "changed": 0, "score_changes": 0, "stage_moves": 0, "recycled": 0, "retried": 0}
-        self.figures["handed_off"] = 0
+        self.figures.update(handed_off=0, decay_only=0)
         self.phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
 
     def close(self) -> None:
@@ -197,7 +222,7 @@ class _Run:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, after: str | None, batch_size: int) -> _Chunk | None:
-        """The next leads after `after`, with their events (not locked)."""
+        """The next leads after `after`, with the events of those that need them (not locked)."""
         clock = time.perf_counter()
         query = _LEAD_QUERY.limit(batch_size)
         if after is not None:
@@ -206,16 +231,24 @@ class _Run:
             leads = self.conn.execute(query).all()
             if not leads:
                 return None
-            # The chunk is a range of ids: its events are the range's (an IN list of 2000 ids
-            # makes PostgreSQL scan the whole events table).
-            lead_id = _EVENTS.c.lead_id
-            events = self.conn.execute(_EVENT_QUERY.where(lead_id >= leads[0][0], lead_id <= leads[-1][0])).all()
-        chunk = self._chunk(leads, events)
+            full = {lead[0] for lead in leads if not self._can_decay_only(lead)}
+            events = []
+            if full:
+                # The chunk is a range of ids: its events are the range's (an IN list of 2000 ids
+                # makes PostgreSQL scan the whole events table).
+                lead_id = _EVENTS.c.lead_id
+                query = _EVENT_QUERY.where(lead_id >= min(full), lead_id <= max(full))
+                events = self.conn.execute(query).all()
+        chunk = self._chunk(leads, events, full)
         self.phases["read"] += time.perf_counter() - clock
         return chunk
 
-    def _chunk(self, leads: list, events: list) -> _Chunk:
-        by_lead: dict[str, list[tuple]] = {lead[0]: [] for lead in leads}
+    def _can_decay_only(self, lead) -> bool:
+        """Whether the lead can be scored the decay-only way: scored, under this config version."""
+        return not self.full and lead.config_version == self.config.version and lead.scored_at is not None
+
+    def _chunk(self, leads: list, events: list, full: set) -> _Chunk:
+        by_lead: dict[str, list[tuple]] = {lead_id: [] for lead_id in full}
         for row in events:
             if row[0] in by_lead:  # a lead created in the range after the leads were read waits
                 by_lead[row[0]].append(tuple(row[1:]))
@@ -223,7 +256,7 @@ class _Run:
         return _Chunk(
             ids=[lead[0] for lead in leads],
             versions={lead[0]: lead[-1] for lead in leads},
-            items=[(tuple(lead[:-1]), by_lead[lead[0]]) for lead in leads],
+            items=[(tuple(lead[:-1]), by_lead.get(lead[0])) for lead in leads],
         )
 
     # -- scoring ---------------------------------------------------------------------------
@@ -252,15 +285,18 @@ class _Run:
         results = [future.result() for future in chunk.results]
         self.phases["score"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        written = {row["b_id"] for result in results for row in result["score_rows"] + result["stage_rows"]}
+        for result in results:
+            self.unexpected.extend(result["unexpected"])
+        written = any(result["rows"] for result in results)
         transaction = self.conn.begin()
         try:
             if written and self.dialect == "sqlite":
                 self.conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, before the check
-            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=bool(written))
+            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=written)
             stale = {i for i in chunk.ids if current.get(i, chunk) != chunk.versions[i]}
             if stale:
                 self.stale.extend(i for i in chunk.ids if i in stale)
+                self.unexpected = [i for i in self.unexpected if i not in stale]
                 results = [_without(result, stale) for result in results]
             for result in results:
                 self.writer.write(self.conn, result, self.now)
@@ -305,15 +341,18 @@ class _Run:
         self.figures["handed_off"] += len(lead_ids)
 
     def _count(self, result: dict) -> None:
-        self.figures["changed"] += len(result["score_rows"]) + len(result["stage_rows"])
+        self.figures["changed"] += len(result["rows"])
         self.figures["score_changes"] += len(result["changes"])
+        self.figures["decay_only"] += result["decay_only"]
         for transition in result["transitions"]:
             self.figures["recycled" if transition["reason"] == "went_cold" else "stage_moves"] += 1
 
-    def rescore_locked(self, ids: list[str]) -> None:
-        """Leads that changed while they were scored: read, score and write them again, locked
-        from the read to the commit."""
-        self.figures["retried"] += len(ids)
+    def rescore_locked(self, ids: list[str], retry: bool = True) -> None:
+        """Leads that changed while they were scored (`retry`), or whose breakdown the decay-only
+        way could not read: read, score in full and write them, locked from the read to the
+        commit."""
+        if retry:
+            self.figures["retried"] += len(ids)
         self.figures["leads"] -= len(ids)  # read again below
         transaction = self.conn.begin()
         try:
@@ -324,7 +363,8 @@ class _Run:
                 query = query.with_for_update(key_share=True)
             leads = self.conn.execute(query).all()
             events = self.conn.execute(_EVENT_QUERY.where(_EVENTS.c.lead_id.in_(ids))).all()
-            result = _score_part(self.config, self._chunk(leads, events).items, self.now)
+            chunk = self._chunk(leads, events, {lead[0] for lead in leads})
+            result = _score_part(self.config, chunk.items, self.now)
             self.writer.write(self.conn, result, self.now)
             self._hand_off(result["ready"])
             self._count(result)
@@ -336,11 +376,12 @@ class _Run:
 
 def _without(result: dict, stale: set[str]) -> dict:
     return {
-        "score_rows": [row for row in result["score_rows"] if row["b_id"] not in stale],
-        "stage_rows": [row for row in result["stage_rows"] if row["b_id"] not in stale],
-        "changes": [row for row in result["changes"] if row["lead_id"] not in stale],
+        "rows": [row for row in result["rows"] if row[0] not in stale],
+        "changes": [row for row in result["changes"] if row[0] not in stale],
         "transitions": [row for row in result["transitions"] if row["lead_id"] not in stale],
         "ready": [lead_id for lead_id in result["ready"] if lead_id not in stale],
+        "decay_only": result["decay_only"],
+        "unexpected": [],
     }
 
 
@@ -403,24 +444,185 @@ def _moment(value: str | datetime | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
+@dataclass
+class _Score:
+    """A lead's new score, however it was computed."""
+
+    fit: int
+    behaviour: int
+    total: int
+    grade: str
+    qualifies: dict
+    changed: bool  # the breakdown changed
+    changes: list[dict]  # score_changes rows, without lead_id and at
+    lines: list[dict] | None = None  # the new breakdown, when computed as a list
+    text: str | None = None  # or as JSON text
+
+
+def _full(answers, profile, lead_events: list, before: list, config: QualificationConfig, now: datetime) -> _Score:
+    """Score a lead from its answers, profile and events, as `LeadStore._rescore` does."""
+    events = [
+        Event(name, _moment(at), _json(properties) or {}, url, message_id)
+        for name, at, properties, url, message_id in lead_events
+    ]
+    score = scoring.score_lead(_json(answers) or {}, _json(profile) or {}, events, config, now)
+    changes = scoring.score_changes(before, score.lines, config.version)
+    changed = score.lines != before
+    return _Score(score.fit, score.behaviour, score.total, score.grade, score.qualifies, changed, changes, score.lines)
+
+
+_encode = json.encoder.encode_basestring_ascii  # as json.dumps encodes a string
+
+
+def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score | None:
+    """The score `_full` would give a lead whose breakdown (JSON `text`) was scored under this
+    config version from its current answers, profile and events.
+
+    The new breakdown is the same lines with each event line's value and reason as of `now`,
+    computed as `behaviour.score_behaviour` does from the line's points and time; the totals,
+    grade and the one `behaviour.decay` row of `scoring.score_changes` follow from it. The new
+    JSON is the old text with the changed lines' value and reason replaced. None if a line is not
+    as `scoring.score_lead` makes it (the lead is then scored in full)."""
+    try:
+        before = json.loads(text)
+    except ValueError:
+        return None
+    if type(before) is not list:
+        return None
+    version = config.version
+    half_life = config.behaviour.half_life_days
+    fit = 0
+    qualifies: dict = {}
+    decayed: list[float] = []
+    replaced: dict[int, tuple[float, str]] = {}  # line index -> new (value, reason)
+    sums: dict = {}  # event key -> [old value, new value], as scoring.score_changes sums them
+    try:
+        for index, line in enumerate(before):
+            points = line["points"]
+            if type(points) is not int or line["config_version"] != version:
+                return None
+            kind = line["kind"]
+            if kind == "fit":
+                fit += points
+                if line["source"] == "answer":
+                    qualifies[line["criterion"]] = line["qualifies"]
+                continue
+            at, reason, old = line["at"], line["reason"], line["value"]
+            if kind != "behaviour" or line["source"] != "event" or type(reason) is not str:
+                return None
+            moment = datetime.fromisoformat(at)
+            if moment.tzinfo is None:
+                return None
+            # As behaviour.score_behaviour: points x decay, and the reason says so unless it is
+            # the same. A 0-point line (capped, or a 0-point rule) says nothing about decay.
+            value = points * decay_factor(moment, now, half_life)
+            decayed.append(value)
+            if points:
+                stem = reason
+                found = _DECAYED_TO.search(reason)
+                if found is not None:
+                    stem = reason[: found.start()]
+                if not stem.endswith(f": {points:+d}"):
+                    return None
+                reason = stem + (f", decayed to {value:+.2f}" if value != points else "")
+            rounded = round(value, 4)
+            if rounded != old or reason != line["reason"]:
+                replaced[index] = (rounded, reason)
+            key = ("event", line["source_ref"])
+            entry = sums.get(key)
+            if entry is None:
+                entry = sums[key] = [0.0, 0.0]
+            entry[0] += old
+            entry[1] += rounded
+    except (KeyError, TypeError, ValueError):
+        return None
+    behaviour = math.floor(sum(decayed) + 0.5)  # as behaviour.score_behaviour
+    minimum = config.behaviour.minimum_total
+    if minimum is not None and behaviour < minimum:
+        behaviour = minimum
+    total = fit + behaviour
+    score = _Score(fit, behaviour, total, scoring.grade(fit, behaviour, config), qualifies, bool(replaced), [])
+    if not replaced:
+        return score
+    # scoring.score_changes: lines whose points and rule are the same only decayed; the other
+    # keys' sums did not move (adding their 0.0 changes nothing).
+    decay = 0.0
+    for old, new in sums.values():
+        decay += new - old
+    if abs(decay) > 1e-9:
+        score.changes.append(
+            {
+                "rule": "behaviour.decay",
+                "source": "decay",
+                "source_ref": None,
+                "delta": round(decay, 4),
+                "config_version": version,
+                "reason": f"behaviour points decayed by {decay:+.2f}",
+            }
+        )
+    score.text = _splice(text, before, replaced)
+    if score.text is None:
+        for index, (value, reason) in replaced.items():
+            before[index] = {**before[index], "value": value, "reason": reason}
+        score.lines = before
+    return score
+
+
+def _splice(text: str, lines: list[dict], replaced: dict[int, tuple[float, str]]) -> str | None:
+    """`text` (the JSON of `lines`, as json.dumps writes it) with the value and reason of the
+    lines in `replaced` replaced; None if the text is not laid out as expected.
+
+    A JSON string never holds an unescaped quote, so `"value":` in the text is a key: the n-th
+    one is line n's (the lines are flat). There, the old value and reason must follow, encoded
+    as json.dumps encodes them."""
+    parts, start, find = [], 0, text.find
+    position = 0
+    for index, line in enumerate(lines):
+        begin = find('"value": ', position)
+        if begin < 0:
+            return None
+        position = begin + 9
+        new = replaced.get(index)
+        if new is None:
+            continue
+        old = f'"value": {line["value"]!r}, "reason": {_encode(line["reason"])}'
+        if not text.startswith(old, begin):
+            return None
+        parts += (text[start:begin], f'"value": {new[0]!r}, "reason": ', _encode(new[1]))
+        start = position = begin + len(old)
+    if find('"value": ', position) >= 0:
+        return None
+    parts.append(text[start:])
+    return "".join(parts)
+
+
 def _score_part(config: QualificationConfig | None, part: list, now: datetime) -> dict:
-    """Score leads as `LeadStore._rescore` does, then the went-cold rule; the rows to write."""
+    """Score leads as `LeadStore._rescore` does, then the went-cold rule; the rows to write.
+
+    Each lead of `part` comes with its events (scored in full) or None (decay only). Returns
+    rows: (lead id, {column: new value}) for the leads to write, with only the columns that
+    changed besides the breakdown (JSON text); changes: (lead id, rule, source, source_ref,
+    delta, config_version, reason); transitions; ready (newly sales-ready lead ids);
+    decay_only (how many were scored that way); unexpected (lead ids whose breakdown the decay-only
+    way could not read, to score in full)."""
     config = config or _worker_config
     version = config.version
     rules = config.stages
     days = rules.recycle_after_days
     cold_before = now - timedelta(days=days) if days is not None else None
-    score_rows, stage_rows, changes, transitions, newly_ready = [], [], [], [], []
+    rows, changes, transitions, newly_ready, unexpected = [], [], [], [], []
+    decay_only = 0
     for lead, lead_events in part:
         (lead_id, answers, profile, breakdown, fit, behaviour, total, grade, sales_ready) = lead[:9]
-        config_version, stage, stage_actor, last_activity = lead[9:]
-        events = [
-            Event(name, _moment(at), _json(properties) or {}, url, message_id)
-            for name, at, properties, url, message_id in lead_events
-        ]
-        score = scoring.score_lead(_json(answers) or {}, _json(profile) or {}, events, config, now)
-        before = _json(breakdown) or []
-        lead_changes = scoring.score_changes(before, score.lines, version)
+        config_version, stage, stage_actor, last_activity = lead[9:13]
+        if lead_events is None:
+            score = _decay_only(breakdown, config, now) if isinstance(breakdown, str) else None
+            if score is None:
+                unexpected.append(lead_id)
+                continue
+            decay_only += 1
+        else:
+            score = _full(answers, profile, lead_events, _json(breakdown) or [], config, now)
         ready = meets(rules.sql, score.total, score.qualifies)
         moves = []
         previous_total = total or 0
@@ -431,59 +633,128 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
         if move is not None:
             moves.append(move)
             stage, stage_actor = move.to_stage, "score"
-        last_activity = _moment(last_activity)
-        if cold_before is not None and stage in RECYCLABLE and last_activity and last_activity < cold_before:
-            note = f"no activity since {last_activity.date().isoformat()} (more than {days:g} days)"
-            moves.append(advance(stage, "lead", WENT_COLD_ACTOR, "went_cold", now, note))
-            stage, stage_actor = "lead", WENT_COLD_ACTOR.type
+        if cold_before is not None and stage in RECYCLABLE and last_activity:
+            last_activity = _moment(last_activity)
+            if last_activity < cold_before:
+                note = f"no activity since {last_activity.date().isoformat()} (more than {days:g} days)"
+                moves.append(advance(stage, "lead", WENT_COLD_ACTOR, "went_cold", now, note))
+                stage, stage_actor = "lead", WENT_COLD_ACTOR.type
         new = (score.fit, score.behaviour, score.total, score.grade, version, ready)
         old = (fit, behaviour, previous_total, grade, config_version, bool(sales_ready))
-        if not lead_changes and not moves and new == old and score.lines == before:
+        if not score.changes and not moves and new == old and not score.changed:
             continue
-        row = dict(zip(_SCORE_FIELDS, new, strict=True))
-        row.update(b_id=lead_id, b_breakdown=json.dumps(score.lines))
+        stored = (fit, behaviour, total, grade, config_version, sales_ready)
+        row = {name: value for name, value, was in zip(_SCORE_FIELDS, new, stored, strict=True) if value != was}
+        row["score_breakdown"] = score.text if score.text is not None else json.dumps(score.lines)
         if moves:
             row.update(stage=stage, stage_actor=stage_actor, stage_changed_at=moves[-1].at)
-            stage_rows.append(row)
-        else:
-            score_rows.append(row)
-        for change in lead_changes:
-            change.update(lead_id=lead_id, at=now)
-            changes.append(change)
+        rows.append((lead_id, row))
+        for change in score.changes:
+            changes.append((lead_id, *(change[name] for name in _CHANGE_FIELDS)))
         for move in moves:
             transitions.append({"lead_id": lead_id, **asdict(move)})
         if ready and not sales_ready:
             newly_ready.append(lead_id)
     return {
-        "score_rows": score_rows,
-        "stage_rows": stage_rows,
+        "rows": rows,
         "changes": changes,
         "transitions": transitions,
         "ready": newly_ready,
+        "decay_only": decay_only,
+        "unexpected": unexpected,
     }
 
 
 # -- writing ------------------------------------------------------------------------------
 
+_CHANGE_FIELDS = ("rule", "source", "source_ref", "delta", "config_version", "reason")
+_SCORE_CHANGES = ScoreChange.__table__
+
 
 class _Writer:
-    """Bulk statements for one dialect: UPDATE by primary key (executemany) and INSERTs."""
+    """Bulk statements for one dialect, on the driver's cursor: an UPDATE by primary key for each
+    set of changed columns (PostgreSQL: one statement over arrays for the whole set; SQLite: one
+    prepared statement, executemany), and the ledger's INSERTs."""
 
-    def __init__(self, dialect: str) -> None:
-        # The other columns are SET from the rows' keys; the breakdown arrives as JSON text.
-        breakdown = bindparam("b_breakdown", type_=Text)
-        if dialect == "postgresql":
-            breakdown = cast(breakdown, JSON)
-        self.update = update(_LEADS).where(_LEADS.c.id == bindparam("b_id")).values(score_breakdown=breakdown)
+    def __init__(self, dialect) -> None:
+        self.dialect = dialect
+        self.postgresql = dialect.name == "postgresql"
+        self.sqlite = dialect.name == "sqlite"
+        moment = _LEADS.c.scored_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._moment = moment or (lambda value: value)
+        self._updates: dict[tuple, str] = {}
 
     def write(self, conn, result: dict, now: datetime) -> None:
         written_at = utcnow()
-        for rows in (result["score_rows"], result["stage_rows"]):
-            if rows:
-                for row in rows:
-                    row["scored_at"], row["updated_at"] = now, written_at
-                conn.execute(self.update, rows)
+        groups: dict[tuple, list] = {}
+        for lead_id, row in result["rows"]:
+            groups.setdefault(tuple(row), []).append((lead_id, row))
+        for columns, rows in groups.items():
+            self._update(conn, columns, rows, now, written_at)
         if result["changes"]:
-            conn.execute(insert(ScoreChange.__table__), result["changes"])
+            self._ledger(conn, result["changes"], now)
         if result["transitions"]:
             conn.execute(insert(StageTransition.__table__), result["transitions"])
+
+    def _update(self, conn, columns: tuple, rows: list, now: datetime, written_at: datetime) -> None:
+        scored_at, updated_at = self._moment(now), self._moment(written_at)
+        stage_changed_at = [self._moment(row["stage_changed_at"]) for _, row in rows] if "stage" in columns else None
+        if self.postgresql:
+            sets = [f"{name} = v.{name}" for name in columns]
+            sets[columns.index("score_breakdown")] = "score_breakdown = v.score_breakdown::json"
+            types = [_PG_TYPES[name] for name in columns]
+            params = [[lead_id for lead_id, _ in rows]]
+            for name in columns:
+                if name == "stage_changed_at":
+                    params.append(stage_changed_at)
+                else:
+                    params.append([row[name] for _, row in rows])
+            statement = (
+                f"UPDATE leads SET {', '.join(sets)}, scored_at = %s, updated_at = %s"
+                f" FROM unnest(%b::varchar[], {', '.join(f'%b::{t}[]' for t in types)})"
+                f" AS v(id, {', '.join(columns)}) WHERE leads.id = v.id"
+            )
+            conn.exec_driver_sql(statement, (scored_at, updated_at, *params))
+            return
+        statement = self._updates.get(columns)
+        if statement is None:
+            sets = ", ".join(f"{name} = ?" for name in (*columns, "scored_at", "updated_at"))
+            statement = self._updates[columns] = f"UPDATE leads SET {sets} WHERE id = ?"
+        values = []
+        for index, (lead_id, row) in enumerate(rows):
+            value = [row[name] for name in columns]
+            if stage_changed_at is not None:
+                value[columns.index("stage_changed_at")] = stage_changed_at[index]
+            values.append((*value, scored_at, updated_at, lead_id))
+        conn.exec_driver_sql(statement, values)
+
+    def _ledger(self, conn, changes: list[tuple], now: datetime) -> None:
+        at = self._moment(now)
+        if self.postgresql:
+            columns = list(zip(*changes, strict=True))
+            conn.exec_driver_sql(
+                "INSERT INTO score_changes (lead_id, rule, source, source_ref, delta, config_version, reason, at)"
+                " SELECT *, %s FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[],"
+                " %b::float8[], %b::int[], %b::text[])",
+                (at, *(list(column) for column in columns)),
+            )
+            return
+        conn.exec_driver_sql(
+            "INSERT INTO score_changes (lead_id, rule, source, source_ref, delta, config_version, reason, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*change, at) for change in changes],
+        )
+
+
+_PG_TYPES = {
+    "fit_score": "int",
+    "behaviour_score": "int",
+    "total_score": "int",
+    "grade": "varchar",
+    "config_version": "int",
+    "sales_ready": "bool",
+    "score_breakdown": "text",
+    "stage": "varchar",
+    "stage_actor": "varchar",
+    "stage_changed_at": "timestamptz",
+}
