@@ -139,21 +139,23 @@ async def _request(self, method="post", subpath=None, content_type="application/
     if "json" in kwargs:
         kwargs["data"] = _body(kwargs.pop("json"))
         headers.setdefault("Content-Type", "application/json")
-    async with _session(self).request(
-        method,
-        url,
-        headers=headers,
-        params=self.combine_parameters(kwargs),
-        compress=compress,
-        ssl=sslcontext,
-        **kwargs,
-    ) as response:
-        if response.status >= 400:
-            raise ClientResponseError(response.status, response.reason, await response.content.read())
+    params = self.combine_parameters(kwargs)
+    for attempt in (1, 2):
         try:
-            return await response.json()
-        except ContentTypeError:
-            return None
+            async with _session(self).request(
+                method, url, headers=headers, params=params, compress=compress, ssl=sslcontext, **kwargs
+            ) as response:
+                if response.status >= 400:
+                    raise ClientResponseError(response.status, response.reason, await response.content.read())
+                try:
+                    return await response.json()
+                except ContentTypeError:
+                    return None
+        except aiohttp.ServerDisconnectedError:
+            # A kept-alive connection the server (or a proxy) had just closed, e.g. after a
+            # restart: once more on a new connection, as a new session per call would have done.
+            if attempt == 2:
+                raise
 
 
 def install() -> None:

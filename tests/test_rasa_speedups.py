@@ -170,3 +170,48 @@ def test_importing_skops_first_trusts_the_same_types():
     after_rasa = json.loads(rasa_python(TRUSTED, "after-rasa"))
     assert first == after_rasa
     assert len(first["NUMPY_UFUNC_TYPE_NAMES"]) > 50 and len(first["SKLEARN_ESTIMATOR_TYPE_NAMES"]) > 100
+
+
+DROPPED = """
+import asyncio, json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+sys.path.insert(0, sys.argv[1])
+from leadqual_rasa import channels  # installs the speed-ups
+from rasa.utils.endpoints import EndpointConfig
+
+calls = []
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    served = 0
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        calls.append(self.client_address[1])
+        self.served += 1
+        if self.served == 2 and len(calls) == 2:  # the kept-alive connection, closed without an answer
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "14")
+        self.end_headers()
+        self.wfile.write(b'{"events": []}')
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+action = EndpointConfig(f"http://127.0.0.1:{server.server_port}/webhook")
+
+async def main():
+    return [await action.request(json={"n": n}, method="post") for n in (1, 2)]
+
+print(json.dumps({"replies": asyncio.run(main()), "calls": calls}))
+"""
+
+
+def test_a_kept_alive_connection_closed_by_the_server_is_retried_once_on_a_new_one():
+    found = json.loads(rasa_python(DROPPED))
+    assert found["replies"] == [{"events": []}, {"events": []}]
+    first, dropped, retried = found["calls"]
+    assert first == dropped != retried  # the retry went over a new connection
