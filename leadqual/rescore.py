@@ -601,7 +601,7 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
 
     Each lead of `part` comes with its events (scored in full) or None (decay only). Returns
     rows: (lead id, {column: new value}) for the leads to write, with only the columns that
-    changed besides the breakdown (JSON text); changes: (lead id, rule, source, source_ref,
+    changed (the breakdown as JSON text); changes: (lead id, rule, source, source_ref,
     delta, config_version, reason); transitions; ready (newly sales-ready lead ids);
     decay_only (how many were scored that way); unexpected (lead ids whose breakdown the decay-only
     way could not read, to score in full)."""
@@ -645,7 +645,8 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
             continue
         stored = (fit, behaviour, total, grade, config_version, sales_ready)
         row = {name: value for name, value, was in zip(_SCORE_FIELDS, new, stored, strict=True) if value != was}
-        row["score_breakdown"] = score.text if score.text is not None else json.dumps(score.lines)
+        if score.changed:
+            row["score_breakdown"] = score.text if score.text is not None else json.dumps(score.lines)
         if moves:
             row.update(stage=stage, stage_actor=stage_actor, stage_changed_at=moves[-1].at)
         rows.append((lead_id, row))
@@ -700,8 +701,7 @@ class _Writer:
         scored_at, updated_at = self._moment(now), self._moment(written_at)
         stage_changed_at = [self._moment(row["stage_changed_at"]) for _, row in rows] if "stage" in columns else None
         if self.postgresql:
-            sets = [f"{name} = v.{name}" for name in columns]
-            sets[columns.index("score_breakdown")] = "score_breakdown = v.score_breakdown::json"
+            sets = [f"{name} = v.{name}" + ("::json" if name == "score_breakdown" else "") for name in columns]
             types = [_PG_TYPES[name] for name in columns]
             params = [[lead_id for lead_id, _ in rows]]
             for name in columns:
