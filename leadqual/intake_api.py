@@ -80,10 +80,94 @@ def _error(exc: IntakeError):
     return response.json(exc.to_dict(), status=exc.status, headers=headers)
 
 
+class GroupCommit:
+    """Store the events of calls that arrive together in one transaction (group commit).
+
+    A call's events are stored at once when a writer is free; calls arriving while `writers`
+    transactions (one on SQLite) are under way wait, then go in together (up to `max_events`),
+    so under load one commit and one re-score per lead serve many calls. Each call gets its
+    own result. If a group fails, its calls are tried one by one, so one call's error is never
+    another's: a database that is down still fails each (503), and nothing is reported stored
+    that was not.
+    """
+
+    def __init__(self, writers: int = 2, max_events: int = 1000) -> None:
+        self.writers = writers
+        self.max_events = max_events
+        self._queue: list[tuple] = []
+        self._running = 0
+        self._tasks: set[asyncio.Task] = set()  # referenced until done (asyncio keeps weak ones)
+
+    async def store(self, store, events: list[dict], received_at: datetime) -> dict:
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((store, events, received_at, future))
+        # SQLite has one writer at a time: a second transaction would only wait for the lock.
+        if self._running < (1 if store.engine.dialect.name == "sqlite" else self.writers):
+            self._running += 1
+            task = asyncio.ensure_future(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        # shield: a caller that goes away does not cancel what is being stored for others.
+        return await asyncio.shield(future)
+
+    def _take(self) -> list[tuple]:
+        """The oldest call and those after it for the same store and config, up to max_events."""
+        first = self._queue[0]
+        group, rest, size = [], [], 0
+        for entry in self._queue:
+            same = entry[0].url == first[0].url and entry[0].config is first[0].config
+            if same and (not group or size + len(entry[1]) <= self.max_events):
+                group.append(entry)
+                size += len(entry[1])
+            else:
+                rest.append(entry)
+        self._queue = rest
+        return group
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                await self._commit(self._take())
+        finally:
+            self._running -= 1
+
+    async def _commit(self, group: list[tuple]) -> None:
+        store = group[0][0]
+        try:
+            results = await asyncio.to_thread(
+                store.ingest_calls, [entry[1] for entry in group], max(entry[2] for entry in group)
+            )
+        except Exception as exc:  # noqa: BLE001 - each call is tried alone below, or gets the error
+            if len(group) == 1:
+                _settle(group[0][3], exc=exc)
+                return
+            for entry in group:
+                try:
+                    [result] = await asyncio.to_thread(entry[0].ingest_calls, [entry[1]], entry[2])
+                except Exception as alone:  # noqa: BLE001 - handed to the caller
+                    _settle(entry[3], exc=alone)
+                else:
+                    _settle(entry[3], result)
+            return
+        for entry, result in zip(group, results, strict=True):
+            _settle(entry[3], result)
+
+
+def _settle(future: asyncio.Future, result: dict | None = None, exc: BaseException | None = None) -> None:
+    """Hand a call its result or error (unless its caller went away)."""
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
 def tracking_blueprint(store_factory, config_factory) -> Blueprint:
     """Routes over the lead store returned by `store_factory()` (created lazily, per process)."""
     bp = Blueprint("tracking", url_prefix="/v1")
     limiter = RateLimiter()
+    committer = GroupCommit()
 
     def limit(request, kind: str) -> None:
         # The address the proxy saw (Sanic honours X-Forwarded-For when configured to trust it).
@@ -109,7 +193,7 @@ def tracking_blueprint(store_factory, config_factory) -> Blueprint:
             received_at = datetime.now(timezone.utc)
             events = tracking.normalize(calls, scope, received_at, config.behaviour.page_event, kind == "batch")
             try:
-                result = await asyncio.to_thread(store_factory().ingest_events, events, received_at)
+                result = await committer.store(store_factory(), events, received_at)
             except SQLAlchemyError:
                 log.exception("storing %d tracking event(s) failed", len(events))
                 raise IntakeError(503, "events could not be stored now; retry with the same messageId") from None

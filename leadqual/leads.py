@@ -520,45 +520,55 @@ class LeadStore:
         one multi-row insert; the others one by one, so later events follow what they decide.
         Each affected lead is re-scored once, after the whole batch.
         """
+        return self.ingest_calls([events], now)[0]
+
+    def ingest_calls(self, calls: list[list[dict]], now: datetime | None = None) -> list[dict]:
+        """The events of several intake calls in one transaction (the intake's group commit:
+        one commit, one re-score per lead), as if sent as one batch; each call's own result,
+        as ingest_events gives it, in order. An event two calls share is accepted for the one
+        whose copy comes first in time (then in call order) and a duplicate for the other."""
         now = _as_utc(now or utcnow())
         # Stable: events with the same timestamp keep their order in the call.
-        events = sorted(({**e, "timestamp": _as_utc(e["timestamp"])} for e in events), key=lambda e: e["timestamp"])
+        events = sorted(
+            ({**e, "timestamp": _as_utc(e["timestamp"]), "_call": i} for i, call in enumerate(calls) for e in call),
+            key=lambda e: e["timestamp"],
+        )
         bulk = _bulk_insert(self.engine.dialect.name)
 
-        def work(session: Session) -> dict:
+        def work(session: Session) -> list[dict]:
+            results = [{"accepted": 0, "duplicates": 0, "leads": set()} for _ in calls]
             ids = list({e["message_id"] for e in events})
             seen = set(
                 session.scalars(select(TrackedEvent.message_id).where(_among(TrackedEvent.message_id, ids, bulk)))
             )
             affected: dict[str, Lead] = {}
-            accepted = duplicates = 0
             run: list[dict] = []
             for item in events:
                 if item["message_id"] in seen:
-                    duplicates += 1
+                    results[item["_call"]]["duplicates"] += 1
                     continue
                 seen.add(item["message_id"])
                 if bulk is not None and item["type"] != "identify" and not item.get("user_id"):
                     run.append(item)
                     continue
                 if run:
-                    stored = self._ingest_run(session, bulk, run, now, affected)
-                    accepted, duplicates, run = accepted + stored, duplicates + len(run) - stored, []
-                accepted += 1
+                    self._ingest_run(session, bulk, run, now, affected, results)
+                    run = []
                 lead = self._lead_for_event(session, item, now)
                 session.add(TrackedEvent(**_event_row(item, lead.id if lead else None, now)))
+                results[item["_call"]]["accepted"] += 1
                 if lead is not None:
                     _touch(lead, item["timestamp"])
                     affected[lead.id] = lead
+                    results[item["_call"]]["leads"].add(lead.id)
                 session.flush()
             if run:
-                stored = self._ingest_run(session, bulk, run, now, affected)
-                accepted, duplicates = accepted + stored, duplicates + len(run) - stored
+                self._ingest_run(session, bulk, run, now, affected, results)
             for lead_id in list(affected):
                 lead = session.get(Lead, lead_id)
                 if lead is not None:  # may have been merged away by a later identify
                     self._rescore(session, lead, now, Actor.rule("behaviour"))
-            return {"accepted": accepted, "duplicates": duplicates, "leads": sorted(affected)}
+            return [{**result, "leads": sorted(result["leads"])} for result in results]
 
         if self.engine.dialect.name == "sqlite":
             # One writer at a time anyway: wait here, not in SQLite's sleeping busy handler.
@@ -566,10 +576,12 @@ class LeadStore:
                 return self._retrying(work)
         return self._retrying(work)
 
-    def _ingest_run(self, session: Session, bulk: str, run: list[dict], now: datetime, affected: dict) -> int:
+    def _ingest_run(
+        self, session: Session, bulk: str, run: list[dict], now: datetime, affected: dict, results: list[dict]
+    ) -> None:
         """Store events that change no identity (in time order, message ids not seen in this
-        transaction): each joins its browser's lead, if the browser has one. Returns how many
-        were stored; the others were stored meanwhile by a concurrent call (duplicates)."""
+        transaction): each joins its browser's lead, if the browser has one. One that a
+        concurrent call stored meanwhile is counted as a duplicate in `results`."""
         session.flush()
         first_seen: dict[str, datetime] = {}
         for item in run:
@@ -618,14 +630,19 @@ class LeadStore:
         rows = [_event_row(item, lead_of.get(item.get("anonymous_id")), now) for item in run]
         stored = _insert_new(session, bulk, TrackedEvent.__table__, rows, "message_id")
         latest: dict[str, datetime] = {}
-        for row in rows:
-            if row["lead_id"] and row["message_id"] in stored:
+        for item, row in zip(run, rows, strict=True):
+            result = results[item["_call"]]
+            if row["message_id"] not in stored:
+                result["duplicates"] += 1
+                continue
+            result["accepted"] += 1
+            if row["lead_id"]:
                 latest[row["lead_id"]] = row["timestamp"]  # in time order: the last is the latest
+                result["leads"].add(row["lead_id"])
         if latest:
             for lead in session.scalars(select(Lead).where(_among(Lead.id, list(latest), bulk))):
                 _touch(lead, latest[lead.id])
                 affected[lead.id] = lead
-        return len(stored)
 
     def _lead_for_event(self, session: Session, item: dict, now: datetime) -> Lead | None:
         anonymous_id = item.get("anonymous_id")

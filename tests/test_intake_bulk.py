@@ -5,6 +5,7 @@ databases without ON CONFLICT gives the same result."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -199,3 +200,92 @@ def test_concurrent_batches_on_new_browsers_create_each_visitor_once(store):
     visitors = snapshot(store)["visitors"]
     assert len(visitors) == 30
     assert all(first == NOW - timedelta(minutes=5) for _lead, first, _last in visitors.values())
+
+
+# -- group commit: calls that arrive together share a transaction -----------------------------
+
+
+class Counting:
+    """A LeadStore that counts its transactions and fails the ones `fail(calls)` says."""
+
+    def __init__(self, store: LeadStore, fail=lambda calls: None) -> None:
+        self.store, self.fail, self.transactions = store, fail, []
+        self.engine, self.url, self.config = store.engine, store.url, store.config
+
+    def ingest_calls(self, calls, now):
+        self.transactions.append(len(calls))
+        error = self.fail(calls)
+        if error is not None:
+            raise error
+        return self.store.ingest_calls(calls, now)
+
+
+def send_together(counting: Counting, calls: list[list[dict]]) -> list:
+    from leadqual.intake_api import GroupCommit
+
+    committer = GroupCommit()
+
+    async def all_at_once():
+        jobs = [committer.store(counting, events, NOW) for events in calls]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    return asyncio.run(all_at_once())
+
+
+def test_calls_arriving_together_share_one_transaction_and_keep_their_own_results(store):
+    counting = Counting(store)
+    calls = [[event(f"g{i}", anonymous_id=f"browser-{i % 3:04d}"), event("shared", minutes=90)] for i in range(10)]
+    calls.append([identify("i1", 30, "browser-0001", email="ana@acme.es"), event("g0")])
+    results = send_together(counting, calls)
+    assert counting.transactions == [11]
+    assert [r["accepted"] for r in results] == [2] + [1] * 9 + [1]
+    assert [r["duplicates"] for r in results] == [0] + [1] * 9 + [1]
+    assert results[10]["leads"] == [store.get_by_email("ana@acme.es")["id"]] and results[1]["leads"] == []
+    stored = {e[0]: e[6] for e in snapshot(store)["events"]}
+    assert len(stored) == 12 and stored["g1"] == stored["g4"] == "ana@acme.es"  # browser-0001's page views
+
+
+def test_one_failing_call_fails_alone_and_a_database_that_is_down_fails_each(store):
+    from sqlalchemy.exc import DataError, OperationalError
+
+    def poison(calls):
+        if any(e["message_id"] == "bad" for call in calls for e in call):
+            return DataError("INSERT", {}, Exception("value too long"))
+        return None
+
+    counting = Counting(store, poison)
+    results = send_together(counting, [[event("ok1")], [event("bad")], [event("ok2")]])
+    assert counting.transactions == [3, 1, 1, 1]
+    assert results[0]["accepted"] == results[2]["accepted"] == 1
+    assert isinstance(results[1], DataError)
+
+    down = Counting(store, lambda calls: OperationalError("connect", {}, Exception("connection refused")))
+    results = send_together(down, [[event("x1")], [event("x2")]])
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert [e[0] for e in snapshot(store)["events"]] == ["ok1", "ok2"]
+
+
+def test_a_database_that_goes_away_is_503_with_retry_after_and_nothing_is_lost(tmp_path):
+    """The real server on PostgreSQL; the database is dropped under it, then the calls retried."""
+    import requests
+    from sqlalchemy import create_engine, text
+
+    from .conftest import POSTGRES_URL, running_action_server
+
+    key = "srv-bulk-test"
+    body = {"batch": [{"type": "page", "anonymousId": "browser-aaaa", "messageId": f"m{i}"} for i in range(20)]}
+    with (
+        postgres_database() as url,
+        running_action_server(tmp_path, LEADQUAL_DATABASE_URL=url, LEADQUAL_WRITE_KEY=key) as (base, _log),
+    ):
+        first = requests.post(f"{base}/v1/batch", json={"batch": body["batch"][:5]}, auth=(key, ""), timeout=30)
+        assert first.json() == {"success": True, "accepted": 5, "duplicates": 0}
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        name = url.rsplit("/", 1)[1]
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+        replies = [requests.post(f"{base}/v1/batch", json=body, auth=(key, ""), timeout=30) for _ in range(3)]
+        assert [r.status_code for r in replies] == [503] * 3
+        assert all(r.headers["Retry-After"] == "5" and r.json()["success"] is False for r in replies)
+        assert "retry with the same messageId" in replies[0].json()["error"]
