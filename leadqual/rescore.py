@@ -483,34 +483,151 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score
     grade and the one `behaviour.decay` row of `scoring.score_changes` follow from it. The new
     JSON is the old text with the changed lines' value and reason replaced. None if a line is not
     as `scoring.score_lead` makes it (the lead is then scored in full)."""
+    version = config.version
+    split = _split(text, version)
+    if split is not None:
+        fit, qualifies, offset, events = split
+        indexes = range(len(events))
+    else:  # another layout: decode it all
+        try:
+            lines = json.loads(text)
+        except ValueError:
+            return None
+        fit_lines = _fit_lines(lines, version, events_allowed=True)
+        if fit_lines is None:
+            return None
+        fit, qualifies = fit_lines
+        indexes = [index for index, line in enumerate(lines) if line["kind"] != "fit"]
+        events = [lines[index] for index in indexes]
+    decay = _decay_events(events, version, config.behaviour.half_life_days, now)
+    if decay is None:
+        return None
+    decayed, replaced, sums = decay
+    behaviour = math.floor(sum(decayed) + 0.5)  # as behaviour.score_behaviour
+    minimum = config.behaviour.minimum_total
+    if minimum is not None and behaviour < minimum:
+        behaviour = minimum
+    total = fit + behaviour
+    score = _Score(fit, behaviour, total, scoring.grade(fit, behaviour, config), qualifies, bool(replaced), [])
+    if not replaced:
+        return score
+    # scoring.score_changes: lines whose points and rule are the same only decayed; the other
+    # keys' sums did not move (adding their 0.0 changes nothing).
+    change = 0.0
+    for old, new in sums.values():
+        change += new - old
+    if abs(change) > 1e-9:
+        score.changes.append(
+            {
+                "rule": "behaviour.decay",
+                "source": "decay",
+                "source_ref": None,
+                "delta": round(change, 4),
+                "config_version": version,
+                "reason": f"behaviour points decayed by {change:+.2f}",
+            }
+        )
+    if split is not None:
+        spliced = _splice(text[offset:], events, replaced)
+        if spliced is not None:
+            score.text = text[:offset] + spliced
+            return score
+        lines = json.loads(text)
+        indexes = [index for index, line in enumerate(lines) if line["kind"] != "fit"]
+    replaced = {indexes[index]: new for index, new in replaced.items()}
+    score.text = _splice(text, lines, replaced)
+    if score.text is None:
+        for index, (value, reason) in replaced.items():
+            lines[index] = {**lines[index], "value": value, "reason": reason}
+        score.lines = lines
+    return score
+
+
+# A breakdown as scoring.score_lead makes it and json.dumps writes it: the fit lines, then the
+# event lines. A JSON string never holds an unescaped quote, so these are where lines start.
+_EVENT_LINE = '{"kind": "behaviour"'
+_NEXT_EVENT_LINE = ", " + _EVENT_LINE
+# Per process: (config version, the fit lines' JSON) -> (fit, qualifies), or None if they are
+# not as expected. Many leads have the same fit lines (the same answers and profile).
+_fit_parts: dict[tuple, tuple | None] = {}
+FIT_PARTS_MAX = 20000
+
+
+def _split(text: str, version: int) -> tuple | None:
+    """(fit, qualifies, offset of the event lines, the event lines) of a breakdown laid out as
+    json.dumps writes scoring.score_lead's lines; None otherwise."""
+    offset = text.find(_NEXT_EVENT_LINE)
+    if offset < 0:
+        if text.startswith(_EVENT_LINE, 1):
+            offset = 1
+            prefix = "[]"
+        elif '"kind": "behaviour"' in text:
+            return None
+        else:  # no event lines
+            prefix = text
+    else:
+        offset += 2
+        prefix = text[: offset - 2] + "]"
+    key = (version, prefix)
+    fit_part = _fit_parts.get(key, _fit_parts)
+    if fit_part is _fit_parts:
+        try:
+            fit_part = _fit_lines(json.loads(prefix), version, events_allowed=False)
+        except ValueError:
+            fit_part = None
+        if len(_fit_parts) >= FIT_PARTS_MAX:
+            _fit_parts.clear()
+        _fit_parts[key] = fit_part
+    if fit_part is None:
+        return None
+    if prefix is text:
+        return (*fit_part, len(text), [])
     try:
-        before = json.loads(text)
+        events = json.loads("[" + text[offset:])
     except ValueError:
         return None
-    if type(before) is not list:
+    return (*fit_part, offset, events)
+
+
+def _fit_lines(lines, version: int, events_allowed: bool) -> tuple | None:
+    """(fit, qualifies) from a breakdown's fit lines (answers and profile); None if a line is
+    not as scoring.score_lead makes it."""
+    if type(lines) is not list:
         return None
-    version = config.version
-    half_life = config.behaviour.half_life_days
     fit = 0
     qualifies: dict = {}
-    decayed: list[float] = []
-    replaced: dict[int, tuple[float, str]] = {}  # line index -> new (value, reason)
-    sums: dict = {}  # event key -> [old value, new value], as scoring.score_changes sums them
     try:
-        for index, line in enumerate(before):
+        for line in lines:
+            if line["kind"] != "fit":
+                if events_allowed:
+                    continue
+                return None
             points = line["points"]
             if type(points) is not int or line["config_version"] != version:
                 return None
-            kind = line["kind"]
-            if kind == "fit":
-                fit += points
-                if line["source"] == "answer":
-                    qualifies[line["criterion"]] = line["qualifies"]
-                continue
-            at, reason, old = line["at"], line["reason"], line["value"]
-            if kind != "behaviour" or line["source"] != "event" or type(reason) is not str:
+            fit += points
+            if line["source"] == "answer":
+                qualifies[line["criterion"]] = line["qualifies"]
+    except (KeyError, TypeError):
+        return None
+    return fit, qualifies
+
+
+def _decay_events(events: list, version: int, half_life: float | None, now: datetime) -> tuple | None:
+    """The event lines' decayed points (unrounded), the lines to change {index: (value,
+    reason)} and the sums scoring.score_changes makes {key: [old, new]}; None if a line is not
+    as scoring.score_lead makes it."""
+    decayed: list[float] = []
+    replaced: dict[int, tuple[float, str]] = {}
+    sums: dict = {}
+    try:
+        for index, line in enumerate(events):
+            points, reason, old = line["points"], line["reason"], line["value"]
+            if type(points) is not int or line["config_version"] != version or type(reason) is not str:
                 return None
-            moment = datetime.fromisoformat(at)
+            if line["kind"] != "behaviour" or line["source"] != "event":
+                return None
+            moment = datetime.fromisoformat(line["at"])
             if moment.tzinfo is None:
                 return None
             # As behaviour.score_behaviour: points x decay, and the reason says so unless it is
@@ -528,7 +645,7 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score
             rounded = round(value, 4)
             if rounded != old or reason != line["reason"]:
                 replaced[index] = (rounded, reason)
-            key = ("event", line["source_ref"])
+            key = line["source_ref"]
             entry = sums.get(key)
             if entry is None:
                 entry = sums[key] = [0.0, 0.0]
@@ -536,36 +653,7 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score
             entry[1] += rounded
     except (KeyError, TypeError, ValueError):
         return None
-    behaviour = math.floor(sum(decayed) + 0.5)  # as behaviour.score_behaviour
-    minimum = config.behaviour.minimum_total
-    if minimum is not None and behaviour < minimum:
-        behaviour = minimum
-    total = fit + behaviour
-    score = _Score(fit, behaviour, total, scoring.grade(fit, behaviour, config), qualifies, bool(replaced), [])
-    if not replaced:
-        return score
-    # scoring.score_changes: lines whose points and rule are the same only decayed; the other
-    # keys' sums did not move (adding their 0.0 changes nothing).
-    decay = 0.0
-    for old, new in sums.values():
-        decay += new - old
-    if abs(decay) > 1e-9:
-        score.changes.append(
-            {
-                "rule": "behaviour.decay",
-                "source": "decay",
-                "source_ref": None,
-                "delta": round(decay, 4),
-                "config_version": version,
-                "reason": f"behaviour points decayed by {decay:+.2f}",
-            }
-        )
-    score.text = _splice(text, before, replaced)
-    if score.text is None:
-        for index, (value, reason) in replaced.items():
-            before[index] = {**before[index], "value": value, "reason": reason}
-        score.lines = before
-    return score
+    return decayed, replaced, sums
 
 
 def _splice(text: str, lines: list[dict], replaced: dict[int, tuple[float, str]]) -> str | None:
