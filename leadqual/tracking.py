@@ -172,6 +172,17 @@ def _unstorable_field(body: Any) -> str | None:
     return None
 
 
+# What can decode to a NUL or a lone surrogate: an escape, a NUL byte (also in UTF-16/32
+# bodies) or a surrogate encoded as UTF-8 (json.loads decodes bytes with "surrogatepass").
+_MAYBE_UNSTORABLE = re.compile(rb"\\u|\x00|\xed[\xa0-\xbf]")
+
+
+def _may_be_unstorable(raw: bytes) -> bool:
+    """False when no string in the body can hold what _unstorable_field looks for: most bodies
+    are then not walked value by value."""
+    return _MAYBE_UNSTORABLE.search(raw) is not None
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a write key may send: everything (server) or the page's own events (browser)."""
@@ -211,15 +222,22 @@ def browser_scope(config: QualificationConfig) -> Scope:
 def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
     """Validate one HTTP body of `kind` (track, page, identify or batch) into calls."""
     check_size(raw, kind)
+    floats = 0
+
+    def parse_float(text: str) -> float:
+        nonlocal floats
+        floats += 1
+        return _finite(text)
+
     try:
-        body = json.loads(raw or b"null", parse_constant=_reject_constant, parse_float=_finite)
+        body = json.loads(raw or b"null", parse_constant=_reject_constant, parse_float=parse_float)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         message = f"the body is not valid JSON: {exc}"
         raise IntakeError(400, message, [{"field": "(body)", "message": message}]) from None
     if not isinstance(body, dict):
         message = f"the body must be a JSON object, not {type(body).__name__}"
         raise IntakeError(400, message, [{"field": "(body)", "message": message}])
-    where = _unstorable_field(body)
+    where = _unstorable_field(body) if _may_be_unstorable(raw) else None
     if where is not None:
         message = "contains a NUL character or a lone UTF-16 surrogate"
         raise IntakeError(400, f"{where}: {message}", [{"field": where, "message": message}])
@@ -227,8 +245,15 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
         if kind == "batch":
             batch = _BATCH.validate_python(body)
             calls = list(batch.batch)
+            # A call is measured as it would be sent compactly. Without floats (which may print
+            # longer than they were written) no call is longer than the body it came in.
+            measure = floats > 0 or len(raw) > MAX_CALL_BYTES
             for i, call in enumerate(calls):
-                size = len(json.dumps(body["batch"][i], ensure_ascii=False, separators=(",", ":")).encode())
+                size = (
+                    len(json.dumps(body["batch"][i], ensure_ascii=False, separators=(",", ":")).encode())
+                    if measure
+                    else 0
+                )
                 if size > MAX_CALL_BYTES:
                     message = f"a call may be at most {MAX_CALL_BYTES // 1024} KB; this one is {size // 1024} KB"
                     raise IntakeError(413, f"batch[{i}]: {message}", [{"field": f"batch[{i}]", "message": message}])

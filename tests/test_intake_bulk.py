@@ -289,3 +289,38 @@ def test_a_database_that_goes_away_is_503_with_retry_after_and_nothing_is_lost(t
         assert [r.status_code for r in replies] == [503] * 3
         assert all(r.headers["Retry-After"] == "5" and r.json()["success"] is False for r in replies)
         assert "retry with the same messageId" in replies[0].json()["error"]
+
+
+# -- the parser's shortcuts keep its checks ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"anonymousId": "browser-aaaa", "name": "a\\u0000b"}',
+        b'{"anonymousId": "browser-aaaa", "name": "\\ud800"}',
+        b'{"anonymousId": "browser-aaaa", "name": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8
+        '{"anonymousId": "browser-aaaa", "name": "a\\u0000"}'.encode("utf-16"),
+    ],
+)
+def test_unstorable_text_is_still_found_however_it_is_written(raw):
+    from leadqual import tracking
+
+    with pytest.raises(tracking.IntakeError) as refused:
+        tracking.parse_body(raw, "page")
+    assert refused.value.status == 400 and "NUL" in str(refused.value)
+
+
+def test_a_call_that_prints_longer_than_it_was_written_is_still_measured():
+    """Floats print longer (1e15 -> 1000000000000000.0): a 15 KB batch can hold a 57 KB call."""
+    import json
+
+    from leadqual import tracking
+
+    call = {"type": "track", "event": "x", "anonymousId": "browser-aaaa", "properties": {"v": [1e15] * 3000}}
+    raw = json.dumps({"batch": [call]}).replace("1000000000000000.0", "1e15").encode()
+    assert len(raw) < tracking.MAX_CALL_BYTES
+    with pytest.raises(tracking.IntakeError) as refused:
+        tracking.parse_body(raw, "batch")
+    assert refused.value.status == 413 and refused.value.problems[0]["field"] == "batch[0]"
+    assert len(tracking.parse_body(raw.replace(b"1e15", b"1"), "batch")) == 1
