@@ -46,6 +46,8 @@ import json
 import math
 import os
 import re
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -386,27 +388,44 @@ def _without(result: dict, stale: set[str]) -> dict:
 
 
 class _SqliteTuning:
-    """SQLite, while this connection rewrites many rows: a bigger page cache, and the WAL copied
+    """SQLite, while this connection rewrites many rows: a bigger page cache, the WAL copied
     back into the database every CHECKPOINT_EVERY chunks instead of at every commit (a page
-    rewritten by several chunks is copied once). Both settings are restored afterwards."""
+    rewritten by several chunks is copied once) by a thread on its own connection, while this
+    one goes on writing, and commits not synced to disk one by one (`synchronous=NORMAL`, as
+    SQLite advises in WAL mode: a power cut may undo the last chunks, never corrupt the
+    database, and re-scoring again redoes them). The settings are restored afterwards, and the
+    WAL copied back before returning."""
 
     def __init__(self, conn, dialect: str) -> None:
         self.conn, self.active, self.chunks = conn, dialect == "sqlite", 0
+        self.checkpointer: threading.Thread | None = None
+        self.path = ""
 
     def __enter__(self) -> _SqliteTuning:
         if self.active:
-            self.previous = {name: self._pragma(name) for name in ("cache_size", "wal_autocheckpoint")}
+            names = ("cache_size", "wal_autocheckpoint", "synchronous")
+            self.previous = {name: self._pragma(name) for name in names}
             self._pragma("cache_size", SQLITE_CACHE_KIB)
             self._pragma("wal_autocheckpoint", 0)
+            self._pragma("synchronous", 1)  # NORMAL
+            files = self.conn.exec_driver_sql("PRAGMA database_list").all()
+            self.conn.commit()
+            self.path = next((row[2] for row in files if row[1] == "main"), "") or ""
         return self
 
     def committed(self) -> None:
         self.chunks += 1
         if self.active and self.chunks % CHECKPOINT_EVERY == 0:
-            self._pragma("wal_checkpoint", "PASSIVE")
+            if not self.path:
+                self._pragma("wal_checkpoint", "PASSIVE")
+            elif self.checkpointer is None or not self.checkpointer.is_alive():
+                self.checkpointer = threading.Thread(target=_checkpoint, args=(self.path,), daemon=True)
+                self.checkpointer.start()
 
     def __exit__(self, *_exc) -> None:
         if self.active:
+            if self.checkpointer is not None:
+                self.checkpointer.join()
             for name, value in self.previous.items():
                 self._pragma(name, value)
             self._pragma("wal_checkpoint", "PASSIVE")
@@ -417,6 +436,19 @@ class _SqliteTuning:
         row = result.first() if result.returns_rows else None
         self.conn.commit()
         return row[0] if row else None
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the WAL's committed pages back into the SQLite database at `path` (PASSIVE: without
+    waiting for the writer)."""
+    try:
+        connection = sqlite3.connect(path, timeout=1)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:  # the next one, or the one at the end, does it
+        pass
 
 
 # -- scoring (in this process or a worker) ------------------------------------------------
