@@ -215,3 +215,37 @@ def test_a_kept_alive_connection_closed_by_the_server_is_retried_once_on_a_new_o
     assert found["replies"] == [{"events": []}, {"events": []}]
     first, dropped, retried = found["calls"]
     assert first == dropped != retried  # the retry went over a new connection
+
+
+NLG = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from rasa.core.nlg.callback import CallbackNaturalLanguageGenerator as NLG
+
+def outcomes():
+    found = []
+    for body in json.loads(sys.argv[2]):
+        try:
+            found.append(["ok", NLG.validate_response(body)])
+        except Exception as exc:
+            found.append([type(exc).__name__, str(exc)])
+    return found
+
+before = outcomes()
+from leadqual_rasa import channels  # installs the speed-ups
+print(json.dumps({"before": before, "after": outcomes()}))
+"""
+
+
+def test_nlg_responses_are_validated_exactly_as_rasa_does():
+    bodies = [
+        {"text": "¿Qué presupuesto tenéis?", "buttons": [{"title": "Menos de 5.000 €", "payload": "/inform"}]},
+        None,
+        "",
+        {"text": 3},
+        {"buttons": "not a list"},
+        {"custom": {"any": "thing"}, "image": None},
+    ]
+    found = json.loads(rasa_python(NLG, json.dumps(bodies)))
+    assert found["after"] == found["before"]
+    assert [kind for kind, _ in found["after"]] == ["ok", "ok", "ok", "RasaException", "RasaException", "ok"]
