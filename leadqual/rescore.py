@@ -62,7 +62,7 @@ from leadqual import scoring
 from leadqual.behaviour import Event, decay_factor
 from leadqual.config import QualificationConfig
 from leadqual.models import Lead, ScoreChange, StageTransition, TrackedEvent, utcnow
-from leadqual.stages import Actor, advance, meets, stage_from_score
+from leadqual.stages import AUTOMATIC_STAGES, Actor, advance, meets, score_stage, stage_from_score
 
 __all__ = ["DEFAULT_BATCH_SIZE", "RECYCLABLE", "rescore_all"]
 
@@ -258,7 +258,12 @@ class _Run:
         return _Chunk(
             ids=[lead[0] for lead in leads],
             versions={lead[0]: lead[-1] for lead in leads},
-            items=[(tuple(lead[:-1]), by_lead.get(lead[0])) for lead in leads],
+            # A lead scored the decay-only way needs neither its answers nor its profile.
+            items=[
+                (tuple(lead[:-1]), events) if events is not None else ((lead[0], None, None, *lead[3:-1]), None)
+                for lead in leads
+                for events in (by_lead.get(lead[0]),)
+            ],
         )
 
     # -- scoring ---------------------------------------------------------------------------
@@ -747,9 +752,14 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
         moves = []
         previous_total = total or 0
         stage, stage_actor = stage or "lead", stage_actor or "bot"
-        move = stage_from_score(
-            score.total, score.qualifies, rules, stage, stage_actor, previous_total, now, RESCORE_ACTOR
-        )
+        move = None
+        # stage_from_score leaves these alone, or finds no move when the score rules' stage is
+        # the current one: asked only otherwise (it is the costlier call).
+        if stage in AUTOMATIC_STAGES and not (stage == "sql" and stage_actor == "person"):
+            if score_stage(score.total, score.qualifies, rules) != stage:
+                move = stage_from_score(
+                    score.total, score.qualifies, rules, stage, stage_actor, previous_total, now, RESCORE_ACTOR
+                )
         if move is not None:
             moves.append(move)
             stage, stage_actor = move.to_stage, "score"
