@@ -29,10 +29,25 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, any_, bindparam, create_engine, event, func, literal, select, text, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.types import NullType
 
 from leadqual import scoring
 from leadqual.answers import is_skipped
@@ -163,16 +178,25 @@ def _bulk_insert(dialect: str) -> str | None:
     return dialect if dialect in ("postgresql", "sqlite") else None
 
 
-def _among(column, values: list, dialect: str | None):
-    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter, so one prepared statement."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
+def _pg_text_array(values: list[str]) -> str:
+    """A PostgreSQL text[] literal, sent as one string: psycopg adapts a Python list element by
+    element, which costs more than the query."""
+    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return "{" + ",".join(quoted) + "}"
 
-        return column == any_(literal(values, ARRAY(column.type)))
+
+def _among(column, values: list[str], dialect: str | None):
+    """`column IN values`. On PostgreSQL `IN (SELECT unnest(array))`: one parameter, so one
+    statement psycopg prepares once, and a plan (an index probe per value, or a hash join) that
+    stays good as a generic plan; `= ANY($1)` then compares each row with every value."""
+    if dialect == "postgresql":
+        # Untyped, so the parameter itself is the text[] (not a cast evaluated per row).
+        array = cast(literal(_pg_text_array(values), NullType()), ARRAY(Text))
+        return column.in_(select(func.unnest(array)).scalar_subquery())
     return column.in_(values)
 
 
-_UNNEST_SQL: dict[tuple, object] = {}
+_RECORDSET_SQL: dict[tuple, object] = {}
 
 
 def _insert_new(session: Session, dialect: str, table, rows: list[dict], key: str) -> set:
@@ -183,30 +207,27 @@ def _insert_new(session: Session, dialect: str, table, rows: list[dict], key: st
         from sqlalchemy.dialects.sqlite import insert
 
         return set(session.scalars(insert(table).on_conflict_do_nothing().returning(table.c[key]), rows))
-    # PostgreSQL: one array per column, unnested. A short statement that psycopg prepares once,
-    # where a multi-row VALUES with a parameter per cell is parsed and planned on every call.
+    # PostgreSQL: the rows as one JSON document, read back with json_to_recordset. One short
+    # statement that psycopg prepares once (a VALUES row per event is parsed and planned on
+    # every call) and one parameter that json.dumps writes in C.
     names = list(rows[0])
-    statement = _UNNEST_SQL.get((table.name, *names, key))
+    statement = _RECORDSET_SQL.get((table.name, *names, key))
     if statement is None:
-        arrays, columns = [], []
-        for name in names:
-            kind = table.c[name].type
-            array = "timestamptz[]" if isinstance(kind, DateTime) else "text[]"
-            arrays.append(f"CAST(:{name} AS {array})")
-            columns.append(f'u."{name}"::json' if isinstance(kind, JSON) else f'u."{name}"')
+        types = {
+            name: "timestamptz" if isinstance(kind, DateTime) else "json" if isinstance(kind, JSON) else "text"
+            for name in names
+            for kind in [table.c[name].type]
+        }
         quoted = ", ".join(f'"{name}"' for name in names)
+        record = ", ".join(f'"{name}" {types[name]}' for name in names)
         statement = text(
-            f"INSERT INTO {table.name} ({quoted}) SELECT {', '.join(columns)} "
-            f'FROM unnest({", ".join(arrays)}) AS u({quoted}) ON CONFLICT DO NOTHING RETURNING "{key}"'
+            f"INSERT INTO {table.name} ({quoted}) SELECT {quoted} FROM json_to_recordset(CAST(:rows AS json)) "
+            f'AS r({record}) ON CONFLICT DO NOTHING RETURNING "{key}"'
         )
-        _UNNEST_SQL[(table.name, *names, key)] = statement
-    params = {}
-    for name in names:
-        values = [row[name] for row in rows]
-        if isinstance(table.c[name].type, JSON):
-            values = [json.dumps(v) for v in values]
-        params[name] = values
-    return set(session.scalars(statement, params))
+        _RECORDSET_SQL[(table.name, *names, key)] = statement
+    moments = [name for name in names if isinstance(table.c[name].type, DateTime)]
+    document = json.dumps([{**row, **{m: row[m].isoformat() for m in moments}} for row in rows])
+    return set(session.scalars(statement, {"rows": document}))
 
 
 _write_locks: dict[str, threading.Lock] = {}

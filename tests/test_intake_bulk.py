@@ -66,6 +66,10 @@ def mixed_events() -> list[dict]:
         event("p9", minutes=10, anonymous_id="browser-dddd", url=PRICING),
         event("p9", minutes=10, anonymous_id="browser-dddd", url=PRICING),
         event("p10", minutes=95, anonymous_id="browser-bbbb"),  # late: bbbb was first seen earlier
+        # Text that quoting gets wrong: in a message id (an array literal on PostgreSQL) and properties.
+        event('q"\\,}{ 1', minutes=5, anonymous_id="browser-eeee", url='https://x.example/?q="ñ"\\'),
+        event('q"\\,}{ 1', minutes=5, anonymous_id="browser-eeee"),
+        event("q2", minutes=4, anonymous_id="browser-eeee", properties={"q": 'dijo "sí" \\ 😀', "n": [1, 2.5, None]}),
     ]
 
 
@@ -131,8 +135,8 @@ def test_a_mixed_batch_stores_and_scores_as_the_same_events_one_by_one(store, se
     batch = store.ingest_events(events, NOW)
     single = [second_store.ingest_events([item], NOW) for item in sorted(events, key=lambda e: e["timestamp"])]
 
-    assert batch["accepted"] == sum(r["accepted"] for r in single) == 16
-    assert batch["duplicates"] == sum(r["duplicates"] for r in single) == 2
+    assert batch["accepted"] == sum(r["accepted"] for r in single) == 18
+    assert batch["duplicates"] == sum(r["duplicates"] for r in single) == 3
     assert snapshot(store) == snapshot(second_store)
     stored = snapshot(store)
     ana = stored["leads"]["ana@acme.es"]
