@@ -55,7 +55,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from multiprocessing import get_all_start_methods, get_context
 
-from sqlalchemy import JSON, String, Text, cast, insert, select, type_coerce
+from sqlalchemy import JSON, String, Text, bindparam, cast, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from leadqual import scoring
@@ -216,6 +216,7 @@ class _Run:
         self.figures = {"leads": 0, "changed": 0, "score_changes": 0, "stage_moves": 0, "recycled": 0, "retried": 0}
         self.figures.update(handed_off=0, decay_only=0)
         self.phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
+        self.compiled: dict = {}
 
     def close(self) -> None:
         if self.pool is not None:
@@ -226,11 +227,12 @@ class _Run:
     def read(self, after: str | None, batch_size: int) -> _Chunk | None:
         """The next leads after `after`, with the events of those that need them (not locked)."""
         clock = time.perf_counter()
-        query = _LEAD_QUERY.limit(batch_size)
-        if after is not None:
-            query = query.where(_LEADS.c.id > after)
         with self.conn.begin():
-            leads = self.conn.execute(query).all()
+            if after is None:
+                leads = self._rows("first", lambda: _LEAD_QUERY.limit(batch_size))
+            else:
+                query = _LEAD_QUERY.where(_LEADS.c.id > bindparam("after")).limit(batch_size)
+                leads = self._rows("next", lambda: query, after=after)
             if not leads:
                 return None
             full = {lead[0] for lead in leads if not self._can_decay_only(lead)}
@@ -239,11 +241,21 @@ class _Run:
                 # The chunk is a range of ids: its events are the range's (an IN list of 2000 ids
                 # makes PostgreSQL scan the whole events table).
                 lead_id = _EVENTS.c.lead_id
-                query = _EVENT_QUERY.where(lead_id >= min(full), lead_id <= max(full))
-                events = self.conn.execute(query).all()
+                query = _EVENT_QUERY.where(lead_id >= bindparam("first"), lead_id <= bindparam("last"))
+                events = self._rows("events", lambda: query, first=min(full), last=max(full))
         chunk = self._chunk(leads, events, full)
         self.phases["read"] += time.perf_counter() - clock
         return chunk
+
+    def _rows(self, name: str, query: Callable, **params) -> list:
+        """The rows of a query compiled once per run, fetched as the driver returns them (the
+        JSON and timestamps are already read as text; no per-row processing)."""
+        compiled = self.compiled.get(name)
+        if compiled is None:
+            compiled = self.compiled[name] = query().compile(dialect=self.conn.dialect)
+        values = compiled.construct_params(params)
+        args = tuple(values[key] for key in compiled.positiontup) if compiled.positional else values
+        return self.conn.exec_driver_sql(str(compiled), args).all()
 
     def _can_decay_only(self, lead) -> bool:
         """Whether the lead can be scored the decay-only way: scored, under this config version."""
@@ -324,11 +336,15 @@ class _Run:
     def _versions(self, first: str, last: str, lock: bool) -> dict:
         """{lead id: updated_at} of the leads from `first` to `last` (a range: cheaper than an
         IN list of the chunk's ids); with `lock`, PostgreSQL locks them until the commit."""
-        lead_id = _LEADS.c.id
-        query = select(lead_id, _raw(_LEADS.c.updated_at)).where(lead_id >= first, lead_id <= last)
-        if lock and self.dialect == "postgresql":
-            query = query.with_for_update(key_share=True)
-        return dict(self.conn.execute(query).all())
+        lock = lock and self.dialect == "postgresql"
+
+        def query():
+            lead_id = _LEADS.c.id
+            query = select(lead_id, _raw(_LEADS.c.updated_at))
+            query = query.where(lead_id >= bindparam("first"), lead_id <= bindparam("last"))
+            return query.with_for_update(key_share=True) if lock else query
+
+        return dict(self._rows("locked" if lock else "versions", query, first=first, last=last))
 
     def _hand_off(self, lead_ids: list[str]) -> None:
         """Leads the new scores made sales-ready (e.g. a lower threshold) are assigned and their
