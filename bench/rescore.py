@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import random
+import resource
 import shlex
 import sys
 import time
@@ -135,6 +137,16 @@ def seed(store: LeadStore, count: int, rng: random.Random, chunk: int = 5000) ->
     return events_total
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished child processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000)
@@ -169,11 +181,15 @@ def main(argv: list[str] | None = None) -> int:
 
     now = SEEDED_AT + timedelta(days=args.days)
     profiler = cProfile.Profile() if args.profile else None
+    load_before = os.getloadavg()
+    cpu_before = _cpu()
     if profiler:
         profiler.enable()
     figures = rescore_all(store, now=now, batch_size=args.batch_size, workers=args.workers)
     if profiler:
         profiler.disable()
+    cpu = [after - before for after, before in zip(_cpu(), cpu_before, strict=True)]
+    load_after = os.getloadavg()
     with store.sessions() as session:
         changes = session.scalar(select(func.count()).select_from(ScoreChange))
         transitions = session.scalar(select(func.count()).select_from(StageTransition))
@@ -186,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seconds:     {seconds:.2f}")
     print(f"leads/s:     {figures['leads'] / seconds:,.0f}")
     print("phases (s):  " + ", ".join(f"{name} {value:.2f}" for name, value in figures["phases"].items()))
+    print(f"cpu (s):     this process {cpu[0]:.1f}, scoring processes {cpu[1]:.1f} (the database server not counted)")
+    print(f"load avg:    {_load(load_before)} before, {_load(load_after)} after (1, 5, 15 min; {os.cpu_count()} CPUs)")
+    print(f"decay only:  {figures['decay_only']} leads scored from their breakdown, the rest in full")
     print(
         f"written:     {figures['changed']} leads, {changes} score changes, {transitions} stage transitions "
         f"({figures['stage_moves']} score moves, {figures['recycled']} went cold), {figures['retried']} retried"
