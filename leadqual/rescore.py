@@ -4,8 +4,8 @@
 grade, sales_ready, stage move and `score_changes` rows, actor `rule:rescore`), for many leads
 at a time:
 
-- leads are read in primary-key order, `batch_size` at a time (keyset pagination), with all
-  the chunk's events in one query;
+- leads are read in primary-key order, `batch_size` at a time (keyset pagination), with the
+  events of those scored in full in one query;
 - they are scored in worker processes, while this process writes the chunk before;
 - only leads whose score, breakdown or stage changed are written, and only the columns that
   changed: a set-based UPDATE by primary key (PostgreSQL: one statement over arrays; SQLite: one
@@ -21,7 +21,9 @@ Two ways to score a lead, with the same results:
   the end of its reason ("decayed to ...") do. So the new breakdown is the stored one with those
   recomputed from each line's points and time, exactly as `behaviour.score_behaviour` computes
   them, and the totals, grade and `behaviour.decay` ledger row follow from it. Neither the
-  answers nor the events are read or matched against the rules again.
+  answers nor the events are read or matched against the rules again. This relies on what
+  the store guarantees: a lead's breakdown is rewritten whenever its answers, profile or events
+  change, and a config version is never edited in place (publishing a flow makes a new one).
 - **Full** (`scoring.score_lead` on the answers, profile and events, then
   `scoring.score_changes`): a lead scored under another config version or never scored, a
   breakdown that does not have the expected shape, a lead changed while it was scored, and every
@@ -824,9 +826,7 @@ class _Writer:
     prepared statement, executemany), and the ledger's INSERTs."""
 
     def __init__(self, dialect) -> None:
-        self.dialect = dialect
         self.postgresql = dialect.name == "postgresql"
-        self.sqlite = dialect.name == "sqlite"
         moment = _LEADS.c.scored_at.type.dialect_impl(dialect).bind_processor(dialect)
         self._moment = moment or (lambda value: value)
         self._updates: dict[tuple, str] = {}
