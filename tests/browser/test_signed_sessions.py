@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from .conftest import RASA
+from ..conftest import RASA_SERVE
 from .test_website_chat import bot_says, type_message
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +56,7 @@ def test_session_ids_are_issued_signed_and_others_are_refused(stack, new_page):
 
     token, signature = victim.split(".")
     tampered = f"{token}.{'0' * 32}"
-    python = RASA.parent / "python"
+    python = RASA_SERVE[0]  # Rasa's own Python
     result = subprocess.run(
         [str(python), "-c", CLIENT, stack["rasa"], token, tampered],  # claims the victim's id, unsigned
         capture_output=True,
