@@ -268,14 +268,16 @@ def run_rate(url: str | list[str], rate: float, seconds: float, seed: int = 7) -
             pool.submit(visitor, url, SCRIPTS[n % len(SCRIPTS)], n, results, lock)
             n += 1
             next_at += rng.expovariate(rate)
-    elapsed = time.perf_counter() - began
+    return {"rate": rate, "visitors": n, **figures(results, time.perf_counter() - began)}
+
+
+def figures(results: list[tuple[float, bool, float]], seconds: float) -> dict:
+    """Turns, errors, turns/s and latency percentiles of (latency s, ok, finished at) results."""
     latencies = [r[0] * 1000 for r in results if r[1]]
     return {
-        "rate": rate,
-        "visitors": n,
         "turns": len(results),
         "errors": sum(1 for r in results if not r[1]),
-        "turns_per_s": round(len(latencies) / elapsed, 1),
+        "turns_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": round(percentile(latencies, 50)),
         "p95_ms": round(percentile(latencies, 95)),
         "p99_ms": round(percentile(latencies, 99)),
@@ -302,18 +304,7 @@ def run_capacity(url: str | list[str], visitors: int, seconds: float) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    counted = [r for r in results if r[2] <= deadline]
-    latencies = [r[0] * 1000 for r in counted if r[1]]
-    return {
-        "capacity": visitors,
-        "turns": len(counted),
-        "errors": sum(1 for r in counted if not r[1]),
-        "turns_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 50)),
-        "p95_ms": round(percentile(latencies, 95)),
-        "p99_ms": round(percentile(latencies, 99)),
-        "mean_ms": round(statistics.fmean(latencies)) if latencies else None,
-    }
+    return {"capacity": visitors, **figures([r for r in results if r[2] <= deadline], seconds)}
 
 
 def measure(

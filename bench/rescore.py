@@ -114,27 +114,29 @@ def seed(store: LeadStore, count: int, rng: random.Random, chunk: int = 5000) ->
                     "updated_at": SEEDED_AT,
                 }
             )
-            events.extend(
-                {
-                    "message_id": e.message_id,
-                    "type": "page" if e.name == "page" else "track",
-                    "name": e.name,
-                    "url": e.url,
-                    "anonymous_id": None,
-                    "user_id": None,
-                    "lead_id": lead_id,
-                    "properties": {},
-                    "timestamp": e.timestamp,
-                    "received_at": e.timestamp,
-                    "source": "server",
-                }
-                for e in lead_events
-            )
+            events.extend(event_row(lead_id, e) for e in lead_events)
         with store.engine.begin() as conn:
             conn.execute(insert(Lead.__table__), leads)
             conn.execute(insert(TrackedEvent.__table__), events)
         events_total += len(events)
     return events_total
+
+
+def event_row(lead_id: str, event: Event) -> dict:
+    """The `tracked_events` row of a lead's scored event, for bulk seeding."""
+    return {
+        "message_id": event.message_id,
+        "type": "page" if event.name == "page" else "track",
+        "name": event.name,
+        "url": event.url,
+        "anonymous_id": None,
+        "user_id": None,
+        "lead_id": lead_id,
+        "properties": {},
+        "timestamp": event.timestamp,
+        "received_at": event.timestamp,
+        "source": "server",
+    }
 
 
 def _cpu() -> tuple[float, float]:

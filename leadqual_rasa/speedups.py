@@ -42,18 +42,23 @@ from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 # timeout (rasa-sdk: 120 s) or a proxy's (nginx: 60-75 s), so a request never races its close.
 KEEPALIVE_SECONDS = 10.0
 
-_validator = None
+_validators: dict[str, object] = {}
+
+
+def _validator(name: str, schema_of):
+    """One validator per constant schema, the schema checked against the metaschema once."""
+    found = _validators.get(name)
+    if found is None:
+        schema = schema_of()
+        cls = validator_for(schema)
+        cls.check_schema(schema)
+        found = _validators[name] = cls(schema)
+    return found
 
 
 def _validate_action_result(self, result):
-    global _validator
-    if _validator is None:
-        schema = self.action_response_format_spec()
-        cls = validator_for(schema)
-        cls.check_schema(schema)
-        _validator = cls(schema)
     try:
-        _validator.validate(result)
+        _validator("action", self.action_response_format_spec).validate(result)
         return True
     except ValidationError as e:
         e.message += (
@@ -64,20 +69,11 @@ def _validate_action_result(self, result):
         raise e
 
 
-_nlg_validator = None
-
-
 def _validate_nlg_response(content) -> bool:
-    global _nlg_validator
     if content is None or content == "":
         return True  # the endpoint did not want to respond with anything
-    if _nlg_validator is None:
-        schema = rasa_nlg.nlg_response_format_spec()
-        cls = validator_for(schema)
-        cls.check_schema(schema)
-        _nlg_validator = cls(schema)
     try:
-        _nlg_validator.validate(content)
+        _validator("nlg", rasa_nlg.nlg_response_format_spec).validate(content)
         return True
     except ValidationError as e:
         raise RasaException(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,26 +18,18 @@ from leadqual.leads import LeadStore
 from leadqual.models import Lead, TrackedEvent, Visitor
 
 from .conftest import postgres_database
+from .test_identity import NOW
+from .test_identity import event as identity_event
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 PRICING = "https://nubilo.example/precios/"
 
 
 def event(message_id, name="page", minutes=60, anonymous_id=None, user_id=None, url=None, **extra) -> dict:
-    item = {
-        "message_id": message_id,
-        "type": "page" if name == "page" else ("identify" if name == "identify" else "track"),
-        "name": name,
-        "url": url,
-        "anonymous_id": anonymous_id,
-        "user_id": user_id,
-        "properties": {"n": message_id},
-        "timestamp": NOW - timedelta(minutes=minutes),
-        "received_at": NOW,
-        "source": "server",
-    }
-    item.update(extra)
-    return item
+    """A normalized tracking event `minutes` before NOW, its properties naming it."""
+    at = NOW - timedelta(minutes=minutes)
+    return identity_event(
+        message_id, name, at, anonymous_id, user_id, url, **{"properties": {"n": message_id}, **extra}
+    )
 
 
 def identify(message_id, minutes, browser=None, user_id=None, **traits) -> dict:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, select
 
+from bench.rescore import event_row
 from leadqual import rescore, scoring
 from leadqual.behaviour import Event
 from leadqual.leads import LeadStore
@@ -153,20 +154,7 @@ def seed(store: LeadStore, config) -> None:
             }
         )
         changes += [{"lead_id": lead_id, "at": SEEDED, **change} for change in ledger]
-        events += [
-            {
-                "message_id": e.message_id,
-                "type": "page" if e.name == "page" else "track",
-                "name": e.name,
-                "url": e.url,
-                "lead_id": lead_id,
-                "properties": {},
-                "timestamp": e.timestamp,
-                "received_at": e.timestamp,
-                "source": "server",
-            }
-            for e in lead_events
-        ]
+        events += [event_row(lead_id, e) for e in lead_events]
     with store.engine.begin() as conn:
         conn.execute(insert(Lead.__table__), leads)
         conn.execute(insert(TrackedEvent.__table__), events)
