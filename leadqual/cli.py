@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     rescore.add_argument("--now", type=_moment, help="score as of this ISO 8601 time (default: now; no offset = UTC)")
     rescore.add_argument("--workers", type=int, help="processes that score (default: one per CPU, at most 4)")
     rescore.add_argument("--quiet", action="store_true", help="no progress bar, only the summary line")
+    rescore.add_argument(
+        "--full",
+        action="store_true",
+        help="score every lead from its answers, profile and events, not only its decay (needed only after a config "
+        "file was edited without a new version; slower, same results otherwise)",
+    )
     users_cli.add_parser(sub)
     migrate = sub.add_parser("migrate", help="create or migrate the product's tables to the newest revision")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
@@ -183,13 +189,14 @@ def _rescore(store: LeadStore, args: argparse.Namespace) -> int:
     tqdm.monitor_interval = 0  # no monitor thread: the scoring workers are forked
     with tqdm(total=store.count(), unit="lead", disable=args.quiet, file=sys.stderr) as bar:
         figures = rescore_all(
-            store, now=args.now, batch_size=args.batch_size, progress=bar.update, workers=args.workers
+            store, now=args.now, batch_size=args.batch_size, progress=bar.update, workers=args.workers, full=args.full
         )
     print(
         f"rescored {figures['leads']} leads in {figures['seconds']:.1f} s: {figures['changed']} changed, "
         f"{figures['score_changes']} score changes, {figures['stage_moves']} stage moves, "
         f"{figures['recycled']} recycled (went cold)"
         + (f", {figures['retried']} scored again (changed meanwhile)" if figures["retried"] else "")
+        + (f"; {figures['decay_only']} only decayed" if figures["decay_only"] else "")
     )
     return 0
 

@@ -319,6 +319,17 @@ def test_cli_rescore_prints_a_summary(store, capsys):
     assert "0 changed" in out and err == ""
 
 
+def test_cli_rescore_full_scores_every_lead_from_its_answers(store, capsys):
+    ids = seed(store, "a")
+    assert cli.main(["--database-url", store.url, "rescore", "--now", "2026-03-09T09:00:00Z", "--quiet"]) == 0
+    out, _ = capsys.readouterr()
+    assert f"; {len(ids)} only decayed" in out  # scored under the current config: decay only
+    later = ["--database-url", store.url, "rescore", "--now", "2026-03-16T09:00:00Z", "--quiet", "--full"]
+    assert cli.main(later) == 0
+    out, _ = capsys.readouterr()
+    assert f"{len(ids) - 1} changed" in out and "only decayed" not in out
+
+
 def test_a_lead_the_new_config_makes_sales_ready_is_handed_off_once(store, config):
     from leadqual.outbox import OutboxMessage
 
