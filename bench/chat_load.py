@@ -42,7 +42,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import RASA_SERVE, free_port, postgres_database, stop, wait_for  # noqa: E402
+from tests.conftest import RASA_SERVE, action_server_process, free_port, postgres_database, stop  # noqa: E402
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 TURNS = 9  # lines per conversation in SCRIPTS
@@ -177,17 +177,8 @@ def stack(model: str, database_url: str, workdir: Path, stock: bool = False, pro
         if stock:
             credentials = workdir / "credentials-stock.yml"
             credentials.write_text("rest:\n")
+        resources.enter_context(action_server_process(actions_port, logs / "actions.log", env))
         try:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
-                    cwd=ROOT,
-                    stdout=(logs / "actions.log").open("w"),
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                )
-            )
-            wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs / "actions.log", timeout=60)
             urls, started_in = [], None
             for _ in range(processes):
                 port = free_port()
@@ -208,7 +199,7 @@ def stack(model: str, database_url: str, workdir: Path, stock: bool = False, pro
                 first_answer(url, procs[-1], log)
                 started_in = started_in or time.perf_counter() - started
                 urls.append(url)
-            yield {"urls": urls, "started_in": started_in, "pid": procs[1].pid}
+            yield {"urls": urls, "started_in": started_in, "pid": procs[0].pid}
         finally:
             for proc in reversed(procs):
                 stop(proc)

@@ -84,6 +84,24 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) 
 
 
 @contextmanager
+def action_server_process(port: int, log: Path, env: dict, log_mode: str = "w"):
+    """`python -m actions.server` on `port` with exactly `env`, its output in `log`; yields the
+    process once /health answers, and stops it afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log.open(log_mode),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
+        yield proc
+    finally:
+        stop(proc)
+
+
+@contextmanager
 def running_action_server(workdir: Path, **env: str):
     """The action server as a real process on a free port, with only the environment given (on
     a SQLite file in `workdir` unless LEADQUAL_DATABASE_URL is set); yields (base URL, log)."""
@@ -96,18 +114,8 @@ def running_action_server(workdir: Path, **env: str):
         "LEADQUAL_HANDOFF_DIR": str(workdir),
         **env,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=environment,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
+    with action_server_process(port, log, environment):
         yield f"http://127.0.0.1:{port}", log
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from sqlalchemy import text
 from leadqual.config import WEEKDAYS
 from leadqual.leads import LeadStore
 
-from ..conftest import RASA_SERVE, free_port, postgres_database, stop, wait_for
+from ..conftest import RASA_SERVE, action_server_process, free_port, postgres_database, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 API_TOKEN = "e2e-" + uuid.uuid4().hex
@@ -125,18 +124,8 @@ def action_server(database_url: str, actions_port: int) -> str:
         "LEADQUAL_HANDOFF_DIR": str(HANDOFF_DIR),
         "LEADQUAL_DELIVERY_SECONDS": "0.5",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", str(actions_port)],
-        cwd=ROOT,
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{actions_port}/health", proc, log, timeout=60)
+    with action_server_process(actions_port, log, env, log_mode="a"):
         yield database_url
-    finally:
-        stop(proc)
 
 
 class Visitor:
