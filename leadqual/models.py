@@ -41,7 +41,7 @@ class Lead(Base):
     language: Mapped[str] = mapped_column(String(5), default="es")
     # Who the lead is beyond BANT, from `identify` traits: country, company_size, job_title.
     profile: Mapped[dict] = mapped_column(JSON, default=dict)
-    stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
+    stage: Mapped[str] = mapped_column(String(20), default="lead")
     # "bot", "rule" or "person": who put the lead in its stage. Scores never undo a person's move.
     stage_actor: Mapped[str] = mapped_column(String(10), default="bot")
     stage_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -49,7 +49,7 @@ class Lead(Base):
     sales_ready: Mapped[bool] = mapped_column(Boolean, default=False)
     fit_score: Mapped[int] = mapped_column(Integer, default=0)
     behaviour_score: Mapped[int] = mapped_column(Integer, default=0)
-    total_score: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    total_score: Mapped[int] = mapped_column(Integer, default=0)
     grade: Mapped[str] = mapped_column(String(2), default="D3", index=True)
     # The current score, one line per answer, profile criterion and event (see scoring.py).
     score_breakdown: Mapped[list] = mapped_column(JSON, default=list)
@@ -58,7 +58,7 @@ class Lead(Base):
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     # The SDR (or, when nobody is available, the queue) the lead was handed to, and the routing
     # rule that decided (handoff.rules.latam, handoff.round_robin...), with why.
-    owner: Mapped[str | None] = mapped_column(String(50), index=True)
+    owner: Mapped[str | None] = mapped_column(String(50))
     owner_queue: Mapped[str | None] = mapped_column(String(50))
     owner_rule: Mapped[str | None] = mapped_column(String(120))
     owner_reason: Mapped[str | None] = mapped_column(Text)
@@ -73,7 +73,9 @@ class Lead(Base):
     conversations: Mapped[list[Conversation]] = relationship(back_populates="lead", order_by="Conversation.started_at")
 
     # The console's list: highest score first, paged by (score, id), overall, per stage and per
-    # owner; and its date filter. Fast with 100k leads (bench/console_list.py).
+    # owner; and its date filter. Fast with 100k leads (bench/console_list.py). They also answer
+    # a filter on stage, owner or score alone: no single-column index repeats their first column,
+    # since re-scoring rewrites the score of nearly every lead (migration 0005).
     __table_args__ = (
         Index("ix_leads_score_id", "total_score", "id"),
         Index("ix_leads_stage_score_id", "stage", "total_score", "id"),

@@ -44,6 +44,7 @@ Unlike `_rescore`, a lead with nothing new keeps its `scored_at` (it is not writ
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -53,6 +54,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from multiprocessing import get_all_start_methods, get_context
@@ -61,7 +63,7 @@ from sqlalchemy import JSON, String, Text, bindparam, cast, insert, select, type
 from sqlalchemy.orm import Session
 
 from leadqual import scoring
-from leadqual.behaviour import Event, decay_factor
+from leadqual.behaviour import SECONDS_PER_DAY, Event
 from leadqual.config import QualificationConfig
 from leadqual.models import Lead, ScoreChange, StageTransition, TrackedEvent, utcnow
 from leadqual.stages import AUTOMATIC_STAGES, Actor, advance, meets, score_stage, stage_from_score
@@ -153,7 +155,7 @@ def rescore_all(
         raise ValueError("batch_size must be at least 1")
     run = _Run(store, now, workers or min(os.cpu_count() or 1, 4), progress, full)
     started = time.perf_counter()
-    with store.engine.connect() as conn, _SqliteTuning(conn, run.dialect) as tuning:
+    with _no_cyclic_gc(), store.engine.connect() as conn, _SqliteTuning(conn, run.dialect) as tuning:
         run.conn, run.tuning = conn, tuning
         try:
             pending: _Chunk | None = None
@@ -178,6 +180,19 @@ def rescore_all(
     figures["seconds"] = round(time.perf_counter() - started, 3)
     figures["phases"] = {name: round(value, 3) for name, value in run.phases.items()}
     return figures
+
+
+@contextmanager
+def _no_cyclic_gc():
+    """Python's cycle collector off for the run: it would walk every row and result held in
+    memory each time enough of them were allocated (reference counting still frees them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -301,19 +316,70 @@ class _Run:
 
     def write(self, chunk: _Chunk) -> None:
         """Write a scored chunk in one transaction. Leads whose `updated_at` changed since they
-        were read (written to or not) are left out and queued for `rescore_locked`."""
+        were read are left out and queued for `rescore_locked`.
+
+        First each UPDATE also asks for the `updated_at` read: when every lead to write matched,
+        none of them changed meanwhile (the usual case), and only the leads not written are
+        checked. Otherwise that transaction is rolled back and the chunk written again, all its
+        leads' versions checked first."""
         clock = time.perf_counter()
         results = [future.result() for future in chunk.results]
         self.phases["score"] += time.perf_counter() - clock
-        clock = time.perf_counter()
         for result in results:
             self.unexpected.extend(result["unexpected"])
-        written = any(result["rows"] for result in results)
+        if not any(result["rows"] for result in results):
+            for result in results:
+                self._count(result)
+        else:
+            if not self._write_if_unchanged(chunk, results):
+                self._write_checked(chunk, results)
+            self.tuning.committed()
+        if self.progress is not None:
+            self.progress(len(chunk.ids))
+
+    def _write_if_unchanged(self, chunk: _Chunk, results: list[dict]) -> bool:
+        clock = time.perf_counter()
         transaction = self.conn.begin()
         try:
-            if written and self.dialect == "sqlite":
+            if self.dialect == "sqlite":
+                self.conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock
+            expected = matched = 0
+            for result in results:
+                expected += len(result["rows"])
+                matched += self.writer.write(self.conn, result, self.now, chunk.versions)
+            if matched != expected:
+                return False
+            stale = self._changed_unwritten(chunk, results)
+            if stale:
+                self.stale.extend(stale)
+                self.unexpected = [i for i in self.unexpected if i not in stale]
+            self._finish(results, transaction, clock)
+            return True
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
+
+    def _changed_unwritten(self, chunk: _Chunk, results: list[dict]) -> list[str]:
+        """The chunk's leads not written whose `updated_at` is no longer the one read: scored
+        from what they were, they may need writing now."""
+        written = {lead_id for result in results for lead_id, _ in result["rows"]}
+        unwritten = [lead_id for lead_id in chunk.ids if lead_id not in written]
+        if not unwritten:
+            return []
+        if len(unwritten) > len(chunk.ids) // 4:
+            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=False)
+        else:
+            query = select(_LEADS.c.id, _raw(_LEADS.c.updated_at)).where(_LEADS.c.id.in_(unwritten))
+            current = dict(self.conn.execute(query).all())
+        return [lead_id for lead_id in unwritten if current.get(lead_id, chunk) != chunk.versions[lead_id]]
+
+    def _write_checked(self, chunk: _Chunk, results: list[dict]) -> None:
+        clock = time.perf_counter()
+        transaction = self.conn.begin()
+        try:
+            if self.dialect == "sqlite":
                 self.conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, before the check
-            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=written)
+            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=True)
             stale = {i for i in chunk.ids if current.get(i, chunk) != chunk.versions[i]}
             if stale:
                 self.stale.extend(i for i in chunk.ids if i in stale)
@@ -321,19 +387,20 @@ class _Run:
                 results = [_without(result, stale) for result in results]
             for result in results:
                 self.writer.write(self.conn, result, self.now)
-                self._hand_off(result["ready"])
-                self._count(result)
-            self.phases["write"] += time.perf_counter() - clock
-            clock = time.perf_counter()
-            transaction.commit()
+            self._finish(results, transaction, clock)
         finally:
             if transaction.is_active:
                 transaction.rollback()
-        if written:
-            self.tuning.committed()
+
+    def _finish(self, results: list[dict], transaction, clock: float) -> None:
+        """Hand off the leads that became sales-ready, count, and commit the chunk."""
+        for result in results:
+            self._hand_off(result["ready"])
+            self._count(result)
+        self.phases["write"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        transaction.commit()
         self.phases["commit"] += time.perf_counter() - clock
-        if self.progress is not None:
-            self.progress(len(chunk.ids))
 
     def _versions(self, first: str, last: str, lock: bool) -> dict:
         """{lead id: updated_at} of the leads from `first` to `last` (a range: cheaper than an
@@ -482,6 +549,7 @@ _worker_config: QualificationConfig | None = None
 def _init_worker(config: QualificationConfig) -> None:
     global _worker_config
     _worker_config = config
+    gc.disable()  # as in the main process: a worker lives for one run
 
 
 def _json(value: str | dict | list | None):
@@ -529,7 +597,7 @@ def _full(answers, profile, lead_events: list, before: list, config: Qualificati
 _encode = json.encoder.encode_basestring_ascii  # as json.dumps encodes a string
 
 
-def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score | None:
+def _decay_only(text: str, config: QualificationConfig, now: datetime, grades: dict | None = None) -> _Score | None:
     """The score `_full` would give a lead whose breakdown (JSON `text`) was scored under this
     config version from its current answers, profile and events.
 
@@ -537,7 +605,8 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score
     computed as `behaviour.score_behaviour` does from the line's points and time; the totals,
     grade and the one `behaviour.decay` row of `scoring.score_changes` follow from it. The new
     JSON is the old text with the changed lines' value and reason replaced. None if a line is not
-    as `scoring.score_lead` makes it (the lead is then scored in full)."""
+    as `scoring.score_lead` makes it (the lead is then scored in full). `grades` remembers
+    scoring.grade's answers for `config` across calls: (fit, behaviour) -> grade."""
     version = config.version
     split = _split(text, version)
     if split is not None:
@@ -563,7 +632,12 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime) -> _Score
     if minimum is not None and behaviour < minimum:
         behaviour = minimum
     total = fit + behaviour
-    score = _Score(fit, behaviour, total, scoring.grade(fit, behaviour, config), qualifies, bool(replaced), [])
+    grade = grades.get((fit, behaviour)) if grades is not None else None
+    if grade is None:
+        grade = scoring.grade(fit, behaviour, config)
+        if grades is not None:
+            grades[fit, behaviour] = grade
+    score = _Score(fit, behaviour, total, grade, qualifies, bool(replaced), [])
     if not replaced:
         return score
     # scoring.score_changes: lines whose points and rule are the same only decayed; the other
@@ -675,6 +749,7 @@ def _decay_events(events: list, version: int, half_life: float | None, now: date
     decayed: list[float] = []
     replaced: dict[int, tuple[float, str]] = {}
     sums: dict = {}
+    parse, search = datetime.fromisoformat, _DECAYED_TO.search
     try:
         for index, line in enumerate(events):
             points, reason, old = line["points"], line["reason"], line["value"]
@@ -682,33 +757,39 @@ def _decay_events(events: list, version: int, half_life: float | None, now: date
                 return None
             if line["kind"] != "behaviour" or line["source"] != "event":
                 return None
-            moment = datetime.fromisoformat(line["at"])
+            moment = parse(line["at"])
             if moment.tzinfo is None:
                 return None
-            # As behaviour.score_behaviour: points x decay, and the reason says so unless it is
-            # the same. A 0-point line (capped, or a 0-point rule) says nothing about decay.
-            value = points * decay_factor(moment, now, half_life)
+            # As behaviour.score_behaviour: points x decay_factor (inlined: the same
+            # operations in the same order, so the same float), and the reason says so unless
+            # it is the same. A 0-point line (capped, or a 0-point rule) says nothing about decay.
+            if half_life is None:
+                value = points * 1.0
+            else:
+                value = points * 0.5 ** (max(0.0, (now - moment).total_seconds() / SECONDS_PER_DAY) / half_life)
             decayed.append(value)
             if points:
-                stem = reason
-                found = _DECAYED_TO.search(reason)
-                if found is not None:
-                    stem = reason[: found.start()]
-                if not stem.endswith(f": {points:+d}"):
+                found = search(reason)
+                stem = reason if found is None else reason[: found.start()]
+                if not stem.endswith(_POINTS_END[points] if points in _POINTS_END else f": {points:+d}"):
                     return None
                 reason = stem + (f", decayed to {value:+.2f}" if value != points else "")
             rounded = round(value, 4)
             if rounded != old or reason != line["reason"]:
                 replaced[index] = (rounded, reason)
-            key = line["source_ref"]
-            entry = sums.get(key)
+            entry = sums.get(line["source_ref"])
             if entry is None:
-                entry = sums[key] = [0.0, 0.0]
-            entry[0] += old
-            entry[1] += rounded
+                sums[line["source_ref"]] = [0.0 + old, 0.0 + rounded]
+            else:
+                entry[0] += old
+                entry[1] += rounded
     except (KeyError, TypeError, ValueError):
         return None
     return decayed, replaced, sums
+
+
+# ": +10" and the like, the end of an event line's reason before "decayed to" (points -100..100).
+_POINTS_END = {points: f": {points:+d}" for points in range(-100, 101)}
 
 
 def _splice(text: str, lines: list[dict], replaced: dict[int, tuple[float, str]]) -> str | None:
@@ -755,11 +836,12 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
     cold_before = now - timedelta(days=days) if days is not None else None
     rows, changes, transitions, newly_ready, unexpected = [], [], [], [], []
     decay_only = 0
+    grades: dict = {}
     for lead, lead_events in part:
         (lead_id, answers, profile, breakdown, fit, behaviour, total, grade, sales_ready) = lead[:9]
         config_version, stage, stage_actor, last_activity = lead[9:13]
         if lead_events is None:
-            score = _decay_only(breakdown, config, now) if isinstance(breakdown, str) else None
+            score = _decay_only(breakdown, config, now, grades) if isinstance(breakdown, str) else None
             if score is None:
                 unexpected.append(lead_id)
                 continue
@@ -831,19 +913,23 @@ class _Writer:
         self._moment = moment or (lambda value: value)
         self._updates: dict[tuple, str] = {}
 
-    def write(self, conn, result: dict, now: datetime) -> None:
+    def write(self, conn, result: dict, now: datetime, versions: dict | None = None) -> int:
+        """Write the result; the number of leads the UPDATEs matched. With `versions` ({lead id:
+        updated_at as read}), only a lead whose `updated_at` is still that is updated."""
         written_at = utcnow()
         groups: dict[tuple, list] = {}
         for lead_id, row in result["rows"]:
             groups.setdefault(tuple(row), []).append((lead_id, row))
+        matched = 0
         for columns, rows in groups.items():
-            self._update(conn, columns, rows, now, written_at)
+            matched += self._update(conn, columns, rows, now, written_at, versions)
         if result["changes"]:
             self._ledger(conn, result["changes"], now)
         if result["transitions"]:
             conn.execute(insert(StageTransition.__table__), result["transitions"])
+        return matched
 
-    def _update(self, conn, columns: tuple, rows: list, now: datetime, written_at: datetime) -> None:
+    def _update(self, conn, columns: tuple, rows: list, now: datetime, written_at: datetime, versions) -> int:
         scored_at, updated_at = self._moment(now), self._moment(written_at)
         stage_changed_at = [self._moment(row["stage_changed_at"]) for _, row in rows] if "stage" in columns else None
         if self.postgresql:
@@ -855,24 +941,33 @@ class _Writer:
                     params.append(stage_changed_at)
                 else:
                     params.append([row[name] for _, row in rows])
+            names, check = ", ".join(columns), ""
+            if versions is not None:
+                types.append("timestamptz")
+                params.append([versions[lead_id] for lead_id, _ in rows])
+                names, check = names + ", version", " AND leads.updated_at = v.version"
             statement = (
                 f"UPDATE leads SET {', '.join(sets)}, scored_at = %s, updated_at = %s"
                 f" FROM unnest(%b::varchar[], {', '.join(f'%b::{t}[]' for t in types)})"
-                f" AS v(id, {', '.join(columns)}) WHERE leads.id = v.id"
+                f" AS v(id, {names}) WHERE leads.id = v.id{check}"
             )
-            conn.exec_driver_sql(statement, (scored_at, updated_at, *params))
-            return
-        statement = self._updates.get(columns)
+            return conn.exec_driver_sql(statement, (scored_at, updated_at, *params)).rowcount
+        checked = versions is not None
+        statement = self._updates.get((columns, checked))
         if statement is None:
             sets = ", ".join(f"{name} = ?" for name in (*columns, "scored_at", "updated_at"))
-            statement = self._updates[columns] = f"UPDATE leads SET {sets} WHERE id = ?"
+            check = " AND updated_at = ?" if checked else ""
+            statement = self._updates[columns, checked] = f"UPDATE leads SET {sets} WHERE id = ?{check}"
         values = []
         for index, (lead_id, row) in enumerate(rows):
             value = [row[name] for name in columns]
             if stage_changed_at is not None:
                 value[columns.index("stage_changed_at")] = stage_changed_at[index]
-            values.append((*value, scored_at, updated_at, lead_id))
-        conn.exec_driver_sql(statement, values)
+            if checked:
+                values.append((*value, scored_at, updated_at, lead_id, versions[lead_id]))
+            else:
+                values.append((*value, scored_at, updated_at, lead_id))
+        return conn.exec_driver_sql(statement, values).rowcount
 
     def _ledger(self, conn, changes: list[tuple], now: datetime) -> None:
         at = self._moment(now)
