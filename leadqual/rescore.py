@@ -608,6 +608,18 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime, grades: d
     as `scoring.score_lead` makes it (the lead is then scored in full). `grades` remembers
     scoring.grade's answers for `config` across calls: (fit, behaviour) -> grade."""
     version = config.version
+    fit_part = _fit_part(text, version)
+    if fit_part is not None:
+        fit, qualifies, offset = fit_part
+        if offset == len(text):
+            fast = ([], None, {})
+        else:
+            fast = _decay_text(text, offset, version, config.behaviour.half_life_days, now)
+        if fast is not None:
+            decayed, new_text, sums = fast
+            score = _decay_score(fit, qualifies, decayed, sums, new_text is not None, config, grades)
+            score.text = new_text
+            return score
     split = _split(text, version)
     if split is not None:
         fit, qualifies, offset, events = split
@@ -627,6 +639,29 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime, grades: d
     if decay is None:
         return None
     decayed, replaced, sums = decay
+    score = _decay_score(fit, qualifies, decayed, sums, bool(replaced), config, grades)
+    if not replaced:
+        return score
+    if split is not None:
+        spliced = _splice(text[offset:], events, replaced)
+        if spliced is not None:
+            score.text = text[:offset] + spliced
+            return score
+        lines = json.loads(text)
+        indexes = [index for index, line in enumerate(lines) if line["kind"] != "fit"]
+    replaced = {indexes[index]: new for index, new in replaced.items()}
+    score.text = _splice(text, lines, replaced)
+    if score.text is None:
+        for index, (value, reason) in replaced.items():
+            lines[index] = {**lines[index], "value": value, "reason": reason}
+        score.lines = lines
+    return score
+
+
+def _decay_score(fit, qualifies, decayed: list, sums: dict, changed: bool, config, grades: dict | None) -> _Score:
+    """The totals, grade and `behaviour.decay` ledger row from the event lines' decayed points
+    and sums, as `behaviour.score_behaviour` and `scoring.score_changes` make them."""
+    version = config.version
     behaviour = math.floor(sum(decayed) + 0.5)  # as behaviour.score_behaviour
     minimum = config.behaviour.minimum_total
     if minimum is not None and behaviour < minimum:
@@ -637,8 +672,8 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime, grades: d
         grade = scoring.grade(fit, behaviour, config)
         if grades is not None:
             grades[fit, behaviour] = grade
-    score = _Score(fit, behaviour, total, grade, qualifies, bool(replaced), [])
-    if not replaced:
+    score = _Score(fit, behaviour, total, grade, qualifies, changed, [])
+    if not changed:
         return score
     # scoring.score_changes: lines whose points and rule are the same only decayed; the other
     # keys' sums did not move (adding their 0.0 changes nothing).
@@ -656,19 +691,6 @@ def _decay_only(text: str, config: QualificationConfig, now: datetime, grades: d
                 "reason": f"behaviour points decayed by {change:+.2f}",
             }
         )
-    if split is not None:
-        spliced = _splice(text[offset:], events, replaced)
-        if spliced is not None:
-            score.text = text[:offset] + spliced
-            return score
-        lines = json.loads(text)
-        indexes = [index for index, line in enumerate(lines) if line["kind"] != "fit"]
-    replaced = {indexes[index]: new for index, new in replaced.items()}
-    score.text = _splice(text, lines, replaced)
-    if score.text is None:
-        for index, (value, reason) in replaced.items():
-            lines[index] = {**lines[index], "value": value, "reason": reason}
-        score.lines = lines
     return score
 
 
@@ -682,9 +704,9 @@ _fit_parts: dict[tuple, tuple | None] = {}
 FIT_PARTS_MAX = 20000
 
 
-def _split(text: str, version: int) -> tuple | None:
-    """(fit, qualifies, offset of the event lines, the event lines) of a breakdown laid out as
-    json.dumps writes scoring.score_lead's lines; None otherwise."""
+def _fit_part(text: str, version: int) -> tuple | None:
+    """(fit, qualifies, offset of the event lines or len(text) if none) of a breakdown laid out
+    as json.dumps writes scoring.score_lead's lines; None otherwise."""
     offset = text.find(_NEXT_EVENT_LINE)
     if offset < 0:
         if text.startswith(_EVENT_LINE, 1):
@@ -693,6 +715,7 @@ def _split(text: str, version: int) -> tuple | None:
         elif '"kind": "behaviour"' in text:
             return None
         else:  # no event lines
+            offset = len(text)
             prefix = text
     else:
         offset += 2
@@ -709,13 +732,102 @@ def _split(text: str, version: int) -> tuple | None:
         _fit_parts[key] = fit_part
     if fit_part is None:
         return None
-    if prefix is text:
-        return (*fit_part, len(text), [])
+    return (*fit_part, offset)
+
+
+def _split(text: str, version: int) -> tuple | None:
+    """(fit, qualifies, offset of the event lines, the event lines) of a breakdown laid out as
+    json.dumps writes scoring.score_lead's lines; None otherwise."""
+    fit_part = _fit_part(text, version)
+    if fit_part is None:
+        return None
+    offset = fit_part[2]
+    if offset == len(text):
+        return (*fit_part, [])
     try:
         events = json.loads("[" + text[offset:])
     except ValueError:
         return None
-    return (*fit_part, offset, events)
+    return (*fit_part, events)
+
+
+# An event line exactly as json.dumps writes scoring.score_lead's: kind, rule, source,
+# source_ref (1), event, at (2), points (3), value (4), reason (5), criterion, qualifies,
+# config_version (6). A reason with an escape (a non-ASCII URL, a quote) is left to the JSON way.
+_JSON_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_EVENT_LINE_TEXT = re.compile(
+    r'\{"kind": "behaviour", "rule": '
+    + _JSON_STRING
+    + r', "source": "event", "source_ref": ('
+    + _JSON_STRING
+    + r'|null), "event": (?:'
+    + _JSON_STRING
+    + r'|null), "at": "([0-9T:.+\-]+)", "points": (-?\d+), '
+    r'"value": (-?\d+\.\d+(?:e-\d+)?), "reason": "([^"\\]*)", "criterion": null, "qualifies": null, '
+    r'"config_version": (\d+)\}'
+)
+
+
+def _decay_text(text: str, offset: int, version: int, half_life: float | None, now: datetime) -> tuple | None:
+    """`_decay_events` on the event lines' JSON text itself (from `offset` to the closing
+    bracket), without decoding it: (decayed points, the new text or None if no line changed,
+    the sums {key: [old, new]}); None if a line is not written exactly as `_EVENT_LINE_TEXT`
+    says (the JSON way then decides)."""
+    decayed: list[float] = []
+    sums: dict = {}
+    pieces: list[str] = []
+    last, position, end = 0, offset, len(text) - 1
+    match, parse, search = _EVENT_LINE_TEXT.match, datetime.fromisoformat, _DECAYED_TO.search
+    while True:
+        line = match(text, position)
+        if line is None:
+            return None
+        key, at, points_text, value_text, reason, line_version = line.groups()
+        if line_version != str(version):
+            return None
+        points, old = int(points_text), float(value_text)
+        if repr(old) != value_text:  # not as json.dumps writes it
+            return None
+        try:
+            moment = parse(at)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            return None
+        # As `_decay_events`; the reason is plain ASCII here, so its text is its JSON.
+        if half_life is None:
+            value = points * 1.0
+        else:
+            value = points * 0.5 ** (max(0.0, (now - moment).total_seconds() / SECONDS_PER_DAY) / half_life)
+        decayed.append(value)
+        new_reason = reason
+        if points:
+            found = search(reason)
+            stem = reason if found is None else reason[: found.start()]
+            if not stem.endswith(_POINTS_END[points] if points in _POINTS_END else f": {points:+d}"):
+                return None
+            new_reason = stem + (f", decayed to {value:+.2f}" if value != points else "")
+        rounded = round(value, 4)
+        if rounded != old or new_reason != reason:
+            pieces += (text[last : line.start(4)], repr(rounded), ', "reason": "', new_reason)
+            last = line.end(5)
+        entry = sums.get(key)
+        if entry is None:
+            sums[key] = [0.0 + old, 0.0 + rounded]
+        else:
+            entry[0] += old
+            entry[1] += rounded
+        position = line.end()
+        if text.startswith(", ", position):
+            position += 2
+        elif position == end and text[end] == "]":
+            break
+        else:
+            return None
+    if not pieces:
+        return decayed, None, sums
+    pieces.append(text[last:])
+    return decayed, "".join(pieces), sums
 
 
 def _fit_lines(lines, version: int, events_allowed: bool) -> tuple | None:

@@ -297,3 +297,38 @@ def test_a_breakdown_the_decay_only_way_cannot_read_is_scored_in_full(config):
     ):
         assert rescore._decay_only(json.dumps(broken), config, now) is None
     assert rescore._decay_only("not json", config, now) is None
+
+
+def test_the_usual_breakdown_is_decayed_on_its_text_with_the_same_result(config, monkeypatch):
+    """A breakdown as the store writes it is decayed without decoding its JSON (`_decay_text`);
+    one the text way cannot read exactly (a reason with an escape: a non-ASCII URL) is decoded.
+    Both give what decoding every breakdown gives, and what scoring in full gives."""
+    rng = random.Random(11)
+    now = SEEDED + 9 * DAY
+    leads = []
+    for i in range(40):
+        events = _events(rng, i)
+        if i % 10 == 9:
+            events.append(Event("page", SEEDED - 2 * DAY, {}, "https://nubilo.es/catálogo/precios", f"m-{i}-x"))
+        answers, profile = rng.choice(ANSWERS), rng.choice(PROFILES)
+        lines = scoring.score_lead(answers, profile, events, config, SEEDED).lines
+        leads.append((json.dumps(lines), answers, profile, events))
+    read_on_text = []
+    for text, *_ in leads:
+        offset = rescore._fit_part(text, config.version)[2]
+        if offset < len(text):
+            read = rescore._decay_text(text, offset, config.version, config.behaviour.half_life_days, now)
+            assert (read is None) == ("\\u" in text[offset:])
+            read_on_text.append(read is not None)
+    assert sum(read_on_text) >= 25 and not all(read_on_text)
+    on_text = [rescore._decay_only(text, config, now) for text, *_ in leads]
+    monkeypatch.setattr(rescore, "_decay_text", lambda *args: None)
+    decoded = [rescore._decay_only(text, config, now) for text, *_ in leads]
+    for (text, answers, profile, events), fast, slow in zip(leads, on_text, decoded, strict=True):
+        assert (fast.text or text) == (slow.text or text)
+        same = ("fit", "behaviour", "total", "grade", "qualifies", "changes", "changed")
+        assert [getattr(fast, name) for name in same] == [getattr(slow, name) for name in same]
+        expected = scoring.score_lead(answers, profile, events, config, now)
+        assert json.loads(fast.text or text) == expected.lines
+        assert (fast.behaviour, fast.total, fast.grade) == (expected.behaviour, expected.total, expected.grade)
+    assert sum(bool(fast.changes) for fast in on_text) >= 25
