@@ -47,6 +47,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import multiprocessing.util
 import os
 import re
 import sqlite3
@@ -164,7 +165,7 @@ def rescore_all(
                 chunk = run.read(after, batch_size)
                 if chunk is not None:
                     run.score(chunk)  # in the workers, while the chunk before is written
-                    after = chunk.ids[-1]
+                    after = chunk.keys[-1]
                 if pending is not None:
                     run.write(pending)
                 if chunk is None:
@@ -197,10 +198,10 @@ def _no_cyclic_gc():
 
 @dataclass
 class _Chunk:
-    ids: list[str]
-    versions: dict  # lead id -> updated_at as read (text on SQLite)
-    items: list[tuple]  # (lead row, its events or None for decay only) to score
-    results: list[Future] = field(default_factory=list)
+    keys: list[str]  # the ids that make its parts' ranges (leads may come and go before they are read)
+    ids: list[str] = field(default_factory=list)  # the leads read, in id order
+    versions: dict = field(default_factory=dict)  # lead id -> updated_at as read (text on SQLite)
+    results: list[Future] = field(default_factory=list)  # one per part: _read_and_score's
 
 
 class _Inline:
@@ -234,6 +235,10 @@ class _Run:
         self.figures.update(handed_off=0, decay_only=0)
         self.phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
         self.compiled: dict = {}
+        # Workers read their parts on their own connections, but not a SQLite database in memory.
+        url = store.engine.url
+        in_memory = not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
+        self.shared = not (self.dialect == "sqlite" and in_memory)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -242,74 +247,43 @@ class _Run:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, after: str | None, batch_size: int) -> _Chunk | None:
-        """The next leads after `after`, with the events of those that need them (not locked)."""
+        """The ids of the next chunk after `after`: the leads themselves are read by whoever
+        scores them (`_read_and_score`)."""
         clock = time.perf_counter()
         with self.conn.begin():
             if after is None:
-                leads = self._rows("first", lambda: _LEAD_QUERY.limit(batch_size))
+                rows = self._rows("first", lambda: select(_LEADS.c.id).order_by(_LEADS.c.id).limit(batch_size))
             else:
-                query = _LEAD_QUERY.where(_LEADS.c.id > bindparam("after")).limit(batch_size)
-                leads = self._rows("next", lambda: query, after=after)
-            if not leads:
-                return None
-            full = {lead[0] for lead in leads if not self._can_decay_only(lead)}
-            events = []
-            if full:
-                # The chunk is a range of ids: its events are the range's (an IN list of 2000 ids
-                # makes PostgreSQL scan the whole events table).
-                lead_id = _EVENTS.c.lead_id
-                query = _EVENT_QUERY.where(lead_id >= bindparam("first"), lead_id <= bindparam("last"))
-                events = self._rows("events", lambda: query, first=min(full), last=max(full))
-        chunk = self._chunk(leads, events, full)
+                query = select(_LEADS.c.id).where(_LEADS.c.id > bindparam("after")).order_by(_LEADS.c.id)
+                rows = self._rows("next", lambda: query.limit(batch_size), after=after)
         self.phases["read"] += time.perf_counter() - clock
-        return chunk
+        return _Chunk(keys=[row[0] for row in rows]) if rows else None
 
     def _rows(self, name: str, query: Callable, **params) -> list:
-        """The rows of a query compiled once per run, fetched as the driver returns them (the
-        JSON and timestamps are already read as text; no per-row processing)."""
-        compiled = self.compiled.get(name)
-        if compiled is None:
-            compiled = self.compiled[name] = query().compile(dialect=self.conn.dialect)
-        values = compiled.construct_params(params)
-        args = tuple(values[key] for key in compiled.positiontup) if compiled.positional else values
-        return self.conn.exec_driver_sql(str(compiled), args).all()
-
-    def _can_decay_only(self, lead) -> bool:
-        """Whether the lead can be scored the decay-only way: scored, under this config version."""
-        return not self.full and lead.config_version == self.config.version and lead.scored_at is not None
-
-    def _chunk(self, leads: list, events: list, full: set) -> _Chunk:
-        by_lead: dict[str, list[tuple]] = {lead_id: [] for lead_id in full}
-        for row in events:
-            if row[0] in by_lead:  # a lead created in the range after the leads were read waits
-                by_lead[row[0]].append(tuple(row[1:]))
-        self.figures["leads"] += len(leads)
-        return _Chunk(
-            ids=[lead[0] for lead in leads],
-            versions={lead[0]: lead[-1] for lead in leads},
-            # A lead scored the decay-only way needs neither its answers nor its profile.
-            items=[
-                (tuple(lead[:-1]), events) if events is not None else ((lead[0], None, None, *lead[3:-1]), None)
-                for lead in leads
-                for events in (by_lead.get(lead[0]),)
-            ],
-        )
+        """The rows of a query compiled once per run (see `_driver_rows`)."""
+        return _driver_rows(self.conn, self.compiled, name, query, **params)
 
     # -- scoring ---------------------------------------------------------------------------
 
     def score(self, chunk: _Chunk) -> None:
-        items, chunk.items = chunk.items, []
-        if self.pool is None and self.workers > 1 and len(items) >= MIN_PARALLEL:
+        """Read and score the chunk: in the worker processes, a part each, or here."""
+        keys = chunk.keys
+        if self.pool is None and self.shared and self.workers > 1 and len(keys) >= MIN_PARALLEL:
             method = "fork" if "fork" in get_all_start_methods() else None  # fork: no re-import
             self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context(method), initializer=_init_worker, initargs=(self.config,)
+                self.workers,
+                mp_context=get_context(method),
+                initializer=_init_worker,
+                initargs=(self.store.url, self.config),
             )
         if self.pool is None:
-            chunk.results = [self.inline.submit(_score_part, self.config, items, self.now)]
+            reader = (self.conn, self.compiled, self.config)
+            chunk.results = [self.inline.submit(_read_and_score, keys[0], keys[-1], self.now, self.full, reader)]
             return
-        size = -(-len(items) // self.workers)
+        size = -(-len(keys) // self.workers)
         chunk.results = [
-            self.pool.submit(_score_part, None, items[i : i + size], self.now) for i in range(0, len(items), size)
+            self.pool.submit(_read_and_score, keys[i], keys[min(i + size, len(keys)) - 1], self.now, self.full)
+            for i in range(0, len(keys), size)
         ]
 
     # -- writing ---------------------------------------------------------------------------
@@ -326,7 +300,12 @@ class _Run:
         results = [future.result() for future in chunk.results]
         self.phases["score"] += time.perf_counter() - clock
         for result in results:
+            chunk.ids += result.pop("ids")
+            chunk.versions.update(result.pop("versions"))
             self.unexpected.extend(result["unexpected"])
+        self.figures["leads"] += len(chunk.ids)
+        if not chunk.ids:
+            return
         if not any(result["rows"] for result in results):
             for result in results:
                 self._count(result)
@@ -455,8 +434,9 @@ class _Run:
                 query = query.with_for_update(key_share=True)
             leads = self.conn.execute(query).all()
             events = self.conn.execute(_EVENT_QUERY.where(_EVENTS.c.lead_id.in_(ids))).all()
-            chunk = self._chunk(leads, events, {lead[0] for lead in leads})
-            result = _score_part(self.config, chunk.items, self.now)
+            self.figures["leads"] += len(leads)
+            items, _versions = _items(leads, events, {lead[0] for lead in leads})
+            result = _score_part(self.config, items, self.now)
             self.writer.write(self.conn, result, self.now)
             self._hand_off(result["ready"])
             self._count(result)
@@ -543,13 +523,76 @@ def _checkpoint(path: str) -> None:
 
 # -- scoring (in this process or a worker) ------------------------------------------------
 
-_worker_config: QualificationConfig | None = None
+
+def _driver_rows(conn, compiled: dict, name: str, query: Callable, **params) -> list:
+    """The rows of `query()`, compiled once into `compiled[name]`, fetched as the driver returns
+    them (the JSON and timestamps are already read as text; no per-row processing)."""
+    statement = compiled.get(name)
+    if statement is None:
+        statement = compiled[name] = query().compile(dialect=conn.dialect)
+    values = statement.construct_params(params)
+    args = tuple(values[key] for key in statement.positiontup) if statement.positional else values
+    return conn.exec_driver_sql(str(statement), args).all()
 
 
-def _init_worker(config: QualificationConfig) -> None:
-    global _worker_config
-    _worker_config = config
+def _read_and_score(first: str, last: str, now: datetime, full: bool, reader: tuple | None = None) -> dict:
+    """Read the leads from id `first` to `last` (with the events of those scored in full) and
+    score them (`_score_part`); the result also has their ids and versions. `reader`:
+    (connection, compiled statements, config) in this process; a worker's own otherwise."""
+    conn, compiled, config = reader or (_worker["conn"], _worker["compiled"], _worker["config"])
+    lead_id = _LEADS.c.id
+    with conn.begin():
+        query = _LEAD_QUERY.where(lead_id >= bindparam("first"), lead_id <= bindparam("last"))
+        leads = _driver_rows(conn, compiled, "leads", lambda: query, first=first, last=last)
+        # version, scored_at: scored under this config version, the decay-only way
+        decay_only = {lead[0] for lead in leads if not full and lead[9] == config.version and lead[13] is not None}
+        in_full = {lead[0] for lead in leads} - decay_only
+        events = []
+        if in_full:
+            # The part is a range of ids: its events are the range's (an IN list of 2000 ids
+            # makes PostgreSQL scan the whole events table).
+            query = _EVENT_QUERY.where(_EVENTS.c.lead_id >= bindparam("first"), _EVENTS.c.lead_id <= bindparam("last"))
+            events = _driver_rows(conn, compiled, "events", lambda: query, first=min(in_full), last=max(in_full))
+    items, versions = _items(leads, events, in_full)
+    result = _score_part(config, items, now)
+    result["ids"], result["versions"] = [lead[0] for lead in leads], versions
+    return result
+
+
+def _items(leads: list, events: list, in_full: set) -> tuple[list, dict]:
+    """([(lead row, its events, or None to score it the decay-only way)], {lead id: updated_at})."""
+    by_lead: dict[str, list[tuple]] = {lead_id: [] for lead_id in in_full}
+    for row in events:
+        if row[0] in by_lead:  # a lead created in the range after the leads were read waits
+            by_lead[row[0]].append(tuple(row[1:]))
+    # A lead scored the decay-only way needs neither its answers nor its profile.
+    items = [
+        (tuple(lead[:-1]), lead_events) if lead_events is not None else ((lead[0], None, None, *lead[3:-1]), None)
+        for lead in leads
+        for lead_events in (by_lead.get(lead[0]),)
+    ]
+    return items, {lead[0]: lead[-1] for lead in leads}
+
+
+# A worker process's config, connection and compiled statements, for one run.
+_worker: dict = {}
+
+
+def _init_worker(url: str, config: QualificationConfig) -> None:
+    from leadqual.leads import LeadStore
+
     gc.disable()  # as in the main process: a worker lives for one run
+    # Its own engine and connection (one inherited from the main process is not to be used).
+    store = LeadStore(url, config)
+    conn = store.engine.connect()
+    _worker.update(config=config, conn=conn, compiled={})
+    # Closed when the worker exits (multiprocessing runs these; atexit handlers it does not).
+    multiprocessing.util.Finalize(None, _close_worker, args=(conn, store.engine), exitpriority=10)
+
+
+def _close_worker(conn, engine) -> None:
+    conn.close()
+    engine.dispose()
 
 
 def _json(value: str | dict | list | None):
@@ -941,7 +984,7 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
     delta, config_version, reason); transitions; ready (newly sales-ready lead ids);
     decay_only (how many were scored that way); unexpected (lead ids whose breakdown the decay-only
     way could not read, to score in full)."""
-    config = config or _worker_config
+    config = config or _worker["config"]
     version = config.version
     rules = config.stages
     days = rules.recycle_after_days
