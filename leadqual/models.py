@@ -66,7 +66,7 @@ class Lead(Base):
     # Opted in to marketing email (nurturing): None until asked; the history is in `consents`.
     marketing_consent: Mapped[bool | None] = mapped_column(Boolean)
     # Latest answer or event, for "went cold" recycling.
-    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # not indexed: 0005
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

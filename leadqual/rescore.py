@@ -318,10 +318,8 @@ class _Run:
 
     def _write_if_unchanged(self, chunk: _Chunk, results: list[dict]) -> bool:
         clock = time.perf_counter()
-        transaction = self.conn.begin()
+        transaction = self._begin_write()
         try:
-            if self.dialect == "sqlite":
-                self.conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock
             expected = matched = 0
             for result in results:
                 expected += len(result["rows"])
@@ -337,6 +335,17 @@ class _Run:
         finally:
             if transaction.is_active:
                 transaction.rollback()
+
+    def _begin_write(self):
+        """A write transaction. SQLite: with its write lock at once. PostgreSQL: its commit does
+        not wait for the disk (`synchronous_commit` off for it alone): a crash may undo the last
+        chunks written, never half of one, and running again redoes them."""
+        transaction = self.conn.begin()
+        if self.dialect == "sqlite":
+            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            self.conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        return transaction
 
     def _changed_unwritten(self, chunk: _Chunk, results: list[dict]) -> list[str]:
         """The chunk's leads not written whose `updated_at` is no longer the one read: scored
@@ -354,10 +363,8 @@ class _Run:
 
     def _write_checked(self, chunk: _Chunk, results: list[dict]) -> None:
         clock = time.perf_counter()
-        transaction = self.conn.begin()
+        transaction = self._begin_write()  # on SQLite the write lock, before the check
         try:
-            if self.dialect == "sqlite":
-                self.conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, before the check
             current = self._versions(chunk.ids[0], chunk.ids[-1], lock=True)
             stale = {i for i in chunk.ids if current.get(i, chunk) != chunk.versions[i]}
             if stale:
@@ -425,10 +432,8 @@ class _Run:
         if retry:
             self.figures["retried"] += len(ids)
         self.figures["leads"] -= len(ids)  # read again below
-        transaction = self.conn.begin()
+        transaction = self._begin_write()
         try:
-            if self.dialect == "sqlite":
-                self.conn.exec_driver_sql("BEGIN IMMEDIATE")
             query = _LEAD_QUERY.where(_LEADS.c.id.in_(ids))
             if self.dialect == "postgresql":
                 query = query.with_for_update(key_share=True)
