@@ -799,11 +799,12 @@ def _split(text: str, version: int) -> tuple | None:
     return (*fit_part, events)
 
 
-# An event line exactly as json.dumps writes scoring.score_lead's: kind, rule, source,
-# source_ref (1), event, at (2), points (3), value (4), reason (5), criterion, qualifies,
-# config_version (6). A reason with an escape (a non-ASCII URL, a quote) is left to the JSON way.
+# An event line exactly as json.dumps writes scoring.score_lead's, and what follows it: kind,
+# rule, source, source_ref (1), event, at (2), points (3), value (4), reason (5), criterion,
+# qualifies, config_version (this version), then ", " or the closing bracket (6). A reason with
+# an escape (a non-ASCII URL, a quote) is left to the JSON way.
 _JSON_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-_EVENT_LINE_TEXT = re.compile(
+_EVENT_LINE_TEXT = (
     r'\{"kind": "behaviour", "rule": '
     + _JSON_STRING
     + r', "source": "event", "source_ref": ('
@@ -812,8 +813,9 @@ _EVENT_LINE_TEXT = re.compile(
     + _JSON_STRING
     + r'|null), "at": "([0-9T:.+\-]+)", "points": (-?\d+), '
     r'"value": (-?\d+\.\d+(?:e-\d+)?), "reason": "([^"\\]*)", "criterion": null, "qualifies": null, '
-    r'"config_version": (\d+)\}'
+    r'"config_version": VERSION\}(, |\]\Z)'
 )
+_event_lines: dict[int, re.Pattern] = {}  # config version -> its compiled _EVENT_LINE_TEXT
 
 
 def _decay_text(text: str, offset: int, version: int, half_life: float | None, now: datetime) -> tuple | None:
@@ -821,21 +823,19 @@ def _decay_text(text: str, offset: int, version: int, half_life: float | None, n
     bracket), without decoding it: (decayed points, the new text or None if no line changed,
     the sums {key: [old, new]}); None if a line is not written exactly as `_EVENT_LINE_TEXT`
     says (the JSON way then decides)."""
+    pattern = _event_lines.get(version)
+    if pattern is None:
+        pattern = _event_lines[version] = re.compile(_EVENT_LINE_TEXT.replace("VERSION", str(int(version))))
     decayed: list[float] = []
     sums: dict = {}
     pieces: list[str] = []
-    last, position, end = 0, offset, len(text) - 1
-    match, parse, search = _EVENT_LINE_TEXT.match, datetime.fromisoformat, _DECAYED_TO.search
-    while True:
-        line = match(text, position)
-        if line is None:
+    last, position = 0, offset
+    parse, search, points_ends = datetime.fromisoformat, _DECAYED_TO.search, _POINTS_END
+    for line in pattern.finditer(text, offset):
+        if line.start() != position:  # something else between two lines
             return None
-        key, at, points_text, value_text, reason, line_version = line.groups()
-        if line_version != str(version):
-            return None
+        key, at, points_text, value_text, reason, after = line.groups()
         points, old = int(points_text), float(value_text)
-        if repr(old) != value_text:  # not as json.dumps writes it
-            return None
         try:
             moment = parse(at)
         except ValueError:
@@ -852,9 +852,9 @@ def _decay_text(text: str, offset: int, version: int, half_life: float | None, n
         if points:
             found = search(reason)
             stem = reason if found is None else reason[: found.start()]
-            if not stem.endswith(_POINTS_END[points] if points in _POINTS_END else f": {points:+d}"):
+            if not stem.endswith(points_ends[points] if points in points_ends else f": {points:+d}"):
                 return None
-            new_reason = stem + (f", decayed to {value:+.2f}" if value != points else "")
+            new_reason = stem + f", decayed to {value:+.2f}" if value != points else stem
         rounded = round(value, 4)
         if rounded != old or new_reason != reason:
             pieces += (text[last : line.start(4)], repr(rounded), ', "reason": "', new_reason)
@@ -866,12 +866,10 @@ def _decay_text(text: str, offset: int, version: int, half_life: float | None, n
             entry[0] += old
             entry[1] += rounded
         position = line.end()
-        if text.startswith(", ", position):
-            position += 2
-        elif position == end and text[end] == "]":
+        if after == "]":
             break
-        else:
-            return None
+    else:
+        return None
     if not pieces:
         return decayed, None, sums
     pieces.append(text[last:])
