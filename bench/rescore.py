@@ -139,10 +139,46 @@ def event_row(lead_id: str, event: Event) -> dict:
     }
 
 
+def settle(store: LeadStore) -> None:
+    """Bring the just-seeded database to rest, as a live one is between two daily runs: its
+    writes flushed to disk (the seeding leaves hundreds of MB for the kernel to write while the
+    run is timed), SQLite's WAL copied back, PostgreSQL's tables vacuumed and analyzed (as
+    autovacuum would have done) and checkpointed."""
+    started = time.perf_counter()
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "postgresql":
+            conn.connection.driver_connection.autocommit = True
+            conn.exec_driver_sql("VACUUM ANALYZE")
+            conn.exec_driver_sql("CHECKPOINT")
+        else:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all()
+            conn.commit()
+    os.sync()
+    print(f"settled (vacuum, checkpoint, sync) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
 def _cpu() -> tuple[float, float]:
     """CPU seconds (user + system) of this process and of its finished child processes."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _server_cpu(dialect: str) -> float | None:
+    """CPU seconds used so far by the local PostgreSQL server's processes (from /proc; None
+    elsewhere, or for SQLite, which runs in this process)."""
+    if dialect != "postgresql" or not Path("/proc").is_dir():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _load(load: tuple[float, float, float]) -> str:
@@ -158,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="scoring processes (default: one per CPU, at most 4)")
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries of the timed run")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-settle", action="store_true", help="time the run right after seeding, without flushing or vacuuming"
+    )
     args = parser.parse_args(argv)
     command = shlex.join([".venv/bin/python", "bench/rescore.py", *(sys.argv[1:] if argv is None else argv)])
 
@@ -175,22 +214,23 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     events = seed(store, args.leads, random.Random(args.seed))
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.connect() as conn:  # as autovacuum would have done on a live database
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
     print(f"seeded {args.leads} leads and {events} events in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if not args.no_settle:
+        settle(store)
 
     now = SEEDED_AT + timedelta(days=args.days)
     profiler = cProfile.Profile() if args.profile else None
     load_before = os.getloadavg()
     cpu_before = _cpu()
+    dialect = store.engine.dialect.name
+    server_before = _server_cpu(dialect)
     if profiler:
         profiler.enable()
     figures = rescore_all(store, now=now, batch_size=args.batch_size, workers=args.workers)
     if profiler:
         profiler.disable()
     cpu = [after - before for after, before in zip(_cpu(), cpu_before, strict=True)]
+    server_after = _server_cpu(dialect)
     load_after = os.getloadavg()
     with store.sessions() as session:
         changes = session.scalar(select(func.count()).select_from(ScoreChange))
@@ -204,7 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seconds:     {seconds:.2f}")
     print(f"leads/s:     {figures['leads'] / seconds:,.0f}")
     print("phases (s):  " + ", ".join(f"{name} {value:.2f}" for name, value in figures["phases"].items()))
-    print(f"cpu (s):     this process {cpu[0]:.1f}, scoring processes {cpu[1]:.1f} (the database server not counted)")
+    server = (
+        f"the database server {server_after - server_before:.1f}"
+        if server_before is not None and server_after is not None
+        else "the database server not counted"
+    )
+    print(f"cpu (s):     this process {cpu[0]:.1f}, scoring processes {cpu[1]:.1f}, {server}")
     print(f"load avg:    {_load(load_before)} before, {_load(load_after)} after (1, 5, 15 min; {os.cpu_count()} CPUs)")
     print(f"decay only:  {figures['decay_only']} leads scored from their breakdown, the rest in full")
     print(

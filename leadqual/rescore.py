@@ -53,8 +53,9 @@ import re
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -76,6 +77,8 @@ DEFAULT_BATCH_SIZE = 2000
 RECYCLABLE = ("mql", "sal", "sql")
 # Worker processes start with the first chunk at least this big; smaller runs score in-process.
 MIN_PARALLEL = 500
+# PostgreSQL: chunks written at once, each on its own connection (see _Run.write_soon).
+WRITERS = 2
 # SQLite while re-scoring: page cache (negative = KiB), and chunks between WAL checkpoints.
 SQLITE_CACHE_KIB = -65536
 CHECKPOINT_EVERY = 10
@@ -167,10 +170,11 @@ def rescore_all(
                     run.score(chunk)  # in the workers, while the chunk before is written
                     after = chunk.keys[-1]
                 if pending is not None:
-                    run.write(pending)
+                    run.write_soon(pending)
                 if chunk is None:
                     break
                 pending = chunk
+            run.wait_for_writes()
             for start in range(0, len(run.stale), batch_size):
                 run.rescore_locked(run.stale[start : start + batch_size])
             for start in range(0, len(run.unexpected), batch_size):
@@ -235,14 +239,49 @@ class _Run:
         self.figures.update(handed_off=0, decay_only=0)
         self.phases = dict.fromkeys(("read", "score", "write", "commit"), 0.0)
         self.compiled: dict = {}
+        self.lock = threading.Lock()  # the figures and lists, written by the writer threads
+        # PostgreSQL: WRITERS chunks written at once, each on a connection of its own (one
+        # server process each), when scoring is parallel too.
+        self.writers: ThreadPoolExecutor | None = None
+        self.writing: deque[Future] = deque()
+        self.local = threading.local()
+        self.connections: list = []
         # Workers read their parts on their own connections, but not a SQLite database in memory.
         url = store.engine.url
         in_memory = not url.database or url.database == ":memory:" or url.query.get("mode") == "memory"
         self.shared = not (self.dialect == "sqlite" and in_memory)
 
     def close(self) -> None:
+        if self.writers is not None:
+            self.writers.shutdown(cancel_futures=True)  # waits for the chunks being written
+        for conn in self.connections:
+            conn.close()
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+    def write_soon(self, chunk: _Chunk) -> None:
+        """Write the chunk: here, or on PostgreSQL with parallel scoring, in a writer thread
+        (after the oldest chunk being written, if WRITERS are)."""
+        if self.dialect != "postgresql" or self.workers < 2 or WRITERS < 2:
+            self.write(chunk)
+            return
+        if self.writers is None:
+            self.writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="rescore-writer")
+        while len(self.writing) >= WRITERS:
+            self.writing.popleft().result()
+        self.writing.append(self.writers.submit(self._write_on_own_connection, chunk))
+
+    def wait_for_writes(self) -> None:
+        while self.writing:
+            self.writing.popleft().result()
+
+    def _write_on_own_connection(self, chunk: _Chunk) -> None:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = self.store.engine.connect()
+            with self.lock:
+                self.connections.append(conn)
+        self.write(chunk, conn)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -288,66 +327,73 @@ class _Run:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, chunk: _Chunk) -> None:
+    def write(self, chunk: _Chunk, conn=None) -> None:
         """Write a scored chunk in one transaction. Leads whose `updated_at` changed since they
         were read are left out and queued for `rescore_locked`.
 
         First each UPDATE also asks for the `updated_at` read: when every lead to write matched,
         none of them changed meanwhile (the usual case), and only the leads not written are
         checked. Otherwise that transaction is rolled back and the chunk written again, all its
-        leads' versions checked first."""
+        leads' versions checked first. `conn`: the connection to write on (default: the run's)."""
+        conn = conn or self.conn
         clock = time.perf_counter()
         results = [future.result() for future in chunk.results]
         self.phases["score"] += time.perf_counter() - clock
         for result in results:
             chunk.ids += result.pop("ids")
             chunk.versions.update(result.pop("versions"))
-            self.unexpected.extend(result["unexpected"])
-        self.figures["leads"] += len(chunk.ids)
+        with self.lock:
+            for result in results:
+                self.unexpected.extend(result["unexpected"])
+            self.figures["leads"] += len(chunk.ids)
         if not chunk.ids:
             return
         if not any(result["rows"] for result in results):
             for result in results:
                 self._count(result)
         else:
-            if not self._write_if_unchanged(chunk, results):
-                self._write_checked(chunk, results)
+            if not self._write_if_unchanged(conn, chunk, results):
+                self._write_checked(conn, chunk, results)
             self.tuning.committed()
         if self.progress is not None:
             self.progress(len(chunk.ids))
 
-    def _write_if_unchanged(self, chunk: _Chunk, results: list[dict]) -> bool:
+    def _write_if_unchanged(self, conn, chunk: _Chunk, results: list[dict]) -> bool:
         clock = time.perf_counter()
-        transaction = self._begin_write()
+        transaction = self._begin_write(conn)
         try:
             expected = matched = 0
             for result in results:
                 expected += len(result["rows"])
-                matched += self.writer.write(self.conn, result, self.now, chunk.versions)
+                matched += self.writer.write(conn, result, self.now, chunk.versions)
             if matched != expected:
                 return False
-            stale = self._changed_unwritten(chunk, results)
-            if stale:
-                self.stale.extend(stale)
-                self.unexpected = [i for i in self.unexpected if i not in stale]
-            self._finish(results, transaction, clock)
+            self._left_out(self._changed_unwritten(conn, chunk, results))
+            self._finish(conn, results, transaction, clock)
             return True
         finally:
             if transaction.is_active:
                 transaction.rollback()
 
-    def _begin_write(self):
+    def _left_out(self, stale) -> None:
+        """Leads changed by someone else while they were scored: to score again, locked."""
+        if stale:
+            with self.lock:
+                self.stale.extend(stale)
+                self.unexpected = [i for i in self.unexpected if i not in stale]
+
+    def _begin_write(self, conn):
         """A write transaction. SQLite: with its write lock at once. PostgreSQL: its commit does
         not wait for the disk (`synchronous_commit` off for it alone): a crash may undo the last
         chunks written, never half of one, and running again redoes them."""
-        transaction = self.conn.begin()
+        transaction = conn.begin()
         if self.dialect == "sqlite":
-            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif self.dialect == "postgresql":
-            self.conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         return transaction
 
-    def _changed_unwritten(self, chunk: _Chunk, results: list[dict]) -> list[str]:
+    def _changed_unwritten(self, conn, chunk: _Chunk, results: list[dict]) -> list[str]:
         """The chunk's leads not written whose `updated_at` is no longer the one read: scored
         from what they were, they may need writing now."""
         written = {lead_id for result in results for lead_id, _ in result["rows"]}
@@ -355,40 +401,41 @@ class _Run:
         if not unwritten:
             return []
         if len(unwritten) > len(chunk.ids) // 4:
-            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=False)
+            current = self._versions(conn, chunk.ids[0], chunk.ids[-1], lock=False)
         else:
             query = select(_LEADS.c.id, _raw(_LEADS.c.updated_at)).where(_LEADS.c.id.in_(unwritten))
-            current = dict(self.conn.execute(query).all())
+            current = dict(conn.execute(query).all())
         return [lead_id for lead_id in unwritten if current.get(lead_id, chunk) != chunk.versions[lead_id]]
 
-    def _write_checked(self, chunk: _Chunk, results: list[dict]) -> None:
+    def _write_checked(self, conn, chunk: _Chunk, results: list[dict]) -> None:
         clock = time.perf_counter()
-        transaction = self._begin_write()  # on SQLite the write lock, before the check
+        transaction = self._begin_write(conn)  # on SQLite the write lock, before the check
         try:
-            current = self._versions(chunk.ids[0], chunk.ids[-1], lock=True)
+            current = self._versions(conn, chunk.ids[0], chunk.ids[-1], lock=True)
             stale = {i for i in chunk.ids if current.get(i, chunk) != chunk.versions[i]}
             if stale:
-                self.stale.extend(i for i in chunk.ids if i in stale)
-                self.unexpected = [i for i in self.unexpected if i not in stale]
+                self._left_out([i for i in chunk.ids if i in stale])
                 results = [_without(result, stale) for result in results]
             for result in results:
-                self.writer.write(self.conn, result, self.now)
-            self._finish(results, transaction, clock)
+                self.writer.write(conn, result, self.now)
+            self._finish(conn, results, transaction, clock)
         finally:
             if transaction.is_active:
                 transaction.rollback()
 
-    def _finish(self, results: list[dict], transaction, clock: float) -> None:
+    def _finish(self, conn, results: list[dict], transaction, clock: float) -> None:
         """Hand off the leads that became sales-ready, count, and commit the chunk."""
         for result in results:
-            self._hand_off(result["ready"])
-            self._count(result)
-        self.phases["write"] += time.perf_counter() - clock
-        clock = time.perf_counter()
+            self._hand_off(conn, result["ready"])
+        written = time.perf_counter()
         transaction.commit()
-        self.phases["commit"] += time.perf_counter() - clock
+        with self.lock:
+            for result in results:
+                self._count(result)
+            self.phases["write"] += written - clock
+            self.phases["commit"] += time.perf_counter() - written
 
-    def _versions(self, first: str, last: str, lock: bool) -> dict:
+    def _versions(self, conn, first: str, last: str, lock: bool) -> dict:
         """{lead id: updated_at} of the leads from `first` to `last` (a range: cheaper than an
         IN list of the chunk's ids); with `lock`, PostgreSQL locks them until the commit."""
         lock = lock and self.dialect == "postgresql"
@@ -399,9 +446,10 @@ class _Run:
             query = query.where(lead_id >= bindparam("first"), lead_id <= bindparam("last"))
             return query.with_for_update(key_share=True) if lock else query
 
-        return dict(self._rows("locked" if lock else "versions", query, first=first, last=last))
+        name = "locked" if lock else "versions"
+        return dict(_driver_rows(conn, self.compiled, name, query, first=first, last=last))
 
-    def _hand_off(self, lead_ids: list[str]) -> None:
+    def _hand_off(self, conn, lead_ids: list[str]) -> None:
         """Leads the new scores made sales-ready (e.g. a lower threshold) are assigned and their
         packet queued, as the store does, in the chunk's transaction."""
         if not lead_ids:
@@ -409,14 +457,15 @@ class _Run:
         from leadqual.handoff import hand_off
 
         # Joins the chunk's transaction: the commit below writes the scores and the handoffs.
-        with Session(bind=self.conn, join_transaction_mode="rollback_only") as session:
+        with Session(bind=conn, join_transaction_mode="rollback_only") as session:
             for lead_id in lead_ids:
                 lead = session.get(Lead, lead_id)
                 lead_json = self.store._lead_json(session, lead, history=False)
                 transcripts = self.store.transcripts(session, lead_id)
                 hand_off(session, lead, {**lead_json, "transcripts": transcripts}, self.config, self.now)
             session.flush()
-        self.figures["handed_off"] += len(lead_ids)
+        with self.lock:
+            self.figures["handed_off"] += len(lead_ids)
 
     def _count(self, result: dict) -> None:
         self.figures["changed"] += len(result["rows"])
@@ -432,7 +481,7 @@ class _Run:
         if retry:
             self.figures["retried"] += len(ids)
         self.figures["leads"] -= len(ids)  # read again below
-        transaction = self._begin_write()
+        transaction = self._begin_write(self.conn)
         try:
             query = _LEAD_QUERY.where(_LEADS.c.id.in_(ids))
             if self.dialect == "postgresql":
@@ -443,7 +492,7 @@ class _Run:
             items, _versions = _items(leads, events, {lead[0] for lead in leads})
             result = _score_part(self.config, items, self.now)
             self.writer.write(self.conn, result, self.now)
-            self._hand_off(result["ready"])
+            self._hand_off(self.conn, result["ready"])
             self._count(result)
             transaction.commit()
         finally:
