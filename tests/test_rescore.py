@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -142,6 +144,75 @@ def test_rescore_all_gives_what_rescore_lead_gives(store, workers, monkeypatch):
     assert store.get(a["engaged"])["stage_history"][-1]["actor_id"] == "rescore"
 
 
+_read_and_score = rescore._read_and_score
+
+
+def _read_and_score_with_pid(*args) -> dict:
+    """rescore._read_and_score, saying which process ran it."""
+    return {**_read_and_score(*args), "pid": os.getpid()}
+
+
+def test_workers_read_their_part_on_their_own_connection(store, monkeypatch):
+    """With worker processes each reads and scores its part of a chunk; the main process only
+    pages ids and writes. On PostgreSQL chunks are written by writer threads (two at once), each
+    on its own connection."""
+    monkeypatch.setattr(rescore, "MIN_PARALLEL", 1)
+    ids = seed(store, "a")
+    monkeypatch.setattr(rescore, "_read_and_score", _read_and_score_with_pid)
+    writes, readers = [], set()
+    write = rescore._Run.write
+
+    def recording_write(run, chunk, conn=None):
+        readers.update(future.result()["pid"] for future in chunk.results)
+        writes.append(threading.current_thread().name)
+        return write(run, chunk, conn)
+
+    monkeypatch.setattr(rescore._Run, "write", recording_write)
+    now = T0 + 30 * DAY
+    figures = rescore_all(store, now=now, batch_size=4, workers=2)
+    assert figures["leads"] == len(ids) and figures["changed"] > 0
+    assert readers and os.getpid() not in readers
+    if store.engine.dialect.name == "postgresql":
+        assert {name.split("_")[0] for name in writes} == {"rescore-writer"}
+    else:
+        assert set(writes) == {threading.current_thread().name}
+    assert store.get(ids["hot"])["scored_at"] == now.isoformat()
+    assert_ledger_adds_up(store, ids["hot"])
+
+
+def _failing_read_and_score(*args) -> dict:
+    raise RuntimeError("the database went away")
+
+
+def test_a_failing_worker_stops_the_run_with_its_error(store, monkeypatch):
+    """An error in a worker (e.g. its connection lost) reaches the caller; nothing is left
+    running, and what was written stays consistent: running again completes."""
+    monkeypatch.setattr(rescore, "MIN_PARALLEL", 1)
+    ids = seed(store, "a")
+    monkeypatch.setattr(rescore, "_read_and_score", _failing_read_and_score)
+    with pytest.raises(RuntimeError, match="went away"):
+        rescore_all(store, now=T0 + 30 * DAY, batch_size=4, workers=2)
+    monkeypatch.setattr(rescore, "_read_and_score", _read_and_score)
+    figures = rescore_all(store, now=T0 + 30 * DAY, batch_size=4, workers=2)
+    assert figures["leads"] == len(ids)
+    for lead_id in ids.values():
+        assert_ledger_adds_up(store, lead_id)
+
+
+def test_an_in_memory_sqlite_database_is_read_and_scored_in_this_process(monkeypatch):
+    """Worker processes cannot open another process's in-memory database: scoring stays here."""
+    monkeypatch.setattr(rescore, "MIN_PARALLEL", 1)
+    store = LeadStore("sqlite://")
+    store.create_schema()
+    ids = seed(store, "a")
+    started = []
+    monkeypatch.setattr(rescore, "ProcessPoolExecutor", lambda *a, **k: started.append(1))
+    figures = rescore_all(store, now=T0 + 30 * DAY, batch_size=4, workers=2)
+    assert not started
+    assert figures["leads"] == len(ids) and figures["changed"] > 0
+    assert store.get(ids["hot"])["scored_at"] == (T0 + 30 * DAY).isoformat()
+
+
 # -- decay -----------------------------------------------------------------------------------
 
 
@@ -225,12 +296,14 @@ def test_another_offset_is_stored_as_utc(store):
     assert store.get(ids["hot"])["score_changes"][-1]["at"] == (T0 + 7 * DAY).isoformat()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("kind", ["hot", "quiet"])
-def test_a_lead_changed_while_it_was_scored_is_scored_again(store, monkeypatch, kind):
+def test_a_lead_changed_while_it_was_scored_is_scored_again(store, monkeypatch, kind, workers):
     """Chunks are scored unlocked: a lead whose row changed meanwhile (here an event arrives
     after its chunk was read) is not overwritten but read and scored again. "hot" decays, so
     the run writes it: its UPDATE finds another version and the chunk is written again, checked.
-    "quiet" has no events, so the run would not write it: the check of unwritten leads finds it."""
+    "quiet" has no events, so the run would not write it: the check of unwritten leads finds it.
+    With 2 workers, PostgreSQL writes in a writer thread, on its own connection."""
     ids = seed(store, "a")
     target = ids[kind]
     now = T0 + 10 * DAY
@@ -244,7 +317,7 @@ def test_a_lead_changed_while_it_was_scored_is_scored_again(store, monkeypatch, 
             arrived.append(store.ingest_events([event], now=now - HOUR))
 
     monkeypatch.setattr(rescore._Run, "score", score_then_change)
-    figures = rescore_all(store, now=now, workers=1)
+    figures = rescore_all(store, now=now, workers=workers)
     assert arrived[0]["accepted"] == 1
     assert figures["retried"] == 1
     assert figures["leads"] == len(ids)
