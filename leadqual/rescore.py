@@ -4,14 +4,16 @@
 grade, sales_ready, stage move and `score_changes` rows, actor `rule:rescore`), for many leads
 at a time:
 
-- leads are read in primary-key order, `batch_size` at a time (keyset pagination), with the
-  events of those scored in full in one query;
-- they are scored in worker processes, while this process writes the chunk before;
+- this process pages through the leads' ids in primary-key order, `batch_size` at a time
+  (keyset pagination);
+- worker processes each read a part of a chunk (a range of ids) on their own connection, with
+  the events of those scored in full, and score it, while this process writes the chunk before;
 - only leads whose score, breakdown or stage changed are written, and only the columns that
   changed: a set-based UPDATE by primary key (PostgreSQL: one statement over arrays; SQLite: one
   prepared statement, executemany), and bulk INSERTs of their `score_changes` and
-  `stage_transitions` rows, in one transaction per chunk. A crash loses at most the chunk being
-  written; running again at the same `now` writes nothing new.
+  `stage_transitions` rows, in one transaction per chunk. On PostgreSQL two chunks are written
+  at once, by two threads on two connections (each a server process). A crash loses at most the
+  chunks being written; running again at the same `now` writes nothing new.
 
 Two ways to score a lead, with the same results:
 
@@ -21,19 +23,23 @@ Two ways to score a lead, with the same results:
   the end of its reason ("decayed to ...") do. So the new breakdown is the stored one with those
   recomputed from each line's points and time, exactly as `behaviour.score_behaviour` computes
   them, and the totals, grade and `behaviour.decay` ledger row follow from it. Neither the
-  answers nor the events are read or matched against the rules again. This relies on what
-  the store guarantees: a lead's breakdown is rewritten whenever its answers, profile or events
-  change, and a config version is never edited in place (publishing a flow makes a new one).
+  answers nor the events are read or matched against the rules again. A breakdown as the store
+  writes it is changed on its JSON text (one regular expression per event line, `_decay_text`);
+  any other layout is decoded first. This relies on what the store guarantees: a lead's
+  breakdown is rewritten whenever its answers, profile or events change, and a config version
+  is never edited in place (publishing a flow makes a new one).
 - **Full** (`scoring.score_lead` on the answers, profile and events, then
   `scoring.score_changes`): a lead scored under another config version or never scored, a
   breakdown that does not have the expected shape, a lead changed while it was scored, and every
   lead with `full=True`.
 
-Leads are not locked while they are scored. The chunk's transaction locks them (PostgreSQL
-`FOR NO KEY UPDATE`, as the store does; SQLite `BEGIN IMMEDIATE`) and checks that their
-`updated_at` is still the one read: a lead that a save, an event or a person changed meanwhile
-is left out, then read and scored again under the lock at the end (`retried` in the figures).
-The store updates a lead's row whenever its answers, profile, events or stage change.
+Leads are not locked while they are scored. Each UPDATE of the chunk's transaction also asks
+for the `updated_at` read, and the leads not written are checked the same way: a lead that a
+save, an event or a person changed meanwhile is left out (if an UPDATE missed, the chunk is
+written again, every version checked under lock: PostgreSQL `FOR NO KEY UPDATE`, as the store
+does; SQLite `BEGIN IMMEDIATE`), then read and scored again under the lock at the end
+(`retried` in the figures). The store updates a lead's row whenever its answers, profile,
+events or stage change.
 
 After the score rules, the went-cold rule: an mql, sal or sql lead (whoever placed it) whose
 last activity is older than `stages.recycle_after_days` goes back to "lead" (kind recycle,
