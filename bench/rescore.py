@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=7, help="re-score this many days after seeding (decay)")
     parser.add_argument("--workers", type=int, help="scoring processes (default: one per CPU, at most 4)")
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries of the timed run")
+    parser.add_argument("--full", action="store_true", help="score every lead in full, as after a config change")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--no-settle", action="store_true", help="time the run right after seeding, without flushing or vacuuming"
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     server_before = _server_cpu(dialect)
     if profiler:
         profiler.enable()
-    figures = rescore_all(store, now=now, batch_size=args.batch_size, workers=args.workers)
+    figures = rescore_all(store, now=now, batch_size=args.batch_size, workers=args.workers, full=args.full)
     if profiler:
         profiler.disable()
     cpu = [after - before for after, before in zip(_cpu(), cpu_before, strict=True)]
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     server = (
         f"the database server {server_after - server_before:.1f}"
         if server_before is not None and server_after is not None
-        else "the database server not counted"
+        else "the database server not counted (SQLite runs in these processes)"
     )
     print(f"cpu (s):     this process {cpu[0]:.1f}, scoring processes {cpu[1]:.1f}, {server}")
     print(f"load avg:    {_load(load_before)} before, {_load(load_after)} after (1, 5, 15 min; {os.cpu_count()} CPUs)")
