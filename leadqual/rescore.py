@@ -885,31 +885,16 @@ def _decay_text(text: str, offset: int, version: int, half_life: float | None, n
     sums: dict = {}
     pieces: list[str] = []
     last, position = 0, offset
-    parse, search, points_ends = datetime.fromisoformat, _DECAYED_TO.search, _POINTS_END
     for line in pattern.finditer(text, offset):
         if line.start() != position:  # something else between two lines
             return None
         key, at, points_text, value_text, reason, after = line.groups()
         points, old = int(points_text), float(value_text)
-        try:
-            moment = parse(at)
-        except ValueError:
+        decay = _decay_line(points, at, reason, now, half_life)  # plain ASCII: its text is its JSON
+        if decay is None:
             return None
-        if moment.tzinfo is None:
-            return None
-        # As `_decay_events`; the reason is plain ASCII here, so its text is its JSON.
-        if half_life is None:
-            value = points * 1.0
-        else:
-            value = points * 0.5 ** (max(0.0, (now - moment).total_seconds() / SECONDS_PER_DAY) / half_life)
+        value, new_reason = decay
         decayed.append(value)
-        new_reason = reason
-        if points:
-            found = search(reason)
-            stem = reason if found is None else reason[: found.start()]
-            if not stem.endswith(points_ends[points] if points in points_ends else f": {points:+d}"):
-                return None
-            new_reason = stem + f", decayed to {value:+.2f}" if value != points else stem
         rounded = round(value, 4)
         if rounded != old or new_reason != reason:
             pieces += (text[last : line.start(4)], repr(rounded), ', "reason": "', new_reason)
@@ -955,6 +940,31 @@ def _fit_lines(lines, version: int, events_allowed: bool) -> tuple | None:
     return fit, qualifies
 
 
+def _decay_line(points: int, at: str, reason: str, now: datetime, half_life: float | None) -> tuple | None:
+    """An event line's decayed points (unrounded) and reason as of `now`, from its points, time
+    (ISO text) and reason, as `behaviour.score_behaviour` makes them: points x decay_factor
+    (inlined: the same operations in the same order, so the same float), and the reason says so
+    unless it is the same. A 0-point line (capped, or a 0-point rule) says nothing about decay.
+    None if the time or the reason is not as it makes them."""
+    try:
+        moment = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    if half_life is None:
+        value = points * 1.0
+    else:
+        value = points * 0.5 ** (max(0.0, (now - moment).total_seconds() / SECONDS_PER_DAY) / half_life)
+    if not points:
+        return value, reason
+    found = _DECAYED_TO.search(reason)
+    stem = reason if found is None else reason[: found.start()]
+    if not stem.endswith(_POINTS_END[points] if points in _POINTS_END else f": {points:+d}"):
+        return None
+    return value, (stem + f", decayed to {value:+.2f}" if value != points else stem)
+
+
 def _decay_events(events: list, version: int, half_life: float | None, now: datetime) -> tuple | None:
     """The event lines' decayed points (unrounded), the lines to change {index: (value,
     reason)} and the sums scoring.score_changes makes {key: [old, new]}; None if a line is not
@@ -962,7 +972,6 @@ def _decay_events(events: list, version: int, half_life: float | None, now: date
     decayed: list[float] = []
     replaced: dict[int, tuple[float, str]] = {}
     sums: dict = {}
-    parse, search = datetime.fromisoformat, _DECAYED_TO.search
     try:
         for index, line in enumerate(events):
             points, reason, old = line["points"], line["reason"], line["value"]
@@ -970,23 +979,11 @@ def _decay_events(events: list, version: int, half_life: float | None, now: date
                 return None
             if line["kind"] != "behaviour" or line["source"] != "event":
                 return None
-            moment = parse(line["at"])
-            if moment.tzinfo is None:
+            decay = _decay_line(points, line["at"], reason, now, half_life)
+            if decay is None:
                 return None
-            # As behaviour.score_behaviour: points x decay_factor (inlined: the same
-            # operations in the same order, so the same float), and the reason says so unless
-            # it is the same. A 0-point line (capped, or a 0-point rule) says nothing about decay.
-            if half_life is None:
-                value = points * 1.0
-            else:
-                value = points * 0.5 ** (max(0.0, (now - moment).total_seconds() / SECONDS_PER_DAY) / half_life)
+            value, reason = decay
             decayed.append(value)
-            if points:
-                found = search(reason)
-                stem = reason if found is None else reason[: found.start()]
-                if not stem.endswith(_POINTS_END[points] if points in _POINTS_END else f": {points:+d}"):
-                    return None
-                reason = stem + (f", decayed to {value:+.2f}" if value != points else "")
             rounded = round(value, 4)
             if rounded != old or reason != line["reason"]:
                 replaced[index] = (rounded, reason)
