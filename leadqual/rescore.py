@@ -344,19 +344,23 @@ class _Run:
         conn = conn or self.conn
         clock = time.perf_counter()
         results = [future.result() for future in chunk.results]
-        self.phases["score"] += time.perf_counter() - clock
+        waited = time.perf_counter() - clock
         for result in results:
             chunk.ids += result.pop("ids")
             chunk.versions.update(result.pop("versions"))
         with self.lock:
+            self.phases["score"] += waited
             for result in results:
                 self.unexpected.extend(result["unexpected"])
             self.figures["leads"] += len(chunk.ids)
         if not chunk.ids:
             return
-        if not any(result["rows"] for result in results):
-            for result in results:
-                self._count(result)
+        if not any(result["rows"] for result in results):  # nothing to write: only the check
+            with conn.begin():
+                self._left_out(self._changed_unwritten(conn, chunk, results))
+            with self.lock:
+                for result in results:
+                    self._count(result)
         else:
             if not self._write_if_unchanged(conn, chunk, results):
                 self._write_checked(conn, chunk, results)
@@ -384,9 +388,10 @@ class _Run:
     def _left_out(self, stale) -> None:
         """Leads changed by someone else while they were scored: to score again, locked."""
         if stale:
+            gone = set(stale)
             with self.lock:
                 self.stale.extend(stale)
-                self.unexpected = [i for i in self.unexpected if i not in stale]
+                self.unexpected = [i for i in self.unexpected if i not in gone]
 
     def _begin_write(self, conn):
         """A write transaction. SQLite: with its write lock at once. PostgreSQL: its commit does

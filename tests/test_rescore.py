@@ -144,6 +144,29 @@ def test_rescore_all_gives_what_rescore_lead_gives(store, workers, monkeypatch):
     assert store.get(a["engaged"])["stage_history"][-1]["actor_id"] == "rescore"
 
 
+def test_a_lead_changed_during_a_run_that_writes_nothing_is_scored_again(store, monkeypatch):
+    """A rerun at the same time writes nothing, yet a lead that changed after it was read (an
+    event arrived) is found and scored as of the run's time."""
+    ids = seed(store, "a")
+    now = T0 + 10 * DAY
+    rescore_all(store, now=now)
+    arrived = []
+    score = rescore._Run.score
+
+    def score_then_change(run, chunk) -> None:
+        score(run, chunk)
+        if not arrived:
+            event = track("a-quiet-late", "demo_request", now - HOUR, "a-anon-quiet")
+            arrived.append(store.ingest_events([event], now=now - HOUR))
+
+    monkeypatch.setattr(rescore._Run, "score", score_then_change)
+    figures = rescore_all(store, now=now, workers=1)
+    assert arrived[0]["accepted"] == 1
+    assert (figures["retried"], figures["changed"]) == (1, 1)
+    assert store.get(ids["quiet"])["scored_at"] == now.isoformat()
+    assert_ledger_adds_up(store, ids["quiet"])
+
+
 _read_and_score = rescore._read_and_score
 
 
