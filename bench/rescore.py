@@ -147,7 +147,9 @@ def settle(store: LeadStore) -> None:
     started = time.perf_counter()
     with store.engine.connect() as conn:
         if store.engine.dialect.name == "postgresql":
-            conn.connection.driver_connection.autocommit = True
+            # VACUUM runs outside a transaction. SQLAlchemy's option (not the driver's attribute)
+            # is undone when the connection goes back to the pool, for the timed run to reuse.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.exec_driver_sql("VACUUM ANALYZE")
             conn.exec_driver_sql("CHECKPOINT")
         else:
