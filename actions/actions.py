@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import analytics, extras, routing, scoring, stages
+from leadqual import analytics, extras, routing, scoring, stages, timeutil
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import Message, Reading, read_answer, read_other_answers, skip_unanswered_bant
@@ -96,7 +96,7 @@ def texts(tracker: Tracker) -> Texts:
 
 def clock() -> datetime:
     """Now, in UTC: routing and next steps depend on business hours (tests replace it)."""
-    return datetime.now(timezone.utc)
+    return timeutil.now()
 
 
 def language_of(tracker: Tracker) -> str:
@@ -172,7 +172,7 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
     extra = config_of(tracker).extra_for_slot(slot)
     if extra is not None:
         return extras.read_extra(extra, message, language_of(tracker))
-    return read_answer(slot, message, config_of(tracker), language_of(tracker), date.today())
+    return read_answer(slot, message, config_of(tracker), language_of(tracker), clock().date())
 
 
 def save_answers(
@@ -355,7 +355,7 @@ class ValidateQualificationForm(FormValidationAction):
         if getattr(self, "_others_key", None) != key:
             self._others_key = key
             self._others = read_other_answers(
-                message, {}, requested, config_of(tracker), language_of(tracker), date.today()
+                message, {}, requested, config_of(tracker), language_of(tracker), clock().date()
             )
         return self._others
 
@@ -618,7 +618,7 @@ class ActionApplyCorrection(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
-        found = read_correction(message_of(tracker).text, config_of(tracker), lang, date.today())
+        found = read_correction(message_of(tracker).text, config_of(tracker), lang, clock().date())
         if found is None:
             dispatcher.utter_message(**texts(tracker).response("utter_correction_unclear", lang))
             return []

@@ -36,8 +36,8 @@ def build_app():
     executor.register_package("actions")
     # Allowed browser origins: space- or comma-separated (e.g. the company's website).
     origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
+    token = action_token()
     app = create_app(executor, cors_origins=origins or "")
-    protect_rasa_routes(app)
     from actions.actions import base_store, current_store, flows, spool
     from leadqual import analytics, observability
     from leadqual.embed_api import embed_blueprint
@@ -74,6 +74,8 @@ def build_app():
         except KeyError as exc:
             return response.json({"error": str(exc)}, status=404)
 
+    protect_rasa_routes(app, token)
+
     @app.after_server_start
     async def retry_failed_saves(app, _loop=None):
         app.add_task(_retry_spool_forever())
@@ -84,25 +86,76 @@ def build_app():
 
 # Routes only Rasa calls: they carry whole conversations, so they need the shared secret.
 RASA_ROUTES = ("/webhook", "/nlg")
+MIN_TOKEN_LENGTH = 16
 
 
-def protect_rasa_routes(app) -> None:
+class MissingToken(SystemExit):
+    """The action server will not start without the secret Rasa sends it."""
+
+
+def action_token() -> str:
+    token = os.environ.get("LEADQUAL_ACTION_TOKEN", "")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise MissingToken(
+            f"LEADQUAL_ACTION_TOKEN must be set to a secret of at least {MIN_TOKEN_LENGTH} characters "
+            "(the `token:` of action_endpoint and nlg in Rasa's endpoints file); bin/run generates one "
+            "into var/secrets.env. Without it anyone could run actions with a forged conversation."
+        )
+    return token
+
+
+def rasa_route(path: str) -> bool:
+    """True for any spelling of a Rasa-only route: `/webhook/`, `//webhook`, `/WebHook`,
+    `/%77ebhook`... A proxy or router may normalise these differently from this check."""
+    from urllib.parse import unquote
+
+    decoded = path
+    for _ in range(3):  # double-encoded spellings too
+        decoded = unquote(decoded)
+    canonical = "/" + "/".join(part for part in decoded.lower().split("/") if part not in ("", "."))
+    return any(canonical == route or canonical.startswith(route + "/") for route in RASA_ROUTES)
+
+
+def protect_rasa_routes(app, token: str) -> None:
     """Rasa sends LEADQUAL_ACTION_TOKEN as `?token=` (endpoints.yml `token:`); without it the
-    action and NLG routes answer 401. Errors never echo the request: rasa-sdk's own 500 handler
-    returns the whole tracker it was sent, so it is replaced by one that logs the error under an
-    id and returns only that id."""
+    action and NLG routes answer 401. Checked twice: by a request middleware on every path that
+    spells a Rasa route in any way, and inside the handlers themselves, so no routing quirk
+    (trailing or double slash, case, percent-encoding) reaches an action without the secret.
+    Errors never echo the request: rasa-sdk's own 500 handler returns the whole tracker it was
+    sent, so it is replaced by one that logs the error under an id and returns only that id."""
+    import functools
     import hmac
     import uuid
 
-    token = os.environ.get("LEADQUAL_ACTION_TOKEN", "")
+    def authorized(request) -> bool:
+        given = request.args.get("token") or ""
+        return hmac.compare_digest(given.encode(), token.encode())
+
+    def denied():
+        return response.json({"error": "missing or wrong token"}, status=401)
 
     @app.on_request
     async def require_token(request):
-        if token and request.path in RASA_ROUTES:
-            given = request.args.get("token") or ""
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                return response.json({"error": "missing or wrong token"}, status=401)
+        if rasa_route(request.path) and not authorized(request):
+            return denied()
         return None
+
+    def guarded(handler):
+        @functools.wraps(handler)
+        async def check_then_handle(request, *args, **kwargs):
+            if not authorized(request):
+                return denied()
+            return await handler(request, *args, **kwargs)
+
+        return check_then_handle
+
+    guarded_routes = 0
+    for route in app.router.routes:
+        if rasa_route("/" + route.path):
+            route.handler = guarded(route.handler)
+            guarded_routes += 1
+    if guarded_routes < len(RASA_ROUTES):
+        raise RuntimeError("the action and NLG routes must be registered before they are protected")
 
     async def safe_error(request, exception):
         status = getattr(exception, "status_code", 500)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadqual.models import Base, Conversation, Lead, StageTransition, TrackedEvent, utcnow
+from leadqual.timeutil import aware
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +69,6 @@ def record(engine, conversation_id: str, flow_version: int, language: str, quest
         logger.exception("recording %s of %s in %s failed", kind, question, conversation_id)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
 def question_figures(engine, now: datetime | None = None) -> list[dict]:
     """Per (flow version, language, question): conversations in which it was asked, answered,
     re-asked, explained, skipped, given up, stopped at, and abandoned at; with rates."""
@@ -108,7 +103,7 @@ def question_figures(engine, now: datetime | None = None) -> list[dict]:
             ).join(last, (QuestionEvent.conversation_id == last.c.conversation_id) & (QuestionEvent.at == last.c.at))
         ).all()
     for version, language, question, kind, at in ends:
-        if kind in ("asked", "reasked", "explained") and now - _aware(at) >= ABANDONED_AFTER:
+        if kind in ("asked", "reasked", "explained") and now - aware(at) >= ABANDONED_AFTER:
             counts[(version, language, question)]["abandoned"] += 1
     figures = []
     for (version, language, question), c in sorted(counts.items()):
@@ -132,7 +127,7 @@ def _band_name(low: int) -> str:
 
 
 def _week(moment: datetime) -> str:
-    moment = _aware(moment)
+    moment = aware(moment)
     monday = (moment - timedelta(days=moment.weekday())).date()
     return monday.isoformat()
 

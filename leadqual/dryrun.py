@@ -9,12 +9,12 @@ range changes count too), plus behaviour events; `config/sample_visitors.yml` sh
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
-from leadqual import scoring, stages
+from leadqual import scoring, stages, timeutil
 from leadqual.behaviour import Event
 from leadqual.config import BANT_SLOTS, ROOT, ConfigError
 from leadqual.conversation import Message, read_answer
@@ -72,7 +72,7 @@ def score_sample(sample: dict, flow: Flow, now: datetime) -> dict:
 
 def dry_run(current: Flow, draft: Flow, samples: list[dict], now: datetime | None = None) -> list[dict]:
     """Per sample: `current` and `draft` results, what changed (fields and per-rule points)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or timeutil.now()
     rows = []
     for sample in samples:
         before, after = score_sample(sample, current, now), score_sample(sample, draft, now)

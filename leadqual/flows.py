@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import os
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -30,6 +29,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, delete, func, sele
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from leadqual import timeutil
 from leadqual.config import (
     DEFAULT_MESSAGES,
     DEFAULT_QUALIFICATION,
@@ -189,7 +189,7 @@ class FlowStore:
     def current(self) -> Flow:
         """The newest published version, re-checked every `refresh_seconds`. If the database
         cannot be read, the last one read (or the repo's files) keeps the chat going."""
-        now = time.monotonic()
+        now = timeutil.monotonic()
         if self._current is not None and now - self._checked_at < self.refresh_seconds:
             return self._current
         with self._lock:
@@ -311,7 +311,7 @@ class FlowStore:
             except IntegrityError:  # someone published the same number first: try the next
                 continue
             self._by_version[version] = flow
-            self._current, self._checked_at = flow, time.monotonic()
+            self._current, self._checked_at = flow, timeutil.monotonic()
             return flow
         raise RuntimeError("could not publish: too many concurrent publications")
 
@@ -402,7 +402,7 @@ def preview_token(draft_id: int, secret: str | None = None, ttl: int = 3600, now
     secret = secret or os.environ.get("LEADQUAL_PREVIEW_SECRET", "")
     if not secret:
         raise ValueError("LEADQUAL_PREVIEW_SECRET is not set: previews are off")
-    expires = int((now or time.time()) + ttl)
+    expires = int((now or timeutil.timestamp()) + ttl)
     message = f"{int(draft_id)}.{expires}"
     return message + "." + hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
@@ -416,7 +416,7 @@ def check_preview_token(token: object, secret: str | None = None, now: float | N
     expected = hmac.new(secret.encode(), f"{draft}.{expires}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature, expected) or not (draft.isdigit() and expires.isdigit()):
         return None
-    if int(expires) < (now or time.time()):
+    if int(expires) < (now or timeutil.timestamp()):
         return None
     return int(draft)
 

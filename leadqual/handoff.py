@@ -66,7 +66,9 @@ def hand_off(session: Session, lead, lead_json: dict, config: QualificationConfi
     lead.owner, lead.owner_queue = assignment.sdr_id, assignment.queue
     lead.owner_rule, lead.owner_reason, lead.assigned_at = assignment.rule, assignment.reason, now
     lead_json = {**lead_json, "owner": assignment.sdr_id}
-    outbox.enqueue(session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=_next_key(session, lead, "crm"))
+    outbox.enqueue(
+        session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=_next_key(session, lead, "crm"), now=now
+    )
 
 
 def _next_key(session: Session, lead, kind: str) -> str:
@@ -113,7 +115,9 @@ def nurture_packet(lead: dict, config: QualificationConfig, consent: dict) -> di
     }
 
 
-def nurture(session: Session, lead, lead_json: dict, config: QualificationConfig, consent: dict) -> bool:
+def nurture(
+    session: Session, lead, lead_json: dict, config: QualificationConfig, consent: dict, now: datetime | None = None
+) -> bool:
     """Queue a consenting, not sales-ready lead for nurturing; False when it does not apply."""
     if not lead.marketing_consent or lead.sales_ready or not lead.email:
         return False
@@ -123,5 +127,6 @@ def nurture(session: Session, lead, lead_json: dict, config: QualificationConfig
         nurture_packet(lead_json, config, consent),
         lead_id=lead.id,
         key=_next_key(session, lead, "nurture"),
+        now=now,
     )
     return True

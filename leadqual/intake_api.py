@@ -14,12 +14,12 @@ import json
 import logging
 import math
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sanic import Blueprint, response
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import tracking
+from leadqual import timeutil, tracking
 from leadqual.ratelimit import RateLimiter
 from leadqual.tracking import IntakeError
 
@@ -190,7 +190,7 @@ def tracking_blueprint(store_factory, config_factory) -> Blueprint:
             limit(request, scope.name)
             calls = tracking.parse_body(raw, kind)
             tracking.check_scope(calls, scope, batch=kind == "batch")
-            received_at = datetime.now(timezone.utc)
+            received_at = timeutil.now()
             events = tracking.normalize(calls, scope, received_at, config.behaviour.page_event, kind == "batch")
             try:
                 result = await committer.store(store_factory(), events, received_at)

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
@@ -65,9 +65,9 @@ from leadqual.models import (
     StageTransition,
     TrackedEvent,
     Visitor,
-    utcnow,
 )
 from leadqual.stages import Actor, StageError, Transition, advance, meets, stage_from_score
+from leadqual.timeutil import as_utc, aware, iso_utc, now_or
 
 __all__ = ["Base", "Conversation", "Lead", "LeadStore", "conversation_key", "database_url", "valid_anonymous_id"]
 
@@ -103,25 +103,6 @@ def valid_anonymous_id(value: object) -> str | None:
     return value if isinstance(value, str) and _ANONYMOUS_ID.match(value) else None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for what was stored as UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _utc(moment: datetime | None) -> str | None:
-    moment = _aware(moment)
-    return moment.isoformat() if moment else None
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """Times are stored in UTC: SQLite would keep another offset's wall time and drop the offset."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("times must be timezone-aware")
-    return moment.astimezone(timezone.utc)
-
-
 def _lost_race(exc: Exception) -> bool:
     """A unique-key collision, a deadlock (40P01), a serialization failure (40001), or SQLite's
     "database is locked": worth one more try. A connection failure is not."""
@@ -141,7 +122,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _event_of(row: TrackedEvent) -> Event:
     return Event(
         name=row.name,
-        timestamp=_aware(row.timestamp),
+        timestamp=aware(row.timestamp),
         properties=row.properties or {},
         url=row.url,
         message_id=row.message_id,
@@ -167,7 +148,7 @@ def _event_row(item: dict, lead_id: str | None, now: datetime) -> dict:
 
 def _touch(lead: Lead, moment: datetime) -> None:
     """The lead was active at `moment` (an event): its last activity is never moved back."""
-    last = _aware(lead.last_activity_at)
+    last = aware(lead.last_activity_at)
     lead.last_activity_at = max(last, moment) if last else moment
 
 
@@ -305,7 +286,7 @@ class LeadStore:
         earlier events attach to the lead. Raises SQLAlchemyError when the database fails; the
         caller keeps the answers and calls again later (the write is idempotent).
         """
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
 
         def work(session: Session) -> dict:
             if transcript:
@@ -330,10 +311,10 @@ class LeadStore:
             conversation = Conversation(id=conversation_id, language=language or "es")
             session.add(conversation)
             session.flush()
-        last = _aware(session.scalar(select(func.max(Message.at)).where(Message.conversation_id == conversation_id)))
+        last = aware(session.scalar(select(func.max(Message.at)).where(Message.conversation_id == conversation_id)))
         added = 0
         for line in lines:
-            at = _as_utc(line["at"])
+            at = as_utc(line["at"])
             if last is not None and at <= last:
                 continue
             session.add(
@@ -362,12 +343,12 @@ class LeadStore:
                 .order_by(Message.at, Message.id)
             ):
                 by_conversation[m.conversation_id].append(
-                    {"at": _utc(m.at), "sender": m.sender, "author": m.author, "text": m.text, "data": m.data or {}}
+                    {"at": iso_utc(m.at), "sender": m.sender, "author": m.author, "text": m.text, "data": m.data or {}}
                 )
         return [
             {
                 "conversation_id": c.id,
-                "started_at": _utc(c.started_at),
+                "started_at": iso_utc(c.started_at),
                 "language": c.language,
                 "messages": by_conversation[c.id],
             }
@@ -459,7 +440,7 @@ class LeadStore:
         if visitor is None:
             visitor = Visitor(anonymous_id=anonymous_id, first_seen_at=now, last_seen_at=now)
             session.add(visitor)
-        visitor.last_seen_at = max(_aware(visitor.last_seen_at) or now, now)
+        visitor.last_seen_at = max(aware(visitor.last_seen_at) or now, now)
         other = session.get(Lead, visitor.lead_id) if visitor.lead_id and visitor.lead_id != lead.id else None
         if other is not None and (other.email_key is None or lead.email_key is None):
             source, target = (other, lead) if other.email_key is None else (lead, other)
@@ -495,7 +476,7 @@ class LeadStore:
             target.email, target.email_key = source.email, moved_email
         if target.user_id is None and moved_user:
             target.user_id = moved_user
-        activity = [a for a in (_aware(target.last_activity_at), _aware(source.last_activity_at)) if a]
+        activity = [a for a in (aware(target.last_activity_at), aware(source.last_activity_at)) if a]
         target.last_activity_at = max(activity) if activity else None
         for model in (Conversation, Visitor, TrackedEvent, ScoreChange, StageTransition, Consent, LiveChat):
             session.execute(update(model).where(model.lead_id == source.id).values(lead_id=target.id))
@@ -514,7 +495,7 @@ class LeadStore:
 
     def merge_leads(self, source_id: str, target_id: str, reason: str = "duplicate", now: datetime | None = None):
         """Merge two leads found to be one person (e.g. from the console); the target's JSON."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
 
         def work(session: Session) -> dict:
             source, target = session.get(Lead, source_id), session.get(Lead, target_id)
@@ -548,10 +529,10 @@ class LeadStore:
         one commit, one re-score per lead), as if sent as one batch; each call's own result,
         as ingest_events gives it, in order. An event two calls share is accepted for the one
         whose copy comes first in time (then in call order) and a duplicate for the other."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         # Stable: events with the same timestamp keep their order in the call.
         events = sorted(
-            ({**e, "timestamp": _as_utc(e["timestamp"]), "_call": i} for i, call in enumerate(calls) for e in call),
+            ({**e, "timestamp": as_utc(e["timestamp"]), "_call": i} for i, call in enumerate(calls) for e in call),
             key=lambda e: e["timestamp"],
         )
         bulk = _bulk_insert(self.engine.dialect.name)
@@ -617,7 +598,7 @@ class LeadStore:
                 )
             ).all()
             lead_of = {anonymous_id: lead_id for anonymous_id, lead_id, _first in found}
-            known_first = {anonymous_id: _aware(first) for anonymous_id, _lead, first in found}
+            known_first = {anonymous_id: aware(first) for anonymous_id, _lead, first in found}
             new = [
                 {"anonymous_id": a, "lead_id": None, "first_seen_at": t, "last_seen_at": now}
                 for a, t in first_seen.items()
@@ -673,7 +654,7 @@ class LeadStore:
             if visitor is None:
                 visitor = Visitor(anonymous_id=anonymous_id, first_seen_at=item["timestamp"], last_seen_at=now)
                 session.add(visitor)
-            elif item["timestamp"] < _aware(visitor.first_seen_at):
+            elif item["timestamp"] < aware(visitor.first_seen_at):
                 # Only when it changes: a busy visitor's row is not rewritten (and locked) per event.
                 visitor.first_seen_at = item["timestamp"]
             session.flush()
@@ -807,7 +788,7 @@ class LeadStore:
 
         `then(session, lead, transition)` runs in the same transaction after a move (the console
         queues the decision for the CRM there), so the move and what it sends commit together."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
 
         def work(session: Session) -> dict:
             lead = session.get(Lead, lead_id)
@@ -817,7 +798,7 @@ class LeadStore:
             if transition is not None:
                 self._record(session, lead, transition, stage_actor=actor.type)
                 if actor.type == "person":  # sales working the lead: it has not gone cold
-                    last = _aware(lead.last_activity_at)
+                    last = aware(lead.last_activity_at)
                     lead.last_activity_at = max(last, now) if last else now
                 if then is not None:
                     session.flush()
@@ -845,7 +826,7 @@ class LeadStore:
         from leadqual.flows import FlowVersion
         from leadqual.handoff import nurture
 
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
 
         def work(session: Session) -> dict | None:
             conversation = session.get(Conversation, conversation_key(conversation_id))
@@ -872,13 +853,13 @@ class LeadStore:
             consent = {
                 "purpose": row.purpose,
                 "granted": granted,
-                "at": _utc(now),
+                "at": iso_utc(now),
                 "wording": wording,
                 "source": "chat",
                 "flow_version": version,
                 "language": row.language,
             }
-            nurture(session, lead, self._lead_json(session, lead, history=False), self.config, consent)
+            nurture(session, lead, self._lead_json(session, lead, history=False), self.config, consent, now)
             return self._lead_json(session, lead)
 
         return self._retrying(work)
@@ -899,7 +880,7 @@ class LeadStore:
                 {
                     "purpose": last.purpose,
                     "granted": last.granted,
-                    "at": _utc(last.at),
+                    "at": iso_utc(last.at),
                     "wording": last.wording,
                     "flow_version": last.flow_version,
                     "language": last.language,
@@ -912,7 +893,7 @@ class LeadStore:
         return self._retrying(work)
 
     def rescore_lead(self, lead_id: str, now: datetime | None = None) -> dict:
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
 
         def work(session: Session) -> dict:
             lead = session.get(Lead, lead_id)
@@ -952,7 +933,7 @@ class LeadStore:
         anonymous_id = valid_anonymous_id(anonymous_id)
         if not anonymous_id:
             return context
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         with self.sessions() as session:
             visitor = session.get(Visitor, anonymous_id)
             if visitor is None:
@@ -970,7 +951,7 @@ class LeadStore:
                 rows = session.scalars(select(TrackedEvent).where(TrackedEvent.anonymous_id == anonymous_id))
                 events = [_event_of(row) for row in rows]
             context["behaviour"] = score_behaviour(events, self.config, now).total
-            first_seen = _aware(visitor.first_seen_at)
+            first_seen = aware(visitor.first_seen_at)
             context["returning"] = context["returning"] or (
                 first_seen is not None and now - first_seen > timedelta(hours=1)
             )
@@ -1016,7 +997,7 @@ class LeadStore:
                 "queue": lead.owner_queue,
                 "rule": lead.owner_rule,
                 "reason": lead.owner_reason,
-                "at": _utc(lead.assigned_at),
+                "at": iso_utc(lead.assigned_at),
             },
             "grade": lead.grade,
             "scores": {"fit": lead.fit_score, "behaviour": lead.behaviour_score, "total": lead.total_score},
@@ -1056,11 +1037,11 @@ class LeadStore:
             "extra": {k.removeprefix("extra:"): v for k, v in answers.items() if k.startswith("extra:")},
             "score_breakdown": lead.score_breakdown,
             "config_version": lead.config_version,
-            "scored_at": _utc(lead.scored_at),
+            "scored_at": iso_utc(lead.scored_at),
             "conversations": [c.id for c in lead.conversations],
-            "last_activity_at": _utc(lead.last_activity_at),
-            "created_at": _utc(lead.created_at),
-            "updated_at": _utc(lead.updated_at),
+            "last_activity_at": iso_utc(lead.last_activity_at),
+            "created_at": iso_utc(lead.created_at),
+            "updated_at": iso_utc(lead.updated_at),
         }
         if history:
             data["visitors"] = list(
@@ -1074,7 +1055,7 @@ class LeadStore:
                     "type": e.type,
                     "name": e.name,
                     "url": e.url,
-                    "timestamp": _utc(e.timestamp),
+                    "timestamp": iso_utc(e.timestamp),
                     "source": e.source,
                 }
                 for e in session.scalars(
@@ -1083,7 +1064,7 @@ class LeadStore:
             ]
             data["score_changes"] = [
                 {
-                    "at": _utc(c.at),
+                    "at": iso_utc(c.at),
                     "rule": c.rule,
                     "source": c.source,
                     "source_ref": c.source_ref,
@@ -1104,7 +1085,7 @@ class LeadStore:
                     "actor_id": t.actor_id,
                     "reason": t.reason,
                     "note": t.note,
-                    "at": _utc(t.at),
+                    "at": iso_utc(t.at),
                 }
                 for t in session.scalars(
                     select(StageTransition).where(StageTransition.lead_id == lead.id).order_by(StageTransition.id)
@@ -1112,7 +1093,7 @@ class LeadStore:
             ]
             data["transcripts"] = self.transcripts(session, lead.id)
             data["merged"] = [
-                {"lead_id": m.source_id, "email": m.source_email, "reason": m.reason, "at": _utc(m.at)}
+                {"lead_id": m.source_id, "email": m.source_email, "reason": m.reason, "at": iso_utc(m.at)}
                 for m in session.scalars(select(LeadMerge).where(LeadMerge.target_id == lead.id).order_by(LeadMerge.id))
             ]
         return data

@@ -9,14 +9,17 @@ History tables are append-only: a lead's score can be explained line by line fro
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from leadqual import timeutil
+
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Column defaults: the product's clock (leadqual.timeutil), so tests can pin it."""
+    return timeutil.now()
 
 
 def new_id() -> str:

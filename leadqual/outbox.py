@@ -29,7 +29,6 @@ import logging
 import os
 import random
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +40,9 @@ import requests
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, Text, create_engine, event, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from leadqual import timeutil
 from leadqual.models import Base, new_id, utcnow
+from leadqual.timeutil import aware, now_or
 
 __all__ = [
     "DeliveryWorker",
@@ -89,19 +90,6 @@ class OutboxMessage(Base):
     lead_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for what was stored as UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("times must be timezone-aware")
-    return moment.astimezone(timezone.utc)
-
-
 def enqueue(
     session: Session,
     kind: str,
@@ -109,17 +97,20 @@ def enqueue(
     lead_id: str | None = None,
     key: str | None = None,
     destination: str | None = None,
+    now: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction: it is sent only if that commits.
 
     `key` is the idempotency key (a new one if not given); enqueueing a key already in the
-    outbox returns the stored message instead of adding a second one."""
+    outbox returns the stored message instead of adding a second one. It is due at `now` (the
+    time of the change that caused it; the clock's now by default)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     if key is not None:
         existing = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).first()
         if existing is not None:
             return existing
+    due = now_or(now)
     message = OutboxMessage(
         id=new_id(),
         key=key or f"msg_{new_id()}",
@@ -128,7 +119,8 @@ def enqueue(
         payload=json.loads(json.dumps(payload, default=str)),  # what the JSON column can hold
         status=PENDING,
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=due,
+        created_at=due,
         lead_id=lead_id,
     )
     session.add(message)
@@ -163,7 +155,7 @@ def sign(secret: str | bytes, msg_id: str, timestamp: int, body: str | bytes) ->
 
 def signed_headers(secret: str | bytes | None, msg_id: str, body: str | bytes, timestamp: int | None = None) -> dict:
     """The webhook-* headers of a delivery (no signature when there is no secret)."""
-    timestamp = int(time.time()) if timestamp is None else int(timestamp)
+    timestamp = int(timeutil.timestamp()) if timestamp is None else int(timestamp)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
     if secret:
         headers["webhook-signature"] = sign(secret, msg_id, timestamp, body)
@@ -185,7 +177,7 @@ def verify(
         stamp = int(timestamp)
     except ValueError:
         raise InvalidSignature("webhook-timestamp is not a number") from None
-    now = time.time() if now is None else now
+    now = timeutil.timestamp() if now is None else now
     if abs(now - stamp) > tolerance:
         raise InvalidSignature("webhook-timestamp is too old or in the future")
     expected = sign(secret, msg_id, stamp, body).split(",", 1)[1]
@@ -355,7 +347,7 @@ class DeliveryWorker:
         """Take up to `limit` due messages for `lease` seconds; each claim counts as an attempt.
         PostgreSQL skips rows another worker is claiming (FOR UPDATE SKIP LOCKED); SQLite claims
         each row by a conditional UPDATE that only one worker can win."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         limit = limit or self.batch_size
         until = now + timedelta(seconds=self.lease)
         query = select(OutboxMessage.id).where(self._due(now)).order_by(OutboxMessage.next_attempt_at).limit(limit)
@@ -391,7 +383,7 @@ class DeliveryWorker:
                 destination=row.destination,
                 payload=row.payload,
                 lead_id=row.lead_id,
-                created_at=_aware(row.created_at),
+                created_at=aware(row.created_at),
                 attempts=row.attempts,
                 token=token,
             )
@@ -411,7 +403,7 @@ class DeliveryWorker:
 
     def send(self, claim: Claim, now: datetime | None = None) -> Outcome:
         """One attempt at delivering a claimed message; never raises for the receiver's faults."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         try:
             destination = self.destinations.get(claim.destination)
         except KeyError as exc:
@@ -460,7 +452,7 @@ class DeliveryWorker:
     def record(self, claim: Claim, outcome: Outcome, now: datetime | None = None) -> str:
         """Store an attempt's outcome; returns the message's new state ("delivered", "retrying",
         "dead", or "lost" when the claim had expired and another worker owns the message)."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         with self.sessions.begin() as session:
             if outcome.ok:
                 # Delivered is delivered, even if our lease ran out meanwhile.
@@ -541,7 +533,7 @@ class DeliveryWorker:
                     "attempts": row.attempts,
                     "last_status": row.last_status,
                     "last_error": row.last_error,
-                    "created_at": _aware(row.created_at).isoformat(),
+                    "created_at": aware(row.created_at).isoformat(),
                     "payload": row.payload,
                 }
                 for row in rows
@@ -550,7 +542,7 @@ class DeliveryWorker:
     def retry(self, message_id: str, now: datetime | None = None) -> bool:
         """Put a dead letter back to pending, due now, with a fresh set of attempts. False if
         there is no such dead message."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         with self.sessions.begin() as session:
             changed = session.execute(
                 update(OutboxMessage)

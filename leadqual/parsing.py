@@ -37,6 +37,8 @@ from email_validator import EmailNotValidError, validate_email
 from price_parser import Price
 from text_to_num import alpha2digit
 
+from leadqual import timeutil
+
 log = logging.getLogger(__name__)
 
 # Longer messages are not answers to a question; refusing them keeps every parser fast
@@ -1155,7 +1157,7 @@ def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requ
     Deterministic given `today`. With `requested` False only explicit time expressions
     count, so "ahora no" or a lone "ya" inside another answer is not a timeline.
     """
-    today = today or date.today()
+    today = today or timeutil.today()
     t = _norm(text)
     t = _EMAIL_OR_URL.sub(" ", t)
     t = _PA.sub(lambda m: "para el" if m.group(1) else "para", t)

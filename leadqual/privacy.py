@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -62,9 +62,9 @@ from leadqual.models import (
     TrackedEvent,
     Visitor,
     new_id,
-    utcnow,
 )
 from leadqual.outbox import OutboxMessage
+from leadqual.timeutil import iso_utc, now_or
 
 __all__ = [
     "TRACKER_STORE_ENV",
@@ -111,20 +111,6 @@ def tracker_store_url() -> str | None:
         port=int(port) if port and port.isdigit() else None,
         database=name,
     ).render_as_string(hide_password=False)
-
-
-def _now(moment: datetime | None) -> datetime:
-    """Times are compared in UTC (SQLite keeps them without an offset)."""
-    moment = moment or utcnow()
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("times must be timezone-aware")
-    return moment.astimezone(timezone.utc)
-
-
-def _utc(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def _chunks(items: list, size: int = _CHUNK):
@@ -214,8 +200,8 @@ def _find(session: Session, store: LeadStore, email: str) -> _Person | None:
 def export_person(store: LeadStore, email: str, now: datetime | None = None) -> dict:
     """Everything held about the person with this email, as one JSON-ready document (GDPR art. 15
     and 20). `found` is False when nothing is held."""
-    now = _now(now)
-    document: dict = {"format": EXPORT_FORMAT, "exported_at": _utc(now), "email": email, "found": False}
+    now = now_or(now)
+    document: dict = {"format": EXPORT_FORMAT, "exported_at": iso_utc(now), "email": email, "found": False}
     with store.sessions() as session:
         person = _find(session, store, email)
         if person is None:
@@ -235,15 +221,15 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "conversation_id": c.conversation_id,
                 "flow_version": c.flow_version,
                 "language": c.language,
-                "at": _utc(c.at),
+                "at": iso_utc(c.at),
             }
             for c in session.scalars(select(Consent).where(Consent.lead_id == lead.id).order_by(Consent.id))
         ]
         document["visitors"] = [
             {
                 "anonymous_id": v.anonymous_id,
-                "first_seen_at": _utc(v.first_seen_at),
-                "last_seen_at": _utc(v.last_seen_at),
+                "first_seen_at": iso_utc(v.first_seen_at),
+                "last_seen_at": iso_utc(v.last_seen_at),
             }
             for v in session.scalars(select(Visitor).where(Visitor.lead_id == lead.id).order_by(Visitor.first_seen_at))
         ]
@@ -256,8 +242,8 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "anonymous_id": e.anonymous_id,
                 "user_id": e.user_id,
                 "properties": e.properties or {},
-                "timestamp": _utc(e.timestamp),
-                "received_at": _utc(e.received_at),
+                "timestamp": iso_utc(e.timestamp),
+                "received_at": iso_utc(e.received_at),
                 "source": e.source,
             }
             for e in session.scalars(select(TrackedEvent).where(person.event_filter).order_by(TrackedEvent.timestamp))
@@ -272,7 +258,7 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
             select(Message).where(person.in_conversations(Message.conversation_id)).order_by(Message.at, Message.id)
         ):
             lines[m.conversation_id].append(
-                {"at": _utc(m.at), "sender": m.sender, "author": m.author, "text": m.text, "data": m.data or {}}
+                {"at": iso_utc(m.at), "sender": m.sender, "author": m.author, "text": m.text, "data": m.data or {}}
             )
         document["conversations"] = [
             {
@@ -280,7 +266,7 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "lead_id": c.lead_id,
                 "anonymous_id": c.anonymous_id,
                 "language": c.language,
-                "started_at": _utc(c.started_at),
+                "started_at": iso_utc(c.started_at),
                 "messages": lines[c.id],
             }
             for c in conversations
@@ -292,7 +278,7 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "language": q.language,
                 "question": q.question,
                 "kind": q.kind,
-                "at": _utc(q.at),
+                "at": iso_utc(q.at),
             }
             for q in session.scalars(
                 select(QuestionEvent)
@@ -301,7 +287,7 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
             )
         ]
         document["notes"] = [
-            {"kind": n.kind, "author": n.author, "text": n.text, "data": n.data or {}, "at": _utc(n.at)}
+            {"kind": n.kind, "author": n.author, "text": n.text, "data": n.data or {}, "at": iso_utc(n.at)}
             for n in session.scalars(select(LeadNote).where(LeadNote.lead_id == lead.id).order_by(LeadNote.id))
         ]
         document["live_chats"] = [
@@ -309,9 +295,9 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "conversation_id": c.conversation_id,
                 "status": c.status,
                 "sdr_id": c.sdr_id,
-                "requested_at": _utc(c.requested_at),
-                "started_at": _utc(c.started_at),
-                "ended_at": _utc(c.ended_at),
+                "requested_at": iso_utc(c.requested_at),
+                "started_at": iso_utc(c.started_at),
+                "ended_at": iso_utc(c.ended_at),
                 "ended_by": c.ended_by,
             }
             for c in session.scalars(select(LiveChat).where(person.live_filter).order_by(LiveChat.id))
@@ -331,8 +317,8 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "kind": o.kind,
                 "destination": o.destination,
                 "status": o.status,
-                "created_at": _utc(o.created_at),
-                "delivered_at": _utc(o.delivered_at),
+                "created_at": iso_utc(o.created_at),
+                "delivered_at": iso_utc(o.delivered_at),
                 "payload": o.payload,
             }
             for o in outbox
@@ -343,7 +329,7 @@ def export_person(store: LeadStore, email: str, now: datetime | None = None) -> 
                 "into": m.target_id,
                 "email": m.source_email,
                 "reason": m.reason,
-                "at": _utc(m.at),
+                "at": iso_utc(m.at),
             }
             for m in person.merges
         ]
@@ -382,7 +368,7 @@ def erase_person(
         raise ValueError("say who erases (by)")
     if not (reason or "").strip():
         raise ValueError("give the reason for the erasure")
-    now = _now(now)
+    now = now_or(now)
     tracker_url = tracker_url if tracker_url is not None else tracker_store_url()
 
     emails = {email.strip().lower()}
@@ -579,7 +565,7 @@ def apply_retention(store: LeadStore, now: datetime | None = None, tracker_url: 
       conversations in Rasa's tracker store when it is configured.
 
     Also retries tracker-store deletes of earlier erasures. Returns the counts."""
-    now = _now(now)
+    now = now_or(now)
     tracker_url = tracker_url if tracker_url is not None else tracker_store_url()
     privacy = store.config.privacy
     events_cutoff = now - timedelta(days=privacy.anonymous_events_days)

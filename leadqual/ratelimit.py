@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from leadqual import timeutil
 
 # Buckets kept (least recently used dropped first): bounded memory under a flood of addresses.
 MAX_CLIENTS = 100_000
@@ -33,9 +34,9 @@ def limits_from_env() -> dict[str, Limit]:
 
 
 class RateLimiter:
-    def __init__(self, limits: dict[str, Limit] | None = None, clock=time.monotonic) -> None:
+    def __init__(self, limits: dict[str, Limit] | None = None, clock=None) -> None:
         self.limits = limits or limits_from_env()
-        self.clock = clock
+        self.clock = clock or timeutil.monotonic
         self.buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
         self.lock = threading.Lock()
 

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
+
+from leadqual import timeutil
 
 FUNNEL: tuple[str, ...] = ("lead", "mql", "sal", "sql", "opportunity")
 DISQUALIFIED = "disqualified"
@@ -301,7 +303,7 @@ class StageMachine:
                 f"use one of: {_codes(allowed)}",
             )
         if at is None:
-            at = datetime.now(timezone.utc)
+            at = timeutil.now()
         elif at.tzinfo is None or at.utcoffset() is None:
             raise StageError("naive_time", "the time of a move must be timezone-aware")
         return Transition(current, target, move.kind, actor.type, actor.id, reason, note, at)

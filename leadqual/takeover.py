@@ -19,9 +19,10 @@ import requests
 from sqlalchemy import select
 
 from leadqual import outbox, routing
-from leadqual.leads import LeadStore, _as_utc, _utc, conversation_key
-from leadqual.models import Conversation, Lead, LiveChat, utcnow
+from leadqual.leads import LeadStore, conversation_key
+from leadqual.models import Conversation, Lead, LiveChat
 from leadqual.texts import Texts
+from leadqual.timeutil import iso_utc, now_or
 from leadqual.transcripts import MAX_TEXT, lines_from_events
 
 OPEN = ("requested", "active")
@@ -89,9 +90,9 @@ def _chat_json(chat: LiveChat) -> dict:
         "lead_id": chat.lead_id,
         "status": chat.status,
         "sdr_id": chat.sdr_id,
-        "requested_at": _utc(chat.requested_at),
-        "started_at": _utc(chat.started_at),
-        "ended_at": _utc(chat.ended_at),
+        "requested_at": iso_utc(chat.requested_at),
+        "started_at": iso_utc(chat.started_at),
+        "ended_at": iso_utc(chat.ended_at),
         "ended_by": chat.ended_by,
     }
 
@@ -110,7 +111,7 @@ class LiveChats:
         """The visitor asked for a person. If the lead's SDR is available now (business hours,
         not away) they are alerted (outbox kind `live`) and the visitor is told to wait here;
         otherwise the request waits in the console and the visitor hears the SLA."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         handoff = self.store.config.handoff
         conversation_id = conversation_key(conversation_id)
         with self.store.sessions.begin() as session:
@@ -139,12 +140,13 @@ class LiveChats:
                     "lead_id": chat.lead_id,
                     "sdr": chat.sdr_id,
                     "available": live,
-                    "requested_at": _utc(now),
+                    "requested_at": iso_utc(now),
                     "contact": {"email": lead.email, "name": lead.name, "company": lead.company} if lead else {},
                     "links": {"take_over": f"{console}/live/{quote(conversation_id, safe='')}"} if console else {},
                 },
                 lead_id=chat.lead_id,
                 key=f"live-{chat.id}",
+                now=now,
             )
         if live and sdr is not None:
             return Request("live", sdr.id, sdr.name, handoff.sla_hours)
@@ -155,7 +157,7 @@ class LiveChats:
 
     def take_over(self, conversation_id: str, sdr_id: str, now: datetime | None = None) -> dict:
         """Silence the bot in the conversation and greet the visitor as the SDR."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         conversation_id = conversation_key(conversation_id)
         sdr = self._sdr(sdr_id)
         with self.store.sessions.begin() as session:
@@ -207,7 +209,7 @@ class LiveChats:
 
     def hand_back(self, conversation_id: str, by: str, now: datetime | None = None) -> dict:
         """Give the conversation back to the bot (the SDR in it, or an admin: `by`)."""
-        now = _as_utc(now or utcnow())
+        now = now_or(now)
         conversation_id = conversation_key(conversation_id)
         with self.store.sessions.begin() as session:
             chat = self._open(session, conversation_id, lock=True)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from leadqual.config import QualificationConfig
+from leadqual.timeutil import aware
 
 MAX_CALL_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -291,19 +292,13 @@ def check_scope(calls: list[BaseModel], scope: Scope, batch: bool) -> None:
         raise IntakeError(403, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def when(call: _Call, received_at: datetime) -> datetime:
     """When the event happened (in UTC), corrected for the sender's clock and never in the future."""
     received_at = received_at.astimezone(timezone.utc)
-    happened = _aware(call.timestamp or call.originalTimestamp)
+    happened = aware(call.timestamp or call.originalTimestamp)
     if happened is None:
         return received_at
-    sent = _aware(call.sentAt)
+    sent = aware(call.sentAt)
     try:
         if sent is not None and call.timestamp is None:
             happened = received_at - (sent - happened)

@@ -53,6 +53,25 @@ def postgres_database(prefix: str = "leadqual_test"):
         admin.dispose()
 
 
+# bin/test's clock-ahead pass (tests/clock_ahead/sitecustomize.py) must reach the servers the
+# tests start with an environment of their own.
+CLOCK_AHEAD = "LEADQUAL_TEST_CLOCK_AHEAD_DAYS"
+
+
+def with_test_clock(env: dict) -> dict:
+    """`env` plus what moves a child process's clock when this run's clock is moved."""
+    if not os.environ.get(CLOCK_AHEAD):
+        return env
+    paths = [p for p in (os.environ.get("PYTHONPATH"), env.get("PYTHONPATH")) if p]
+    return {**env, CLOCK_AHEAD: os.environ[CLOCK_AHEAD], "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def pytest_report_header(config):
+    if os.environ.get(CLOCK_AHEAD):
+        return f"clock: {os.environ[CLOCK_AHEAD]} days ahead of the real date (bin/test's clock-ahead pass)"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,7 +111,7 @@ def action_server_process(port: int, log: Path, env: dict, log_mode: str = "w"):
         cwd=ROOT,
         stdout=log.open(log_mode),
         stderr=subprocess.STDOUT,
-        env=env,
+        env=with_test_clock(env),
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/health", proc, log, timeout=60)
@@ -112,6 +131,7 @@ def running_action_server(workdir: Path, **env: str):
         "LEADQUAL_DATABASE_URL": f"sqlite:///{workdir / 'leads.db'}",
         "LEADQUAL_SPOOL": str(workdir / "spool.jsonl"),
         "LEADQUAL_HANDOFF_DIR": str(workdir),
+        "LEADQUAL_ACTION_TOKEN": "tests-" + uuid.uuid4().hex,
         **env,
     }
     with action_server_process(port, log, environment):

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from leadqual import leads
+from leadqual import leads, timeutil
 from leadqual.leads import LeadStore
 from leadqual.models import Lead, TrackedEvent, Visitor
 
@@ -72,11 +72,11 @@ def snapshot(store: LeadStore) -> dict:
         rows = session.scalars(select(TrackedEvent).order_by(TrackedEvent.id))
         events = [
             (e.message_id, e.type, e.name, e.url, e.anonymous_id, e.user_id, people.get(e.lead_id), e.properties)
-            + (leads._aware(e.timestamp), leads._aware(e.received_at), e.source)
+            + (timeutil.aware(e.timestamp), timeutil.aware(e.received_at), e.source)
             for e in rows
         ]
         visitors = {
-            v.anonymous_id: (people.get(v.lead_id), leads._aware(v.first_seen_at), leads._aware(v.last_seen_at))
+            v.anonymous_id: (people.get(v.lead_id), timeutil.aware(v.first_seen_at), timeutil.aware(v.last_seen_at))
             for v in session.scalars(select(Visitor))
         }
         scores = {
@@ -88,7 +88,7 @@ def snapshot(store: LeadStore) -> dict:
                 lead.behaviour_score,
                 lead.total_score,
                 lead.stage,
-                leads._aware(lead.last_activity_at),
+                timeutil.aware(lead.last_activity_at),
                 sorted(line["rule"] for line in lead.score_breakdown or []),
             )
             for lead in session.scalars(select(Lead))

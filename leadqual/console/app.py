@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import secrets
-import time
 from collections import defaultdict, deque
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from sanic import Sanic, response
 from sanic.exceptions import NotFound
 from sqlalchemy import select
 
-from leadqual import observability
+from leadqual import observability, timeutil
 from leadqual.leads import Lead, LeadStore
 from leadqual.outbox import DeliveryWorker
 from leadqual.stages import MACHINE, REASON_CODES, STAGES
@@ -109,12 +108,12 @@ class Throttle:
 
     def blocked(self, address: str) -> bool:
         times = self.failures[address]
-        while times and times[0] < time.monotonic() - self.window:
+        while times and times[0] < timeutil.monotonic() - self.window:
             times.popleft()
         return len(times) >= self.limit
 
     def failed(self, address: str) -> None:
-        self.failures[address].append(time.monotonic())
+        self.failures[address].append(timeutil.monotonic())
 
 
 def build_app(store: LeadStore | None = None, name: str = "leadqual_console", live: LiveConsole | None = None) -> Sanic:
@@ -326,7 +325,7 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
                 lead_filter,
                 after=args.get("after"),
                 before=args.get("before"),
-                new_since=auth.aware(request.ctx.new_since),
+                new_since=timeutil.aware(request.ctx.new_since),
             )
             error, status = None, 200
         except FilterError as exc:

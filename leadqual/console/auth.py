@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -19,6 +19,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, s
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leadqual.models import Base, utcnow
+from leadqual.timeutil import aware
 
 ROLES = ("sdr", "marketing", "admin")
 # What each role may do. sdr: work leads (decide, note, take over); marketing: read and export,
@@ -98,13 +99,6 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Leads created or assigned after this are marked new: the user's previous visit.
     new_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for what was stored as UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def digest(token: str) -> str:

@@ -18,9 +18,10 @@ from sqlalchemy import func, or_, select
 from leadqual.leads import Lead, LeadStore, conversation_key
 from leadqual.models import Conversation, LiveChat, Message, utcnow
 from leadqual.takeover import OPEN, LiveChats, RasaAPI, TakeoverError
+from leadqual.timeutil import aware
 from leadqual.transcripts import lines_from_events
 
-from .auth import User, aware
+from .auth import User
 from .decisions import Decisions
 
 # The page's HTTP status for each refusal (the message itself is `takeover_<code>` in i18n.py).

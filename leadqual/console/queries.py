@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from leadqual.leads import Lead, LeadStore
 from leadqual.models import Conversation, Message
 from leadqual.stages import STAGES
+from leadqual.timeutil import aware
 
-from .auth import aware
 from .decisions import notes_of
 
 PAGE_SIZE = 50
