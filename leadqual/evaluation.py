@@ -51,8 +51,17 @@ DECISIVE: dict[str, dict[str, object]] = {
     "timing": {"months": None, "no_rush": False, "unknown": False},
     "authority": {"level": None},
     "need": {"value": None},
+    # Contact answers: the value as written, compared without regard to case or spacing; an
+    # expected null means the text must not be taken as an answer ("prueba" as a name).
+    "name": {"value": None},
+    "company": {"value": None},
+    "email": {"address": None},
 }
 SLOTS = tuple(DECISIVE)
+CONTACT = ("name", "company", "email")
+# A held-out set is a folder: messages.yml (intents) and answers.yml (slot values), written by
+# people who had not read data/ or the parsers (tests/heldout/README.md).
+SET_FILES = ("messages.yml", "answers.yml")
 
 
 class EvaluationError(Exception):
@@ -71,11 +80,26 @@ class Item:
     intent: str
     slot: str | None = None
     expected: dict | None = None
+    intent_labelled: bool = True  # False for an answer whose file labels only its value
 
 
 def load_items(path: Path | str = DEFAULT_SET) -> tuple[list[Item], date]:
-    """The items of the set and its reference date, validated (errors name the item)."""
+    """The items of the set and its reference date, validated (errors name the item). `path` is
+    one file, or a folder holding messages.yml and answers.yml (a held-out set)."""
     path = Path(path)
+    if path.is_dir():
+        items, today, seen = [], None, set()
+        for name in SET_FILES:
+            part, part_today = load_items(path / name)
+            if today is not None and part_today != today:
+                raise EvaluationError(f"{path}: the files of one set must share `today`")
+            today = part_today
+            for item in part:
+                if item.text.lower() in seen:
+                    raise EvaluationError(f"{path / name}: duplicate text {item.text!r} (in another file of the set)")
+                seen.add(item.text.lower())
+            items += part
+        return items, today
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -83,6 +107,11 @@ def load_items(path: Path | str = DEFAULT_SET) -> tuple[list[Item], date]:
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise EvaluationError(f"{path}: expected a mapping with an `items` list")
     today = data.get("today", TODAY)
+    if isinstance(today, str):
+        try:
+            today = date.fromisoformat(today)
+        except ValueError:
+            pass
     if not isinstance(today, date):
         raise EvaluationError(f"{path}: `today` must be a date (YYYY-MM-DD)")
     items: list[Item] = []
@@ -92,6 +121,9 @@ def load_items(path: Path | str = DEFAULT_SET) -> tuple[list[Item], date]:
         if not isinstance(raw, dict):
             raise EvaluationError(f"{where}: expected a mapping")
         text, lang, intent = raw.get("text"), raw.get("lang"), raw.get("intent")
+        labelled = intent is not None
+        if intent is None and raw.get("slot") is not None:
+            intent = "inform"  # an answer to the question asked
         if not isinstance(text, str) or not text.strip() or "\n" in text:
             raise EvaluationError(f"{where}: `text` must be a one-line string")
         if "[" in text or "]" in text:
@@ -110,10 +142,14 @@ def load_items(path: Path | str = DEFAULT_SET) -> tuple[list[Item], date]:
                 raise EvaluationError(f"{where}: `slot` must be one of {SLOTS}, got {slot!r}")
             if not isinstance(expected, dict) or not expected:
                 raise EvaluationError(f"{where}: `expected` must be a mapping of {sorted(DECISIVE[slot])}")
+            if slot == "email" and set(expected) == {"value"}:
+                expected = {"address": expected["value"]}
             unknown = set(expected) - set(DECISIVE[slot])
             if unknown:
                 raise EvaluationError(f"{where}: `expected` has keys {sorted(unknown)} that are not {slot} keys")
-        items.append(Item(text=text.strip(), lang=lang, intent=intent, slot=slot, expected=expected))
+        items.append(
+            Item(text=text.strip(), lang=lang, intent=intent, slot=slot, expected=expected, intent_labelled=labelled)
+        )
     return items, today
 
 
@@ -136,11 +172,19 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+def _contact(value: object) -> object:
+    return " ".join(value.split()).casefold() if isinstance(value, str) else value
+
+
 def matches(slot: str, got: dict | None, expected: dict) -> bool:
-    """Exact match on the decisive keys (floats within TOLERANCE)."""
+    """Exact match on the decisive keys (floats within TOLERANCE); contact values ignore case
+    and spacing, and an expected null contact value means "not an answer"."""
+    want = decisive(slot, expected)
+    if slot in CONTACT:
+        (key,) = DECISIVE[slot]
+        return _contact((got or {}).get(key)) == _contact(want[key])
     if got is None:
         return False
-    want = decisive(slot, expected)
     return all(_same(got[key], want[key]) for key in DECISIVE[slot])
 
 
@@ -173,7 +217,8 @@ class SlotScore:
 
 
 def score_slots(items: list[Item], config: QualificationConfig, today: date = TODAY) -> dict[str, SlotScore]:
-    scores = {slot: SlotScore() for slot in SLOTS}
+    present = {item.slot for item in items if item.slot}
+    scores = {slot: SlotScore() for slot in SLOTS if slot in present or slot not in CONTACT}
     for item in items:
         if item.slot is None:
             continue
@@ -363,7 +408,7 @@ def evaluate(
     if intents:
         if model is None:
             raise EvaluationError("no model: pass --model or train one with bin/train")
-        it = score_intents(items, model, rasa)
+        it = score_intents([item for item in items if item.intent_labelled], model, rasa)
         result["model"] = str(model)
         result["intents"] = {
             "accuracy": it.accuracy,

@@ -37,7 +37,7 @@ from email_validator import EmailNotValidError, validate_email
 from price_parser import Price
 from text_to_num import alpha2digit
 
-from leadqual import timeutil
+from leadqual import roles, timeutil
 
 log = logging.getLogger(__name__)
 
@@ -1200,6 +1200,10 @@ _A_NONE = re.compile(
     r"|assignment|course)\b|\bschool project\b|\bhomework\b|\bjust curious\b|\bout of curiosity\b"
     r"|\bi (?:don'?t|do not) work (?:for|at|in) (?:a|any) company\b|\bunemployed\b|\bretired\b"
     r"|\bnot (?:currently )?(?:working|employed)\b|\bfor (?:a )?research (?:paper|project)\b"
+    r"|\bno es para (?:ninguna|una) empresa\b|\bsin empresa\b|\b(?:isn'?t|is not"
+    r"|not) for (?:a|any) (?:company|business)\b"
+    r"|\bpara un (?:articulo|reportaje|ejercicio|trabajo de clase)\b"
+    r"|\bfor an? (?:article|class exercise|blog post|review)\b"
 )
 # Someone else decides (negated self-decision included: it must be checked first).
 _A_OTHER = re.compile(
@@ -1229,6 +1233,22 @@ _A_OTHER = re.compile(
     r"(?:decides|approves|signs|makes|has|will decide|will approve|calls the shots)\b"
     r"|\b(?:decided|approved|signed off) by (?:my|the|our)\b|\bit'?s up to (?:my|the|our)\b"
     r"|\b(?:upper )?management (?:decides|approves)\b"
+    # "el CEO es quien escoge", "quien firma es el CFO", "lo decide la junta", "the final call is the CEO's"
+    r"|\b(?!yo\b)\w+ (?:es|son) (?:quien|quienes|el que|la que|los que) (?:decide|deciden|elige|eligen|escoge|escogen"
+    r"|firma|firman|aprueba|aprueban|manda|mandan)\b|\bquien (?:firma|decide"
+    r"|aprueba|elige|escoge) (?:es|son) (?!yo\b)\w+"
+    r"|\b(?:lo |la |esto lo |eso lo )?(?:decide|deciden|aprueba|aprueban|firma|firman|elige|eligen|escoge|escogen)"
+    r" (?:la junta|el consejo|el directorio|la gerencia|el board|los socios|el dueno|la duena|el jefe|la jefa|el ceo"
+    r"|el cfo|la matriz|casa matriz|mi jefe|mi jefa)\b"
+    r"|\b(?:the )?(?:board|investors|parent company|head office|hq|procurement|finance|owner|ceo|cfo|director|boss"
+    r"|manager|vp)(?: and (?:the )?\w+)? (?:has|have|gets?) the (?:final|last) (?:say|word|call)\b"
+    r"|\b(?:the )?(?:final|last) (?:call|say|word|decision) (?:is|will be|'s|lies with"
+    r"|rests with) (?:the |my |our )?(?!mine\b|me\b)\w+"
+    r"|\b(?:the )?(?:board|investors|procurement|finance|ceo|cfo|owner|director|boss|manager|parent company)"
+    r"(?: and (?:the )?\w+)? (?:approves?|signs? off|picks?|chooses?|decides?|selects?)\b"
+    r"|\b(?:my|our|the) (?:boss|manager|director|owner|ceo|lead)(?:'s"
+    r"| is) (?:the one|who) (?:who )?(?:picks|chooses|decides"
+    r"|signs)\b|\bapprove[sd]? all (?:new )?(?:spend|spending|purchases)\b"
 )
 _A_USER_ONLY = re.compile(
     r"\b(?:yo )?solo (?:lo )?(?:usaria|usare|uso|voy a usar|lo voy a usar|seria usuari[oa])\b"
@@ -1255,6 +1275,12 @@ _A_SELF_DECIDES = re.compile(
     r"|one deciding|budget holder|buyer)\b|\bi (?:have|hold) the final say\b|\bfinal say is mine\b"
     r"|\bi sign off\b|\bi approve\b|\bthe buck stops with me\b|\bup to me\b|\bi call the shots\b"
     r"|\bthe (?:final )?(?:decision|call|say)(?: is| will be|'s) (?:mine|with me|on me)\b|\bthe decision'?s mine\b"
+    r"|\b(?:the )?budget (?:is|'s) mine\b|\bi (?:hold|own|control|manage) the budget\b|\bbudget holder\b"
+    r"|\bi(?: have|'ve got)? (?:final )?sign[- ]off\b|\bi(?:'m| am) the one who signs\b"
+    r"|\bi sign (?:the )?(?:contracts?|checks?|cheques?)\b"
+    r"|\bsole decision[- ]maker\b|\bi (?:choose|pick|select)(?: the tools?)?\b"
+    r"|\bel presupuesto es mio\b|\b(?:manejo|controlo|administro|tengo) (?:yo )?el presupuesto\b|\bcarta blanca\b"
+    r"|\b(?:yo elijo|elijo yo|yo escojo|escojo yo|yo pago|pago yo)\b|\b(?:la )?firma (?:es )?mia\b"
 )
 _DM_TITLES = (
     r"ceo|consejer[oa] delegad[oa]|director[a]? general|director[a]? ejecutiv[oa]|gerente general|gerente"
@@ -1300,6 +1326,10 @@ _A_INVOLVED = re.compile(
     r"|\bi influence\b|\bi'?m evaluating\b|\bi evaluate\b|\bi (?:need|have) to (?:check|consult|talk to"
     r"|ask)\b|\brun it by\b|\bneeds? (?:approval|sign[- ]off)\b|\bcommittee\b|\bseveral (?:of us|people)\b"
     r"|\ba few of us\b|\bthe team\b|\bprepare the proposal\b|\bi propose\b"
+    r"|\bshort ?list\w*\b|\bgather(?:ing)? quotes\b|\bcollect(?:ing)? quotes\b|\bcomparing (?:vendors|options|quotes)\b"
+    r"|\bcotiza(?:r|ndo|ciones)\b|\bjuntando (?:cotizaciones|presupuestos|propuestas)\b|\brecomendacion\b"
+    r"|\brecommendation\b|\bevaluating (?:tools|vendors|options)\b|\bevaluando (?:herramientas|proveedores|opciones)\b"
+    r"|\bon behalf of (?:a |my |our )?client\b|\bpara un cliente\b|\bpara (?:mi|nuestro) cliente\b"
 )
 _A_ANSWER_ME = re.compile(
     r"^(?:si|yes|yep|yeah|claro|of course|por supuesto)?[\s,.!]*(?:yo|yo mismo|yo misma|yo mer[oa]|me|myself|i do"
@@ -1326,27 +1356,35 @@ def parse_authority(text: str, lang: str = "es", *, requested: bool = True) -> A
         return Authority("none", 0.9)
     other = _A_OTHER.search(t)
     t_self = _A_OTHER.sub(" ", t) if other else t
+    # The visitor's own title, from the role taxonomy (leadqual/roles.py).
+    role = roles.title_level(t, claimed_only=not requested)
+    if role is not None and role.level == "none":
+        return Authority("none", 0.85)
     self_decides = _A_SELF_DECIDES.search(t_self)
     dm_title = _A_DM_TITLE.search(t_self) or _A_OWN_BUSINESS.search(t_self)
     mid_title = _A_MID_TITLE.search(t_self)
     shared = _A_SHARED_STRONG.search(t)
     involved = _A_INVOLVED.search(t)
+    senior = role is not None and role.level in ("decision_maker", "influencer")
     if shared:
         return Authority("influencer", 0.9)
-    if other and (self_decides or dm_title or mid_title or involved):
+    # Someone else decides or signs: the title says how much the visitor weighs in it.
+    if other and (self_decides or dm_title or mid_title or involved or senior):
         return Authority("influencer", 0.85)
     if other:
         return Authority("user", 0.9)
     if self_decides and involved and requested:
         return Authority("influencer", 0.75)
-    if self_decides:
+    if self_decides:  # "just an analyst, but the budget is mine": the clause beats the title
         return Authority("decision_maker", 0.95)
     if dm_title:
         return Authority("decision_maker", 0.9)
     if not requested:
-        return None
+        return Authority(role.level, 0.8) if role is not None else None
     if involved:
         return Authority("influencer", 0.8)
+    if role is not None:
+        return Authority(role.level, 0.85)
     if mid_title:
         return Authority("decision_maker", 0.7)
     if _A_USER_ONLY.search(t):

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
@@ -22,7 +20,7 @@ from leadqual import tracking
 from leadqual.leads import LeadStore
 from leadqual.models import TrackedEvent
 
-from .conftest import free_port, postgres_database, stop, wait_for
+from .conftest import action_server_process, free_port, postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_KEY = "srv-" + uuid.uuid4().hex
@@ -60,30 +58,20 @@ def intake(request, tmp_path_factory, config):
 
 
 def _serve(workdir, database_url: str, config):
-    url = f"http://127.0.0.1:{free_port()}"
-    log = workdir / "actions.log"
+    port = free_port()
     env = {
         **os.environ,
         "LEADQUAL_DATABASE_URL": database_url,
         "LEADQUAL_WRITE_KEY": SERVER_KEY,
         "LEADQUAL_BROWSER_WRITE_KEY": BROWSER_KEY,
         "LEADQUAL_SPOOL": str(workdir / "pending-saves.jsonl"),
+        "LEADQUAL_ACTION_TOKEN": "intake-tests-" + uuid.uuid4().hex,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "actions.server", "--port", url.rsplit(":", 1)[1]],
-        cwd=ROOT,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    store = None
-    try:
-        wait_for(url + "/health", proc, log, timeout=60)
+    with action_server_process(port, workdir / "actions.log", env):
         store = LeadStore(database_url, config=config)
-        yield Intake(url, store)
-    finally:
-        stop(proc)
-        if store is not None:
+        try:
+            yield Intake(f"http://127.0.0.1:{port}", store)
+        finally:
             store.engine.dispose()
 
 
