@@ -15,7 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from leadqual import analytics, extras, routing, scoring, stages, timeutil
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
-from leadqual.conversation import Message, Reading, read_answer, read_other_answers, skip_unanswered_bant
+from leadqual.conversation import (
+    Message,
+    Reading,
+    interruptions_on,
+    may_interrupt,
+    read_answer,
+    read_other_answers,
+    skip_unanswered_bant,
+)
 from leadqual.corrections import read_correction
 from leadqual.flows import Flow, FlowStore, check_preview_token
 from leadqual.language import DEFAULT, choose_language, normalize_code
@@ -175,6 +183,11 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
     return read_answer(slot, message, config_of(tracker), language_of(tracker), clock().date())
 
 
+def spent_on(tracker: Tracker, slot: str) -> int:
+    """The visitor's turns on this question that gave no answer: failed answers and interruptions."""
+    return (tracker.get_slot("failures") or {}).get(slot, 0) + interruptions_on(tracker.events, slot)
+
+
 def save_answers(
     dispatcher: CollectingDispatcher, tracker: Tracker, answers: dict
 ) -> tuple[dict | None, list[EventType]]:
@@ -330,8 +343,12 @@ class ValidateQualificationForm(FormValidationAction):
         elif slot == requested:
             reading = read_for(slot, message, tracker)
             # Extracting nothing for the requested slot makes the form reject the turn, so
-            # the rules for "why?", "stop" and chit-chat answer it instead.
-            return {} if reading.kind == "interrupt" else {slot: {"candidate": "requested"}}
+            # the rules for "why?", "stop" and chit-chat answer it instead, up to the cap.
+            if reading.kind == "interrupt" and may_interrupt(
+                message.intent, spent_on(tracker, slot), config_of(tracker).max_reasks
+            ):
+                return {}
+            return {slot: {"candidate": "requested"}}
         if tracker.get_slot(slot) is None and slot in self._other_answers(tracker, requested):
             return {slot: {"candidate": "other"}}
         if requested is None and tracker.get_slot(slot) is None:
@@ -398,7 +415,7 @@ class ValidateQualificationForm(FormValidationAction):
             return {slot: None, **skip_unanswered_bant(filled)}
         failures = dict(tracker.get_slot("failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
-        if failures[slot] > config.max_reasks:
+        if failures[slot] + interruptions_on(tracker.events, slot) > config.max_reasks:
             note(tracker, slot, "gave_up")
             dispatcher.utter_message(**texts(tracker).response("utter_gave_up_question", lang))
             return {slot: skipped(message.text, source="gave_up"), "failures": failures, **settled}

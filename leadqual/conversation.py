@@ -30,6 +30,12 @@ INTERRUPTIONS = {
 # "perdona, eran 20 mil" corrects the budget whatever question is being asked.
 CONTROL = {"ask_why", "stop", "skip", "request_human", "correct"}
 CONTROL_CONFIDENCE = 0.5
+# Name, company and email accept what people type ("javier moreno", "Prueba SL"): a parsed
+# contact answer gives way only to an intent the model is this sure of.
+CONTACT_SLOTS = {"name", "company", "email"}
+CONTACT_OVERRIDE_CONFIDENCE = 0.9
+# Interruptions that are never capped: stopping ends the questions, so it cannot loop.
+UNCAPPED = {"stop", "goodbye"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ def read_answer(
         value = answers.from_option(slot, message.option, config, lang)
         return Reading("value", value) if value else Reading("invalid")
     confident = message.confidence >= CONTROL_CONFIDENCE
+    if slot in CONTACT_SLOTS and message.confidence < CONTACT_OVERRIDE_CONFIDENCE and not message.is_payload:
+        # The answer's own parser decides first: "javier moreno" is a name, not "stop".
+        value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
+        if value is not None:
+            return Reading("value", value)
     if message.intent in CONTROL and confident:
         if message.intent == "skip":
             return Reading("skip", answers.skipped(message.text))
@@ -78,6 +89,30 @@ def read_answer(
     if message.intent in INTERRUPTIONS and confident:
         return Reading("interrupt")
     return Reading("invalid")
+
+
+def interruptions_on(events: list[dict], slot: str, form: str = "qualification_form") -> int:
+    """How many of the visitor's turns on the question about `slot` the form handed to an
+    interruption (a rule for "why?", a greeting, chit-chat...): the form's rejections since the
+    question was first asked in a row. Read from the tracker's events, so it needs no state."""
+    counted = pending = 0
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == "requested_slot":
+            if event.get("value") != slot:
+                break
+            counted, pending = counted + pending, 0  # rejections after this ask were on this question
+        elif kind == "action_execution_rejected" and event.get("name") == form:
+            pending += 1
+    return counted
+
+
+def may_interrupt(intent: str | None, spent: int, max_reasks: int) -> bool:
+    """Whether a message read as an interruption still leaves the question to a rule. Every
+    interruption counts toward the same cap as a failed answer (`spent` is both): past it the
+    message is read as an answer attempt, which re-asks or gives the question up, so no
+    interruption of any kind can loop. Stopping is never capped: it ends the questions."""
+    return intent in UNCAPPED or spent < max_reasks
 
 
 def read_other_answers(

@@ -225,3 +225,45 @@ def test_markup_or_sql_is_never_an_answer(config, text):
 
     for slot in ("need", "budget", "timing", "authority", "name", "company", "email"):
         assert parse_answer(slot, text, config, "es", requested=True) is None, (slot, text)
+
+
+# -- no loops: interruptions share the re-ask cap (issue 18) ---------------------------------
+
+from leadqual.conversation import interruptions_on, may_interrupt  # noqa: E402
+
+
+def _asked(slot):
+    return {"event": "slot", "name": "requested_slot", "value": slot}
+
+
+REJECTED = {"event": "action_execution_rejected", "name": "qualification_form"}
+USER = {"event": "user", "text": "hola"}
+
+
+def test_interruptions_are_counted_since_the_question_was_first_asked():
+    events = [_asked("authority"), USER, REJECTED, _asked("name"), USER, REJECTED, _asked("name"), USER, REJECTED]
+    assert interruptions_on(events, "name") == 2
+    assert interruptions_on(events + [_asked("company")], "company") == 0
+    assert interruptions_on([], "name") == 0
+
+
+def test_past_the_cap_an_interruption_is_read_as_an_answer_attempt_but_stop_always_stops():
+    assert may_interrupt("greet", spent=0, max_reasks=2) and may_interrupt("greet", spent=1, max_reasks=2)
+    assert not may_interrupt("greet", spent=2, max_reasks=2)
+    assert not may_interrupt("ask_why", spent=3, max_reasks=2)
+    assert may_interrupt("stop", spent=9, max_reasks=2)
+
+
+@pytest.mark.parametrize("text", ["javier moreno", "noelia nogueira", "Prueba"])
+def test_a_contact_answer_is_read_before_a_not_quite_sure_intent(config, text):
+    message = Message(text, intent="stop", confidence=0.55)
+    reading = read_answer("name", message, config, "es")
+    if text == "Prueba":  # not a name: no value, so the intent still decides
+        assert reading.kind == "interrupt"
+    else:
+        assert reading.kind == "value" and reading.value["value"].lower() == text
+
+
+def test_a_contact_answer_gives_way_to_an_intent_the_model_is_sure_of(config):
+    reading = read_answer("name", Message("no quiero seguir", intent="stop", confidence=0.97), config, "es")
+    assert reading.kind == "interrupt"
