@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -180,7 +180,10 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
     extra = config_of(tracker).extra_for_slot(slot)
     if extra is not None:
         return extras.read_extra(extra, message, language_of(tracker))
-    return read_answer(slot, message, config_of(tracker), language_of(tracker), clock().date())
+    anything_answered = any(value is not None for value in answers_of(tracker).values())
+    return read_answer(
+        slot, message, config_of(tracker), language_of(tracker), clock().date(), can_correct=anything_answered
+    )
 
 
 def spent_on(tracker: Tracker, slot: str) -> int:
@@ -371,8 +374,15 @@ class ValidateQualificationForm(FormValidationAction):
         key = (tracker.sender_id, message.text, requested, language_of(tracker))
         if getattr(self, "_others_key", None) != key:
             self._others_key = key
+            anything_answered = any(value is not None for value in answers_of(tracker).values())
             self._others = read_other_answers(
-                message, {}, requested, config_of(tracker), language_of(tracker), clock().date()
+                message,
+                {},
+                requested,
+                config_of(tracker),
+                language_of(tracker),
+                clock().date(),
+                can_correct=anything_answered,
             )
         return self._others
 
@@ -635,6 +645,10 @@ class ActionApplyCorrection(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
+        if not tracker.active_loop_name and not any(v is not None for v in answers_of(tracker).values()):
+            # Nothing to correct yet: an opener that already answers ("we have about $10k a year
+            # for a CRM") starts the questions with what it said.
+            return [FollowupAction("qualification_form")]
         found = read_correction(message_of(tracker).text, config_of(tracker), lang, clock().date())
         if found is None:
             dispatcher.utter_message(**texts(tracker).response("utter_correction_unclear", lang))

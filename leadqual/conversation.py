@@ -64,8 +64,12 @@ def read_answer(
     config: QualificationConfig,
     lang: str,
     today: date | None = None,
+    can_correct: bool = True,
 ) -> Reading:
-    """Read `message` as the answer to the question about `slot`."""
+    """Read `message` as the answer to the question about `slot`. With `can_correct` False
+    (nothing answered yet) a "correction" is just an answer: there is nothing to correct."""
+    if message.intent == "correct" and not can_correct:
+        message = Message(message.text, None, 0.0, message.option)
     if message.option is not None:
         value = answers.from_option(slot, message.option, config, lang)
         return Reading("value", value) if value else Reading("invalid")
@@ -122,11 +126,13 @@ def read_other_answers(
     config: QualificationConfig,
     lang: str,
     today: date | None = None,
+    can_correct: bool = True,
 ) -> dict[str, dict]:
     """Answers to other questions in the same message; none from buttons or payloads."""
     if message.option is not None or message.is_payload:
         return {}
-    if message.intent in CONTROL and message.confidence >= CONTROL_CONFIDENCE:
+    correcting = message.intent == "correct" and can_correct
+    if (message.intent in CONTROL - {"correct"} or correcting) and message.confidence >= CONTROL_CONFIDENCE:
         return {}
     return answers.extract_other_answers(message.text, filled, requested, config, lang, today)
 

@@ -267,3 +267,14 @@ def test_a_contact_answer_is_read_before_a_not_quite_sure_intent(config, text):
 def test_a_contact_answer_gives_way_to_an_intent_the_model_is_sure_of(config):
     reading = read_answer("name", Message("no quiero seguir", intent="stop", confidence=0.97), config, "es")
     assert reading.kind == "interrupt"
+
+
+def test_a_correction_with_nothing_to_correct_is_an_answer(config):
+    message = Message("perdón, quería decir cuanto antes", intent="correct", confidence=0.8)
+    assert read_answer("timing", message, config, "es", date(2026, 3, 15)).kind == "interrupt"
+    reading = read_answer("timing", message, config, "es", date(2026, 3, 15), can_correct=False)
+    assert reading.kind == "value" and reading.value["months"] == 0
+    opener = Message("we have about $10k a year for a CRM", intent="correct", confidence=0.9)
+    assert read_other_answers(opener, {}, None, config, "en") == {}
+    found = read_other_answers(opener, {}, None, config, "en", can_correct=False)
+    assert found["budget"]["max"] == 10000 and found["need"]["value"] == "crm"
