@@ -42,7 +42,16 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import RASA_SERVE, action_server_process, free_port, postgres_database, stop  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    RASA_SERVE,
+    REST_HEADERS,
+    action_server_process,
+    free_port,
+    postgres_database,
+    stop,
+)
+
+REST = REST_HEADERS  # Rasa's REST channel token (leadqual_rasa/channels.py)
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 TURNS = 9  # lines per conversation in SCRIPTS
@@ -110,7 +119,7 @@ def first_answer(url: str, proc: subprocess.Popen, log: Path, timeout: float = 3
             raise RuntimeError(f"Rasa exited; see {log}")
         try:
             reply = requests.post(
-                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": "hola"}, timeout=30
+                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": "hola"}, headers=REST, timeout=30
             )
             if reply.status_code == 200 and reply.json():
                 return
@@ -235,7 +244,7 @@ def visitor(urls: str | list[str], lines: list[str], n: int, results: list, lock
         began = time.perf_counter()
         try:
             reply = session.post(
-                url + "/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+                url + "/webhooks/rest/webhook", json={"sender": sender, "message": message}, headers=REST, timeout=60
             )
             ok = reply.status_code == 200 and isinstance(reply.json(), list) and len(reply.json()) > 0
         except (requests.RequestException, ValueError):

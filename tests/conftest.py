@@ -53,6 +53,11 @@ def postgres_database(prefix: str = "leadqual_test"):
         admin.dispose()
 
 
+# Rasa's REST channel (leadqual_rasa/channels.py GuardedRestInput) needs a token: every Rasa
+# the tests start inherits this one, and every REST call sends it.
+os.environ.setdefault("LEADQUAL_REST_TOKEN", "tests-rest-" + uuid.uuid4().hex)
+REST_HEADERS = {"Authorization": f"Bearer {os.environ['LEADQUAL_REST_TOKEN']}"}
+
 # bin/test's clock-ahead pass (tests/clock_ahead/sitecustomize.py) must reach the servers the
 # tests start with an environment of their own.
 CLOCK_AHEAD = "LEADQUAL_TEST_CLOCK_AHEAD_DAYS"

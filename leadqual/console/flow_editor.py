@@ -350,10 +350,13 @@ class PreviewChat:
             raise PreviewError("rasa_error", "Rasa's answer is not JSON") from exc
 
     def send(self, sender: str, message: str, token: str, lang: str) -> list[dict]:
+        # Rasa's REST channel needs its own token (leadqual_rasa/channels.py GuardedRestInput).
+        rest_token = os.environ.get("LEADQUAL_REST_TOKEN", "")
         replies = self._call(
             "post",
             "/webhooks/rest/webhook",
             json={"sender": sender, "message": message, "metadata": {"flow_preview": token, "lang": lang}},
+            headers={"Authorization": f"Bearer {rest_token}"},
         )
         return replies if isinstance(replies, list) else []
 

@@ -20,7 +20,15 @@ from sqlalchemy import text
 from leadqual.config import WEEKDAYS
 from leadqual.leads import LeadStore
 
-from ..conftest import RASA_SERVE, action_server_process, free_port, postgres_database, stop, wait_for
+from ..conftest import (
+    RASA_SERVE,
+    REST_HEADERS,
+    action_server_process,
+    free_port,
+    postgres_database,
+    stop,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 API_TOKEN = "e2e-" + uuid.uuid4().hex
@@ -146,6 +154,7 @@ class Visitor:
         response = requests.post(
             self.url + "/webhooks/rest/webhook",
             json={"sender": self.sender, "message": message, "metadata": metadata},
+            headers=REST_HEADERS,
             timeout=60,
         )
         response.raise_for_status()

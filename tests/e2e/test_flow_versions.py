@@ -14,6 +14,7 @@ import pytest
 from leadqual.config import load_messages
 from leadqual.flows import FlowStore, files_content
 
+from ..conftest import REST_HEADERS
 from .conftest import buttons, texts
 
 pytestmark = pytest.mark.e2e
@@ -85,7 +86,7 @@ def test_a_console_preview_runs_the_draft_in_real_rasa_and_writes_no_lead(rasa_u
 
     def say(text: str) -> str:
         body = {"sender": sender, "message": text, "metadata": {"lang": "es", "flow_preview": preview_token(draft_id)}}
-        reply = requests.post(rasa_url + "/webhooks/rest/webhook", json=body, timeout=60)
+        reply = requests.post(rasa_url + "/webhooks/rest/webhook", json=body, headers=REST_HEADERS, timeout=60)
         reply.raise_for_status()
         return texts(reply.json())
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from leadqual.leads import LeadStore
 
-from ..conftest import RASA_SERVE, free_port, postgres_database, stop, wait_for
+from ..conftest import RASA_SERVE, REST_HEADERS, free_port, postgres_database, stop, wait_for
 from ..e2e.conftest import always_open_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,6 +214,7 @@ class Visitor:
         response = requests.post(
             url + "/webhooks/rest/webhook",
             json={"sender": self.sender, "message": message, "metadata": {"lang": self.lang}},
+            headers=REST_HEADERS,
             timeout=90,
         )
         response.raise_for_status()
