@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,28 +40,34 @@ logger = logging.getLogger(__name__)
 _store: LeadStore | None = None
 _flows: FlowStore | None = None
 _spool: SaveSpool | None = None
+# Actions run in worker threads (actions/server.py): the first calls must not build two stores.
+_singletons = threading.RLock()
 
 
 def spool() -> SaveSpool:
     global _spool
-    if _spool is None:
-        _spool = SaveSpool()
-    return _spool
+    with _singletons:
+        if _spool is None:
+            _spool = SaveSpool()
+        return _spool
 
 
 def base_store() -> LeadStore:
     global _store
-    if _store is None:
-        _store = LeadStore()
-        _store.create_schema()
-    return _store
+    with _singletons:
+        if _store is None:
+            store = LeadStore()
+            store.create_schema()
+            _store = store
+        return _store
 
 
 def flows() -> FlowStore:
     global _flows
-    if _flows is None:
-        _flows = FlowStore(base_store().engine)
-    return _flows
+    with _singletons:
+        if _flows is None:
+            _flows = FlowStore(base_store().engine)
+        return _flows
 
 
 def flow_of(tracker: Tracker) -> Flow:
@@ -184,6 +192,19 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
     return read_answer(
         slot, message, config_of(tracker), language_of(tracker), clock().date(), can_correct=anything_answered
     )
+
+
+# Each action call runs in a worker thread of its own (actions/server.py), so what one call
+# remembers while validating its slots is kept per thread, never on the shared action object.
+_per_call = threading.local()
+
+
+def _memo(name: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    remembered = getattr(_per_call, name, None)
+    if remembered is None or remembered[0] != key:
+        remembered = (key, compute())
+        setattr(_per_call, name, remembered)
+    return remembered[1]
 
 
 def spent_on(tracker: Tracker, slot: str) -> int:
@@ -363,19 +384,16 @@ class ValidateQualificationForm(FormValidationAction):
     def _known_answers(self, tracker: Tracker) -> dict[str, dict]:
         """Answers the visitor's lead already holds (another conversation, same browser)."""
         key = (tracker.sender_id, len(tracker.events), visitor_of(tracker))
-        if getattr(self, "_known_key", None) != key:
-            self._known_key = key
-            self._known = visitor_context(tracker)["answers"] if visitor_of(tracker) else {}
-        return self._known
+        return _memo("known", key, lambda: visitor_context(tracker)["answers"] if visitor_of(tracker) else {})
 
     def _other_answers(self, tracker: Tracker, requested: str | None) -> dict[str, dict]:
         """Answers to the other questions in this message, parsed once per message (not per slot)."""
         message = message_of(tracker)
         key = (tracker.sender_id, message.text, requested, language_of(tracker))
-        if getattr(self, "_others_key", None) != key:
-            self._others_key = key
+
+        def parse() -> dict[str, dict]:
             anything_answered = any(value is not None for value in answers_of(tracker).values())
-            self._others = read_other_answers(
+            return read_other_answers(
                 message,
                 {},
                 requested,
@@ -384,7 +402,8 @@ class ValidateQualificationForm(FormValidationAction):
                 clock().date(),
                 can_correct=anything_answered,
             )
-        return self._others
+
+        return _memo("others", key, parse)
 
     def _validate(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         if not (isinstance(value, dict) and "candidate" in value):

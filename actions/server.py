@@ -32,7 +32,7 @@ def build_app():
     if warm_up:
         warm_up()
 
-    executor = ActionExecutor()
+    executor = ThreadedActionExecutor()
     executor.register_package("actions")
     # Allowed browser origins: space- or comma-separated (e.g. the company's website).
     origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
@@ -54,6 +54,10 @@ def build_app():
         body = request.json
         if not isinstance(body, dict) or not isinstance(body.get("response"), str):
             return response.json({"error": "body must be a JSON object with a 'response' name"}, status=400)
+        problem = nlg_body_problem(body)
+        if problem:
+            field, message = problem
+            return response.json({"error": f"{field} {message}", "field": field}, status=400)
         tracker = body.get("tracker") or {}
         slots = tracker.get("slots") or {}
         try:
@@ -82,6 +86,51 @@ def build_app():
         app.add_task(_deliver_handoffs_forever())
 
     return app
+
+
+# What the NLG handler reads from Rasa's request, and the JSON types it accepts (None = absent).
+NLG_OBJECTS = ("tracker", "tracker.slots", "arguments")
+NLG_SLOTS = {"language": (str,), "requested_slot": (str,), "flow_version": (str, int, float)}
+
+
+def nlg_body_problem(body: dict) -> tuple[str, str] | None:
+    """(field, what is wrong) for an NLG request the handler cannot read, e.g. a tracker that is not
+    a JSON object; None when it is fine. Answered 400 naming the field, never a 500."""
+    tracker = body.get("tracker")
+    values = {"tracker": tracker, "arguments": body.get("arguments")}
+    values["tracker.slots"] = tracker.get("slots") if isinstance(tracker, dict) else None
+    for field in NLG_OBJECTS:
+        if values[field] is not None and not isinstance(values[field], dict):
+            return field, "must be a JSON object"
+    slots = values["tracker.slots"] or {}
+    for name, kinds in NLG_SLOTS.items():
+        value = slots.get(name)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            return f"tracker.slots.{name}", "has the wrong type"
+    if isinstance(tracker, dict) and not isinstance(tracker.get("sender_id"), (str, int, type(None))):
+        return "tracker.sender_id", "must be a string"
+    return None
+
+
+class ThreadedActionExecutor(ActionExecutor):
+    """Runs each action call in a worker thread with an event loop of its own. The actions call
+    the database synchronously (SQLAlchemy); on the server's loop one slow call (a locked table,
+    a PostgreSQL failover) froze every other conversation, the intake and /embed/*.js with it.
+    LEADQUAL_ACTION_THREADS (default 16) calls run at once; more wait for a thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = int(os.environ.get("LEADQUAL_ACTION_THREADS", 16))
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="action")
+
+    async def run(self, action_call, sink=None, dispatcher=None):
+        if sink is not None:  # a streaming transport (Rasa 3.6 never uses one): on the loop
+            return await super().run(action_call, sink, dispatcher)
+        run = super().run
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, lambda: asyncio.run(run(action_call, None, dispatcher)))
 
 
 # Routes only Rasa calls: they carry whole conversations, so they need the shared secret.

@@ -39,7 +39,8 @@ venv_ready() {
     [ "$(cat "$1/.lock.sha256")" = "$(sha256sum "$2" | cut -d' ' -f1)" ]
 }
 
-ensure_rasa_env() {
+ensure_rasa_env() { ( umask "$SHARED_UMASK"; _ensure_rasa_env ); }
+_ensure_rasa_env() {
   local lock="$ROOT/requirements/rasa.lock"
   venv_ready "$RASA_VENV" "$lock" && { rasa_sees_repo; return 0; }
   local py; py="$(find_python310)"
@@ -60,7 +61,8 @@ rasa_sees_repo() {
   [ "$(cat "$site/leadqual-repo.pth" 2>/dev/null)" = "$ROOT" ] || echo "$ROOT" > "$site/leadqual-repo.pth"
 }
 
-ensure_app_env() {
+ensure_app_env() { ( umask "$SHARED_UMASK"; _ensure_app_env ); }
+_ensure_app_env() {
   local lock="$ROOT/requirements/app.lock"
   venv_ready "$APP_VENV" "$lock" && return 0
   local py="${LEADQUAL_PYTHON:-python3}"
@@ -76,7 +78,8 @@ ensure_app_env() {
 
 # The chat widget the product serves (rasa-webchat, pinned in web/package-lock.json): installed
 # with npm ci, again only when the lock changes. Nothing is fetched when a page is viewed.
-ensure_web_assets() {
+ensure_web_assets() { ( umask "$SHARED_UMASK"; _ensure_web_assets ); }
+_ensure_web_assets() {
   local lock="$ROOT/web/package-lock.json" stamp="$ROOT/web/node_modules/.lock.sha256"
   if [ -f "$ROOT/web/node_modules/rasa-webchat/lib/index.js" ] && [ -f "$stamp" ] && \
      [ "$(cat "$stamp")" = "$(sha256sum "$lock" | cut -d' ' -f1)" ]; then
@@ -92,7 +95,8 @@ ensure_web_assets() {
 
 # Debian's Chromium for the browser tests (never a browser downloaded by a test tool). Installed
 # when missing and apt-get can run as root; otherwise the browser tests skip, saying why.
-ensure_chromium() {
+ensure_chromium() { ( umask "$SHARED_UMASK"; _ensure_chromium ); }
+_ensure_chromium() {
   [ -x "${LEADQUAL_CHROMIUM:-/usr/bin/chromium}" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "Installing Debian's chromium for the browser tests"
@@ -117,13 +121,23 @@ ensure_model() {
     log "Model is up to date ($(basename "$MODEL"))"
   else
     log "Training the model (training data, domain or config changed)"
-    "$RASA_VENV/bin/rasa" train --config config.yml --domain domain.yml --data data \
-      --out models --fixed-model-name "nubilo-$fp" >"$ROOT/var/train.log" 2>&1 \
+    ( umask "$SHARED_UMASK"
+      "$RASA_VENV/bin/rasa" train --config config.yml --domain domain.yml --data data \
+        --out models --fixed-model-name "nubilo-$fp" ) >"$ROOT/var/train.log" 2>&1 \
       || { tail -40 "$ROOT/var/train.log" >&2; echo "Training failed; full log: var/train.log" >&2; return 1; }
   fi
   export MODEL
 }
 
 mkdir -p "$ROOT/var" "$ROOT/models"
-export RASA_TELEMETRY_ENABLED=false
-export SQLALCHEMY_SILENCE_UBER_WARNING=1
+# What the product writes from here on (var/leads.db, var/handoff-*.jsonl, the spool, var/secrets.env,
+# the servers' logs) is readable by the user running it only: it holds visitors' personal data and
+# secrets. What is built for every user of the checkout (the two environments, the model, the chat
+# widget: a systemd unit may run as another user) keeps the caller's umask (the ensure_* above).
+SHARED_UMASK="$(umask)"
+umask 077
+for private in "$ROOT"/var/secrets.env "$ROOT"/var/leads.db* "$ROOT"/var/handoff-*.jsonl "$ROOT"/var/pending-saves.jsonl* \
+               "$ROOT"/var/*.log; do
+  # Made by an earlier version, or by hand: made private too (not failing on another user's file).
+  if [ -f "$private" ]; then chmod go-rwx "$private" 2>/dev/null || true; fi
+done

@@ -3,8 +3,9 @@
 - `GET /ready`: 200 `{"ready": true, "revision": ...}` when the database answers and its schema is
   at the newest Alembic revision; otherwise 503 with `{"ready": false, "reason": ...}`. (`/health`
   only says the process is up: a probe that restarts on it must not depend on the database.)
-- `GET /metrics` (action server): the Prometheus text format, behind `LEADQUAL_METRICS_TOKEN`
-  (a bearer token) when that is set. Counters and latency histograms
+- `GET /metrics` (action server): the Prometheus text format, only with `LEADQUAL_METRICS_TOKEN`
+  set (16 characters or more), and only to a request sending it as `Authorization: Bearer <token>`
+  (401 otherwise); without the variable /metrics answers 404. Counters and latency histograms
   of custom action runs (one `action_read_message` run per visitor message, so that action's
   count is the number of turns), NLG calls and tracking-intake calls and events; gauges computed
   at scrape time with one GROUP BY each: leads by stage, outbox messages pending or dead by kind,
@@ -12,6 +13,9 @@
 - Logs: `LEADQUAL_LOG_FORMAT=json` writes one JSON object per line (time, level, logger,
   message, service, exception); any other value keeps plain text. Either way a filter masks
   email addresses and phone numbers in every message and traceback before it is written.
+- Files: a server process that configures its logging here (`configure_logging`: the action
+  server, the console) creates every file readable by its own user only (umask 077): the SQLite
+  database, the handoff files, the spool hold visitors' personal data.
 """
 
 from __future__ import annotations
@@ -105,9 +109,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Files this process creates from now on are readable and writable by its user only (0600,
+    directories 0700): var/leads.db (created by SQLite), var/handoff-*.jsonl, the spool."""
+    os.umask(PRIVATE_UMASK)
+
+
 def configure_logging(service: str) -> None:
-    """Root logging for a server process: level from LEADQUAL_LOG_LEVEL (INFO), format from
-    LEADQUAL_LOG_FORMAT (`json`, else plain text), personal data masked either way."""
+    """Set-up of a server process: root logging (level from LEADQUAL_LOG_LEVEL, INFO; format from
+    LEADQUAL_LOG_FORMAT, `json` or plain text; personal data masked either way), and the files it
+    creates private to its user (`private_files`). Call it first, before anything opens a file."""
+    private_files()
     handler = logging.StreamHandler()
     as_json = os.environ.get("LEADQUAL_LOG_FORMAT", "text").lower() == "json"
     handler.setFormatter(JsonFormatter(service) if as_json else logging.Formatter(logging.BASIC_FORMAT))
@@ -287,6 +302,32 @@ def _action_name(request) -> str | None:
     return name if isinstance(name, str) else None
 
 
+MIN_METRICS_TOKEN_LENGTH = 16
+
+
+class WeakMetricsToken(SystemExit):
+    """LEADQUAL_METRICS_TOKEN is set but too short to be a secret: the server does not start."""
+
+
+def metrics_token(environ=None) -> str:
+    """LEADQUAL_METRICS_TOKEN ("" when unset: /metrics is off); a short one stops the start."""
+    token = (os.environ if environ is None else environ).get("LEADQUAL_METRICS_TOKEN", "").strip()
+    if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise WeakMetricsToken(
+            f"LEADQUAL_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters (or unset to turn "
+            "/metrics off); generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+        )
+    return token
+
+
+def bearer_matches(header: str | None, token: str) -> bool:
+    """An `Authorization: Bearer <token>` header with exactly this token (compared in constant time)."""
+    scheme, _, given = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def install(app, engine: Callable[[], object], spool: Callable[[], object] | None = None) -> None:
     """On the action server's Sanic app: GET /ready, GET /metrics, and the timing of /webhook
     (custom actions), /nlg and /v1/* (tracking intake)."""
@@ -297,15 +338,21 @@ def install(app, engine: Callable[[], object], spool: Callable[[], object] | Non
     scraped.register(StoreCollector(engine, spool))
     known_actions: set[str] = set()
 
-    token = os.environ.get("LEADQUAL_METRICS_TOKEN", "")
+    token = metrics_token()
 
     @app.get("/metrics")
     async def metrics(request):
-        # Lead counts are business figures: with LEADQUAL_METRICS_TOKEN set, Prometheus must send
-        # it (`authorization: {credentials: ...}` in its scrape config).
-        given = (request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
-        if token and not hmac.compare_digest(given.encode(), token.encode()):
-            return response.json({"error": "send Authorization: Bearer <LEADQUAL_METRICS_TOKEN>"}, status=401)
+        # Lead counts by stage, outbox depth and traffic are business figures: served only to a
+        # scraper sending LEADQUAL_METRICS_TOKEN (`authorization: {credentials: ...}` in
+        # Prometheus' scrape config), and not at all without one.
+        if not token:
+            return response.json({"error": "not found"}, status=404)
+        if not bearer_matches(request.headers.get("authorization"), token):
+            return response.json(
+                {"error": "send Authorization: Bearer <LEADQUAL_METRICS_TOKEN>"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         body = generate_latest(REGISTRY) + await asyncio.to_thread(generate_latest, scraped)
         return response.raw(body, content_type=CONTENT_TYPE_LATEST)
 

@@ -22,12 +22,71 @@ def _pick(text: Localized, lang: str) -> str:
     return random.choice(value) if isinstance(value, list) else value
 
 
-def _fill(template: str, values: dict[str, object]) -> str:
-    """Fill {placeholders}; a missing name drops its ", {name}" so no blank shows."""
+class Rendered(str):
+    """A text rendered here: the template's own markdown plus values already made literal. Put
+    into another template as it is (not made literal twice)."""
+
+    __slots__ = ()
+
+
+# The chat widget (rasa-webchat 1.0.1) renders bot messages as markdown (react-markdown 4, remark-
+# parse 5, GFM). A value the visitor gave (name, company, email, an answer) is shown as typed:
+# its markdown is backslash-escaped (characters remark-parse 5 unescapes), <, > and & become
+# entities (so no HTML or <autolink>), bare http(s):// and mailto: lose their autolink, and line
+# breaks become spaces (no block of its own: heading, list, quote, link definition).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]()!~|#])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_AUTOLINK = re.compile(r"(https?|mailto)(:)", re.IGNORECASE)
+# A value at the start of a message could open a list ("1. ", "- ") or a heading / quote (escaped above).
+_LIST_MARKER = re.compile(r"^(\s*)([-+]|\d{1,9}[.)])(?=\s|$)")
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Placeholders whose values come from the flow's config and sit inside the template's markdown:
+# {url} is the booking link in "[pick a time]({url})".
+LINK_PLACEHOLDERS = frozenset({"url"})
+
+
+def literal(value: object, line_start: bool = False) -> str:
+    """`value` as text the widget shows literally: no image, link, HTML or formatting (and, with
+    `line_start`, no list either: the value begins the message)."""
+    text = _BREAKS.sub(" ", str(value))
+    text = "".join(_ENTITIES.get(char, char) for char in text)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(lambda m: m.group(1) + "&#58;", text)
+    if line_start:
+        text = _LIST_MARKER.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
+    return text
+
+
+def link_target(value: object) -> str:
+    """A link's URL that cannot end the markdown link early: blanks, parentheses, angle brackets
+    and backslashes percent-encoded."""
+    return re.sub(r"[\s()<>\\]", lambda m: f"%{ord(m.group(0)):02X}", str(value))
+
+
+def _shown(name: str, value: object, line_start: bool) -> str:
+    if not value:
+        return ""
+    if isinstance(value, Rendered):
+        return value
+    return link_target(value) if name in LINK_PLACEHOLDERS else literal(value, line_start)
+
+
+def _capitalized(text: str) -> str:
+    """First letter upper case, keeping a Rendered text Rendered."""
+    out = text[:1].upper() + text[1:]
+    return Rendered(out) if isinstance(text, Rendered) else out
+
+
+def _fill(template: str, values: dict[str, object]) -> Rendered:
+    """Fill {placeholders} with their values made literal; a missing name drops its ", {name}"
+    so no blank shows."""
     if not values.get("name"):
         template = template.replace(", {name}", "")
-    text = _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1)) or ""), template)
-    return re.sub(r"(?<!\.)\.\.(?!\.)", ".", text)  # "Acme S.L." + "." -> one period
+    text = _PLACEHOLDER.sub(
+        lambda m: _shown(m.group(1), values.get(m.group(1)), m.start() == 0 or template[m.start() - 1] == "\n"),
+        template,
+    )
+    return Rendered(re.sub(r"(?<!\.)\.\.(?!\.)", ".", text))  # "Acme S.L." + "." -> one period
 
 
 def option_payload(option_id: str) -> str:
@@ -44,7 +103,7 @@ class Texts:
         localized = self.messages.responses.get(name)
         if localized is None:
             raise KeyError(f"no text for response {name!r} in messages.yml")
-        return {"text": _fill(_pick(localized, lang), values)}
+        return {"text": str(_fill(_pick(localized, lang), values))}
 
     def question(self, slot: str, lang: str, failures: int = 0) -> dict:
         """The question for `slot` with its buttons; after too many failures, a way out."""
@@ -97,7 +156,7 @@ class Texts:
                 name = "utter_next_sla_otherwise" if messages else "utter_next_sla"
                 who = step.get("sdr_name") or self.response("sales_team", lang)["text"]
                 text = self.response(name, lang, who=who, hours=step["hours"])["text"]
-                messages.append({"text": text[:1].upper() + text[1:]})
+                messages.append({"text": _capitalized(text)})
         return messages
 
     def person_request(self, kind: str, sdr_name: str | None, hours: int, lang: str) -> dict:
@@ -105,7 +164,7 @@ class Texts:
         if kind == "live":
             return self.response("utter_person_live", lang, sdr_name=sdr_name)
         who = sdr_name or self.response("sales_team", lang)["text"]
-        return self.response("utter_person_later", lang, who=who[:1].upper() + who[1:], hours=hours)
+        return self.response("utter_person_later", lang, who=_capitalized(who), hours=hours)
 
     def consent_question(self, lang: str) -> dict:
         return {
@@ -190,7 +249,7 @@ class Texts:
     def confirmation(self, slot: str, value: dict, lang: str) -> dict:
         """The yes/no read-back of a low-confidence answer."""
         return {
-            "text": _fill(_pick(self.messages.confirm, lang), {"value": self.describe(slot, value, lang)}),
+            "text": str(_fill(_pick(self.messages.confirm, lang), {"value": self.describe(slot, value, lang)})),
             "buttons": [
                 {"title": self.messages.buttons["yes"].get(lang), "payload": "/affirm"},
                 {"title": self.messages.buttons["no"].get(lang), "payload": "/deny"},

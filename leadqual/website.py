@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import argparse
 import html
+import logging
 import mimetypes
 import os
+import re
+import unicodedata
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 SITE = Path(__file__).resolve().parent.parent / "web" / "site"
 MARKER = b"<!--nubilo:embed-->"
+log = logging.getLogger(__name__)
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 def embed_snippet(
@@ -51,6 +56,42 @@ class Settings:
         return embed_snippet(self.product_url, self.socket_url, self.write_key, lang, self.open_after).encode()
 
 
+class BadRequest(ValueError):
+    """A request path no file can have: answered 400."""
+
+
+def site_path(target: str) -> list[str]:
+    """The request target's path as its segments inside the site: percent-decoded (UTF-8), dot
+    segments applied (never above the site's root), empty ones dropped. BadRequest for a path
+    that is not UTF-8 or holds a control character (NUL, CR, LF...)."""
+    if target.startswith(("http://", "https://")):  # absolute-form (RFC 9112 3.2.2)
+        target = urlsplit(target).path or "/"
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if not path.startswith("/"):
+        raise BadRequest("the path must start with /")
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("the path is not UTF-8") from None
+    if any(unicodedata.category(char) == "Cc" for char in decoded):
+        raise BadRequest("control character in the path")
+    segments: list[str] = []
+    for segment in decoded.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return segments
+
+
+def site_url(segments: list[str], directory: bool = False) -> str:
+    """A same-site relative URL for these segments: always "/" then a percent-encoded path, so
+    never "//host" or "/\\host" (another site, for a browser) nor a control character."""
+    url = "/" + "/".join(quote(segment, safe="") for segment in segments)
+    return url + "/" if directory and segments else url
+
+
 class Handler(BaseHTTPRequestHandler):
     settings: Settings
     server_version = "nubilo-site"
@@ -58,28 +99,65 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         pass
 
+    def send_header(self, keyword: str, value: str) -> None:
+        """No header carries a control character (a CR LF would start a header of its own)."""
+        if any(unicodedata.category(char) == "Cc" for char in f"{keyword}{value}"):
+            raise ValueError(f"control character in the {keyword} header")
+        super().send_header(keyword, value)
+
     def do_HEAD(self):  # noqa: N802
         self.do_GET(head=True)
 
     def do_GET(self, head: bool = False):  # noqa: N802
-        path = unquote(urlsplit(self.path).path)
-        target = (SITE / path.lstrip("/")).resolve()
-        if SITE not in target.parents and target != SITE:
+        """Any request gets an answer: 400 for a path no file can have, 404 for a missing page,
+        500 (logged) if serving fails; never a connection closed without one."""
+        self._headers_sent = False
+        try:
+            self._serve(head)
+        except BadRequest as exc:
+            self._send(HTTPStatus.BAD_REQUEST, f"bad request: {exc}".encode(), "text/plain; charset=utf-8", head)
+        except Exception:  # noqa: BLE001 - answered 500, not a dropped connection
+            log.exception("serving %r failed", self.path)
+            if self._headers_sent:  # too late for another answer: end this one
+                self.close_connection = True
+                return
+            self._headers_buffer = []  # a half-built answer is dropped, not sent
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"internal error", "text/plain; charset=utf-8", head)
+
+    def end_headers(self) -> None:
+        self._headers_sent = True
+        super().end_headers()
+
+    def _serve(self, head: bool) -> None:
+        segments = site_path(self.path)
+        raw_path = self.path.split("?", 1)[0].split("#", 1)[0]
+        target = SITE.joinpath(*segments)
+        try:
+            resolved = target.resolve()
+            inside = resolved == SITE or SITE in resolved.parents
+            is_dir = inside and target.is_dir()
+            is_file = inside and not is_dir and target.is_file()
+        except (OSError, ValueError):  # e.g. a name too long for the file system
+            inside = is_dir = is_file = False
+        if not inside:
             return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain", head)
-        if target.is_dir():
-            if not path.endswith("/"):
+        if is_dir:
+            if not raw_path.endswith("/"):
                 self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", path + "/")
+                query = urlsplit(self.path).query
+                keep = "?" + query if query and _VISIBLE_ASCII.fullmatch(query) else ""  # e.g. utm_* parameters
+                self.send_header("Location", site_url(segments, directory=True) + keep)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             target = target / "index.html"
-        if not target.is_file():
+            is_file = target.is_file()
+        if not is_file:
             return self._send(HTTPStatus.NOT_FOUND, b"<h1>404</h1>", "text/html; charset=utf-8", head)
         body = target.read_bytes()
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if kind == "text/html":
-            lang = "en" if path.startswith("/en/") else "es"
+            lang = "en" if segments[:1] == ["en"] else "es"
             body = body.replace(MARKER, self.settings.snippet(lang))
             kind += "; charset=utf-8"
         elif kind.startswith("text/"):

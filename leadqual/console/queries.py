@@ -236,17 +236,27 @@ CSV_COLUMNS = (
     "created_at",
     "last_activity_at",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV Injection"): one of these first.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+# Where a cell may start inside a value: Excel and LibreOffice split a line on their locale's list
+# separator (";" in Spanish Excel, "," or tab elsewhere), whatever the file's own separator, and
+# may take a line break as a new row; blanks and quotes after it do not stop a formula.
+_CELL_START = re.compile(r"""([;,\t\r\n][ "']*)(?=[=+\-@\t\r\n\0])""")
 
 
 def csv_cell(value: object) -> object:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading '.
-    (Numbers stay numbers: -5 is a score, not a formula.)"""
+    """A cell a spreadsheet will not run, whatever separator it splits the file on: text that
+    starts like a formula gets a leading ', and so does every part of it after a `;`, `,`, tab
+    or line break (`Acme;=2+5` -> `Acme;'=2+5`). Numbers stay numbers (-5 is a score, not a
+    formula), and text with no such part is kept as it is (`ana@acme.es`, `Acme, S.L.`)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if not isinstance(value, str):
+        return value
+    value = _CELL_START.sub(r"\1'", value)
+    if value.lstrip(" \"'").startswith(_FORMULA_START):
         return "'" + value
     return value
 
