@@ -72,5 +72,11 @@ def test_procfile_and_systemd_units_run_every_server():
 
 def test_env_example_names_every_variable():
     names = {line.split("=", 1)[0] for line in (DEPLOY / "env.example").read_text().splitlines() if "=" in line[:60]}
-    needed = ENDPOINT_VARS | {"LEADQUAL_DATABASE_URL", "RASA_AUTH_TOKEN", "LEADQUAL_SESSION_SECRET", "LEADQUAL_MODEL"}
+    needed = ENDPOINT_VARS | {
+        "LEADQUAL_DATABASE_URL",
+        "RASA_AUTH_TOKEN",
+        "LEADQUAL_SESSION_SECRET",
+        "LEADQUAL_REST_TOKEN",
+        "LEADQUAL_MODEL",
+    }
     assert needed <= names
