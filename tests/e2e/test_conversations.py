@@ -235,7 +235,7 @@ def test_small_talk_and_odd_input_never_break_the_chat(visitor):
         "🙂🙂🙂",
         "<script>alert(1)</script>",
         "'; DROP TABLE leads; --",
-        "x" * 5000,
+        "x" * 1999,  # just under the channel's limit (longer ones are a 413: tests/e2e/test_channels.py)
         "Bonjour, je voudrais des informations",
         "Guten Tag, was kostet das?",
         "/restart",
