@@ -67,7 +67,9 @@ def parse_answer(
     if slot == "budget":
         parsed = parsing.parse_budget(text, lang, requested=requested)
     elif slot == "timing":
-        parsed = parsing.parse_timing(text, lang, today=today, requested=requested)
+        parsed = parsing.parse_timing(
+            text, lang, today=today, requested=requested, fiscal_year_start=config.fiscal_year_start
+        )
     elif slot == "authority":
         parsed = parsing.parse_authority(text, lang, requested=requested)
     elif slot == "need":

@@ -10,6 +10,9 @@ points, decayed points, config version, source) so the score can be explained li
   as of when it happened: for caps and for decay.
 - A rule's `cap` counts at most `max` matches in any rolling `per_days` window; later matches
   in the window give a 0-point line saying "capped".
+- `window_cap` counts at most `max_points` positive points in any rolling `per_days` window,
+  all rules together (after each rule's own cap): an event past it gives the points left, if
+  any, and says "window cap". Negative points are not capped.
 - Decay: points × 0.5 ** (age_days / half_life_days), age from the event to `now`; events
   stamped in the future (clock skew) have age 0.
 - The same `message_id` is counted once (its earliest occurrence).
@@ -23,6 +26,7 @@ import fnmatch
 import math
 import re
 import unicodedata
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -119,6 +123,10 @@ def score_behaviour(events: Iterable[Event], config: QualificationConfig, now: d
     seen_ids: set[str] = set()
     counted: dict[str, list[datetime]] = {}
     lines: list[dict] = []
+    window_cap = behaviour.window_cap
+    # (time, points) of the positive points counted in the window_cap window, oldest first.
+    in_cap: deque[tuple[datetime, int]] = deque()
+    in_cap_sum = 0
     for event in ordered:
         if event.message_id is not None:
             if event.message_id in seen_ids:
@@ -142,9 +150,26 @@ def score_behaviour(events: Iterable[Event], config: QualificationConfig, now: d
                 )
             else:
                 history.append(event.timestamp)
+        limited = False
+        if window_cap is not None and points > 0:
+            span = timedelta(days=window_cap.per_days)
+            while in_cap and event.timestamp - in_cap[0][0] >= span:
+                in_cap_sum -= in_cap.popleft()[1]
+            room = max(0, window_cap.max_points - in_cap_sum)
+            cap_text = f"window cap: {window_cap.max_points} points per {window_cap.per_days:g} days"
+            if room == 0:
+                points = 0
+                reason = f"{what}: capped ({cap_text} already counted, would have been {rule.points:+d})"
+            else:
+                limited = points > room
+                points = min(points, room)
+                in_cap.append((event.timestamp, points))
+                in_cap_sum += points
         decayed = points * decay_factor(event.timestamp, now, behaviour.half_life_days)
         if reason is None:
-            reason = f"{what}: {points:+d}" + (f", decayed to {decayed:+.2f}" if decayed != points else "")
+            # The reason ends ": <points>" (then ", decayed to ..."): rescore.py relies on it.
+            stem = f"{what} ({cap_text}, would have been {rule.points:+d})" if limited else what
+            reason = f"{stem}: {points:+d}" + (f", decayed to {decayed:+.2f}" if decayed != points else "")
         lines.append(
             _line(
                 rule_path,

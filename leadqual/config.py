@@ -394,6 +394,14 @@ class BehaviourCap(_Strict):
     per_days: float = Field(gt=0)
 
 
+class BehaviourWindowCap(_Strict):
+    """At most `max_points` positive event points in any rolling window of `per_days` days,
+    whatever the rules' own caps (a point past it gives a 0-point line saying so)."""
+
+    max_points: int = Field(ge=1)
+    per_days: float = Field(gt=0)
+
+
 class BehaviourRule(_Strict):
     """Event name (exact) or page URL pattern -> points. Exactly one of event, url, url_regex."""
 
@@ -480,6 +488,10 @@ class BehaviourConfig(_Strict):
     browser_events: list[str] = []
     # From this behaviour score the chat greets the visitor as engaged and offers sales.
     engaged_at: int = 15
+    # At most this many positive event points in any rolling window (all rules together), so
+    # no burst of events, however many rules it matches, makes a lead qualified on its own;
+    # null = no limit.
+    window_cap: BehaviourWindowCap | None = BehaviourWindowCap(max_points=40, per_days=7)
 
     @model_validator(mode="after")
     def _unique(self) -> BehaviourConfig:
@@ -560,6 +572,25 @@ class QualificationConfig(_Strict):
     # At most three; each takes one of the domain's spare slots extra_1..extra_3, in order.
     extra_questions: list[ExtraQuestion] = Field(default=[], max_length=len(EXTRA_SLOTS))
     privacy: Privacy = Privacy()
+    # First day of the fiscal year, "MM-DD" in the file (default "01-01"): what the timing
+    # parser reads "next fiscal year", "Q1 fiscal", "antes del cierre del ejercicio" from.
+    fiscal_year_start: tuple[int, int] = (1, 1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fiscal_year_start(cls, data: object) -> object:
+        """ "04-01" -> (4, 1) (a dumped (4, 1) is taken back); 02-29 is not in every year: refused."""
+        if not isinstance(data, dict) or "fiscal_year_start" not in data:
+            return data
+        value = data["fiscal_year_start"]
+        match = re.fullmatch(r"(\d\d)-(\d\d)", value) if isinstance(value, str) else None
+        month, day = (int(match[1]), int(match[2])) if match else (0, 0)
+        if isinstance(value, (tuple, list)) and len(value) == 2 and all(type(v) is int for v in value):
+            month, day = value
+        if not (1 <= month <= 12 and 1 <= day <= (28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)):
+            message = f"{value!r} is not a month and day like 04-01 (MM-DD)"
+            raise _field_error(("fiscal_year_start",), message, value)
+        return {**data, "fiscal_year_start": (month, day)}
 
     @model_validator(mode="after")
     def _consistent(self) -> QualificationConfig:

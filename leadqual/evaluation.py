@@ -83,6 +83,19 @@ class Item:
     intent_labelled: bool = True  # False for an answer whose file labels only its value
 
 
+def set_setting(path: Path | str, name: str) -> object | None:
+    """A setting a set declares in its header (e.g. `fiscal_year_start: "04-01"`), if any."""
+    path = Path(path)
+    for file in [path / n for n in SET_FILES] if path.is_dir() else [path]:
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and data.get(name) is not None:
+            return data[name]
+    return None
+
+
 def load_items(path: Path | str = DEFAULT_SET) -> tuple[list[Item], date]:
     """The items of the set and its reference date, validated (errors name the item). `path` is
     one file, or a folder holding messages.yml and answers.yml (a held-out set)."""
@@ -386,6 +399,9 @@ def evaluate(
     """Run both measurements; a JSON-able dict with the figures, the misses and `passed`."""
     items, today = load_items(eval_set)
     config = config or load_qualification()
+    fiscal = set_setting(eval_set, "fiscal_year_start")
+    if fiscal is not None:  # the set's company: "next fiscal year" is read from its fiscal year
+        config = QualificationConfig.model_validate({**config.model_dump(), "fiscal_year_start": fiscal})
     slots = score_slots(items, config, today)
     result: dict = {
         "eval_set": str(eval_set),

@@ -865,23 +865,6 @@ _T_NEXT_QUARTER = re.compile(
     r"|\btrimestre\s+(?:que viene|proximo|siguiente|entrante)\b"
 )
 _T_THIS_QUARTER = re.compile(r"\b(?:este|this|current|el actual)\s+(?:trimestre|quarter)\b")
-_T_NAMED_QUARTER = re.compile(
-    r"\b(?:q(?P<a>[1-4])|t(?P<b>[1-4])|(?P<c>[1-4])\s*(?:er|o|º|st|nd|rd|th)?\s*(?:trimestre|quarter)"
-    r"|(?P<d>primer|segundo|tercer|cuarto|first|second|third|fourth)\s+(?:trimestre|quarter))\b"
-    r"(?:\s+(?:de|del|of)?\s*(?P<y>20\d\d)\b)?"
-)
-_QUARTER_WORDS = {
-    "primer": 1,
-    "first": 1,
-    "segundo": 2,
-    "second": 2,
-    "tercer": 3,
-    "third": 3,
-    "cuarto": 4,
-    "fourth": 4,
-}
-_T_SECOND_HALF = re.compile(r"\b(?:segundo semestre|second half(?: of the year)?|h2|segunda mitad del ano)\b")
-_T_FIRST_HALF = re.compile(r"\b(?:primer semestre|first half(?: of the year)?|h1|primera mitad del ano)\b")
 _T_NEXT_SEMESTER = re.compile(r"\b(?:proximo|siguiente|next)\s+(?:semestre|semester)\b")
 _T_END_NEXT_YEAR = re.compile(
     r"\b(?:finales|final|fin|fines)\s+del?\s+(?:ano\s+que\s+viene|proximo\s+ano)\b|\bend of next year\b"
@@ -962,6 +945,453 @@ _T_NO_RUSH_WEAK = re.compile(
     r"|\bin the future\b|\beventually\b|\b(?:ahora|todavia|aun|de momento|por ahora) no\b"
     r"|\bnot (?:right )?now\b|\bnot yet\b|\bno todavia\b"
 )
+
+from leadqual import calendar_terms as cal  # noqa: E402  (the tables of the patterns below)
+
+# Seasons, holidays, vacations, quarters, halves and fiscal years ("antes del verano",
+# "Q1 next year", "después de Navidad", "el próximo ejercicio"). The tables and the month
+# arithmetic are in leadqual/calendar_terms.py. Each pattern is: an optional preposition (its
+# kind: before, in, after, start, mid, end), an optional "next"/"this" word, the term, an
+# optional "que viene"/"actual" and an optional year ("de 2027", "del año que viene").
+_CAL_PRE = (
+    r"(?P<p_end>antes\s+de\s+que\s+(?:acabe|termine|cierre|se\s+cierre|finalice|concluya)n?"
+    r"|antes\s+del?\s+(?:cierre|final|fin)\s+del?|(?:at|by|until|till|before)\s+the\s+(?:end|close)\s+of"
+    r"|a\s+(?:finales|fines|final|fin)\s+del?|al\s+(?:final|cierre)\s+del?|(?:finales|fines|final|fin|cierre)\s+del?"
+    r"|(?:the\s+)?(?:end|close)\s+of|late)"
+    r"|(?P<p_start>a\s+(?:principios|comienzos|inicios)\s+del?|(?:principios|comienzos|inicios)\s+del?"
+    r"|al\s+(?:inicio|comienzo|principio|arranque)\s+del?|(?:inicio|comienzo|principio|arranque)\s+del?"
+    r"|cuando\s+(?:empiece|comience|arranque|inicie)n?|(?:at|by|from)\s+the\s+(?:start|beginning)\s+of"
+    r"|(?:the\s+)?(?:start|beginning)\s+of|early)"
+    r"|(?P<p_mid>a\s+mediados\s+del?|mediados\s+del?|a\s+(?:la\s+)?mitad\s+del?|(?:in\s+)?the\s+middle\s+of"
+    r"|middle\s+of|mid)"
+    r"|(?P<p_after>(?:justo\s+)?despues\s+del?|luego\s+del?|tras|una\s+vez\s+(?:pasad|terminad|acabad)[oa]s?"
+    r"|(?:pasad|terminad|acabad)[oa]s?|cuando\s+(?:acabe|termine|pase|finalice)n?|al\s+(?:acabar|terminar|finalizar)"
+    r"|(?:right\s+|just\s+|sometime\s+|some\s+time\s+)?after|post|once|a\s+la\s+(?:vuelta|salida)\s+del?"
+    r"|(?:when\s+we(?:'re|\s+are)\s+)?back\s+from|de\s+vuelta\s+de|a\s+la\s+vuelta\s+de"
+    r"|(?:cuando|al)\s+(?:volvamos|vuelva|volvemos|regresemos|regrese|volver|regresar)\s+del?|de\s+regreso\s+del?)"
+    r"|(?P<p_before>(?:justo\s+)?antes\s+del?|(?:right\s+|just\s+)?before|ahead\s+of|prior\s+to|previo\s+al?"
+    r"|no\s+mas\s+tarde\s+del?|no\s+later\s+than)"
+    r"|(?P<p_in>a\s+partir\s+del?|desde|starting(?:\s+in)?|from|durante|a\s+lo\s+largo\s+del?|en|para|por|hacia"
+    r"|hasta|until|till|sometime\s+in|some\s+time\s+in|in|during|over|for|by|around|come"
+    r"|cuando\s+(?:llegue|lleguen)|when)"
+)
+_CAL_DET = (
+    r"(?:(?P<d_next>(?:el\s+|la\s+)?(?:proxim[oa]|siguiente|nuev[oa])|(?:the\s+)?(?:next|coming|new)"
+    r"|this\s+coming|upcoming)"
+    r"|(?P<d_this>est[eao]s?|this|(?:the\s+)?current|(?:el\s+|la\s+)?actual))\s+"
+)
+_CAL_ARTICLE = r"(?:(?:el|la|los|las|the|our|my|nuestr[oa]s?|mis?)\s+)?"
+_CAL_HEAD = rf"(?:\b(?:{_CAL_PRE})(?:\s+|(?<=mid)-?)|\b){_CAL_ARTICLE}(?:{_CAL_DET})?"
+_CAL_POST = r"(?:\s+(?:(?P<post_next>que\s+viene|proxim[oa]|siguiente|entrante)|(?P<post_this>actual|en\s+curso))\b)?"
+_CAL_YEAR = (
+    r"(?:\s+(?:(?:de|del|of|in)\s+)?(?:(?P<y>20\d\d)\b|(?:el\s+|the\s+)?(?P<ny>ano\s+que\s+viene|proximo\s+ano"
+    r"|ano\s+proximo|siguiente\s+ano|ano\s+siguiente|next\s+year|following\s+year)\b"
+    r"|(?P<ty>este\s+ano|this\s+year|ano\s+en\s+curso|current\s+year)\b)"
+    r"|\s+(?:del|de\s+este|of\s+the|of\s+this)\s+(?P<gy>ano|year)\b)?"
+)
+_CAL_OVER = r"(?P<over>\s+(?:is\s+over|ends|is\s+done|has\s+passed|wraps\s+up|closes|is\s+closed|se\s+cierre|cierre))?"
+_CAL_FISCAL_SUFFIX = (
+    r"(?P<fsuf>\s+(?:fiscal(?:es)?|fy|(?:(?:del|de\s+nuestro|de\s+su|of\s+the|of\s+our|of)\s+)?"
+    r"(?:(?P<fsuf_next>proximo|siguiente|next|nuevo|new|coming)\s+)?(?:ano\s+fiscal|ejercicio(?:\s+fiscal)?"
+    r"|fiscal\s+year|financial\s+year|fy)(?P<fsuf_next2>\s+(?:que\s+viene|proximo|siguiente|entrante))?)\b)?"
+)
+_CAL_SEASON = re.compile(
+    rf"{_CAL_HEAD}(?P<season>primavera|verano|otono|invierno|springtime"
+    r"|spring(?!\s+(?:boot|framework|cloud|mvc|security)\b)|summertime|summer|autumn|fall|wintertime|winter)\b"
+    rf"{_CAL_POST}{_CAL_YEAR}{_CAL_OVER}"
+)
+_CAL_HOLIDAY = re.compile(
+    rf"{_CAL_HEAD}(?:(?P<h_christmas>navidad(?:es)?|noche\s?buena|christmas(?:\s+(?:eve|day|time))?|xmas|x-mas"
+    r"|fiestas\s+navidenas|fiestas\s+de\s+(?:navidad|fin\s+de\s+ano)|fiestas\s+decembrinas|holiday\s+season"
+    r"|festive\s+season|pascua\s+de\s+navidad|(?:temporada|epoca)\s+(?:navidena|de\s+navidad|decembrina))"
+    r"|(?P<h_reyes>(?:el\s+)?dia\s+de\s+(?:los\s+)?reyes(?:\s+magos)?|(?:los\s+)?reyes\s+magos|reyes|epiphany)"
+    r"|(?P<h_thanksgiving>thanks\s?giving(?:\s+day)?|(?:el\s+)?dia\s+de\s+accion\s+de\s+gracias|accion\s+de\s+gracias"
+    r"|turkey\s+day)"
+    r"|(?P<h_black_friday>black\s+friday)|(?P<h_buen_fin>(?:el\s+)?buen\s+fin)"
+    r"|(?P<h_easter>semana\s+santa|easter(?:\s+(?:sunday|weekend|week|break|holidays?))?|holy\s+week"
+    r"|pascua\s+(?:de\s+resurreccion|florida)|semana\s+de\s+pascua|semana\s+mayor|(?P<pascua>pascuas?))"
+    r"|(?P<h_carnival>carnavale?s?|carnival|mardi\s+gras)"
+    r"|(?P<h_fiestas_patrias>fiestas\s+patrias(?:\s+(?P<fp_country>chilenas|peruanas|mexicanas))?)"
+    r"|(?P<h_memorial_day>memorial\s+day)|(?P<h_labor_day>labou?r\s+day))\b"
+    rf"{_CAL_POST}{_CAL_YEAR}{_CAL_OVER}"
+)
+_CAL_VACATION = re.compile(
+    rf"{_CAL_HEAD}(?:(?P<v_summer>summer\s+(?:vacations?|holidays?|break|recess)|vacaciones\s+(?:de\s+verano|estivales)"
+    r"|paron\s+(?:de\s+agosto|estival|de\s+verano)|receso\s+de\s+verano)"
+    r"|(?P<v_winter>winter\s+(?:vacations?|holidays?|break|recess)|vacaciones\s+de\s+invierno|receso\s+invernal"
+    r"|receso\s+de\s+invierno)"
+    r"|(?P<v_christmas>(?:christmas|xmas)\s+(?:vacations?|holidays?|break)|vacaciones\s+(?:de\s+navidad(?:es)?"
+    r"|de\s+fin\s+de\s+ano|navidenas))"
+    r"|(?P<v_easter>easter\s+(?:vacations?|holidays?|break)|vacaciones\s+de\s+(?:semana\s+santa|pascua))"
+    r"|(?:(?P<v_bare>vacaciones|vacations?|holidays?)|(?P<v_fiestas>fiestas(?!\s+patrias))|(?P<v_feriado>feriados?))"
+    r"(?P<v_december>\s+(?:de|en|in|of)\s+(?:diciembre|december|navidad|fin\s+de\s+ano))?)\b"
+    rf"{_CAL_POST}{_CAL_YEAR}{_CAL_OVER}"
+)
+_CAL_QUARTER = re.compile(
+    rf"{_CAL_HEAD}(?P<fpre>(?:fiscal|fy)\s*)?(?P<calendar>calendar\s+)?"
+    r"(?:q(?P<qa>[1-4])|(?P<qb>[1-4])q|t(?P<qc>[1-4])"
+    r"|(?P<qd>[1-4])\s*(?:er|ero|ro|do|o|to|st|nd|rd|th)\s*(?:trimestre|quarter)"
+    r"|(?P<qe>primer|primero|segundo|tercer|tercero|cuarto|ultimo|first|second|third|fourth|final|last)"
+    r"\s+(?:trimestre|quarter)|(?P<qx>trimestre|quarter))\b(?P<natural>\s+(?:natural|calendario)\b)?"
+    rf"{_CAL_FISCAL_SUFFIX}{_CAL_POST}{_CAL_YEAR}{_CAL_OVER}"
+)
+_QUARTER_WORDS = {
+    "primer": 1,
+    "primero": 1,
+    "first": 1,
+    "segundo": 2,
+    "second": 2,
+    "tercer": 3,
+    "tercero": 3,
+    "third": 3,
+    "cuarto": 4,
+    "fourth": 4,
+    "ultimo": 4,
+    "final": 4,
+    "last": 4,
+}
+_CAL_HALF = re.compile(
+    rf"{_CAL_HEAD}(?P<fpre>(?:fiscal|fy)\s*)?"
+    r"(?:(?P<hw>segund[oa]|2(?:d[oa]|o|a|nd)|primer[oa]?|1(?:er|r[oa]|o|a|st)|second|first|latter|back|front)"
+    r"\s+(?P<hu>semestre|half|mitad)|h(?P<hn>[12])|(?P<hx>semestre))\b"
+    r"(?!\s+(?:of|del?)\s+(?:the\s+|this\s+|next\s+|este\s+|la\s+|el\s+)?(?:month|week|day|mes|semana|dia"
+    r"|hour|hora|meeting|game|match|call|season|temporada|partido|reunion)\b)"
+    rf"{_CAL_FISCAL_SUFFIX}{_CAL_POST}{_CAL_YEAR}{_CAL_OVER}"
+)
+_CAL_FISCAL_YEAR = re.compile(
+    rf"{_CAL_HEAD}(?:(?P<fy>(?:ano|anio)\s+(?:fiscal|contable)|ejercicio(?:\s+(?:fiscal|contable|economico))?"
+    r"|fiscal\s+year|financial\s+year|fiscal|fy)|(?P<fy_close>cierre\s+(?:fiscal|contable"
+    r"|del?\s+(?:ano\s+fiscal|ejercicio(?:\s+fiscal)?))))\b(?P<fy_end>\s*-\s*end\b|\s+end\b|\s+close\b)?"
+    rf"{_CAL_POST}{_CAL_YEAR}{_CAL_OVER}"
+)
+_CAL_PAST_AFTER = re.compile(r"\s+(?:pasad[oa]s?|anterior(?:es)?|ago)\b")
+_CAL_PAST_BEFORE = re.compile(r"\b(?:last|past|previous)\s+$")
+# Words each family needs, to skip its (slower) pattern on messages without any.
+_CAL_KEYWORDS = {
+    "season": re.compile(r"primavera|verano|otono|invierno|spring|summer|autumn|fall|winter"),
+    "holiday": re.compile(
+        r"navid|decembrin|buena|christmas|xmas|fiestas|season|pascua|reyes|epiphany|thanks|gracias|turkey|friday"
+        r"|buen fin|santa|easter|holy|mayor|carnaval|carnival|mardi|memorial|labou?r"
+    ),
+    "vacation": re.compile(r"vacacion|vacation|holiday|fiestas|feriado|paron|receso|break|recess"),
+    "quarter": re.compile(r"q[1-4]|[1-4]q|t[1-4]|trimestre|quarter"),
+    "half": re.compile(r"semestre|half|mitad|h[12]"),
+    "fiscal": re.compile(r"fiscal|fy|ejercicio|financial|contable"),
+}
+# A one-letter typo must not hide a calendar word ("berano", "navidaad", "vacasiones"); real
+# words one edit away from one ("invierto", "sprint", "winner") are never touched.
+_CAL_TYPO_TARGETS = (
+    "primavera",
+    "verano",
+    "invierno",
+    "navidad",
+    "navidades",
+    "vacaciones",
+    "semestre",
+    "trimestre",
+    "ejercicio",
+    "fiscal",
+    "summer",
+    "autumn",
+    "winter",
+    "christmas",
+    "thanksgiving",
+    "holidays",
+    "vacation",
+)
+_CAL_TYPO_KEEP = {
+    "invierto",
+    "infierno",
+    "sprint",
+    "string",
+    "winner",
+    "winder",
+    "simmer",
+    "summed",
+    "summit",
+    "vocation",
+    "vocaciones",
+    "semestral",
+    "trimestral",
+    "verona",
+    "serano",
+    "fiscales",
+    "fiscala",
+}
+
+
+def _fix_calendar_typos(t: str) -> str:
+    words = t.split(" ")
+    for i, word in enumerate(words):
+        if len(word) < 5 or not word.isalpha() or word in _CAL_TYPO_KEEP or word in _CAL_TYPO_TARGETS:
+            continue
+        if word in _MONTHS or word in _TIME_TYPO_KEEP:
+            continue
+        for target in _CAL_TYPO_TARGETS:
+            if _within_one_edit(word, target) and not _plural_equal(word, target):
+                words[i] = target
+                break
+    return " ".join(words)
+
+
+def _cal_kind(m: re.Match) -> str | None:
+    """The preposition's kind (before, in, after, start, mid, end), None without one."""
+    for kind in ("end", "start", "mid", "after", "before", "in"):
+        if m.group("p_" + kind):
+            if m.group("over"):  # "before the fiscal year closes", "once summer is over"
+                return "end" if kind in ("before", "end") else "after"
+            return kind
+    return "after" if m.group("over") else None
+
+
+def _cal_which(m: re.Match) -> str | None:
+    """ "next" or "this", from the word before or after the term."""
+    if m.group("d_next") or m.group("post_next"):
+        return "next"
+    if m.group("d_this") or m.group("post_this"):
+        return "this"
+    return None
+
+
+def _cal_year(m: re.Match, today: date) -> int | None:
+    if m.group("y"):
+        return int(m.group("y"))
+    if m.group("ny"):
+        return today.year + 1
+    if m.group("ty"):
+        return today.year
+    return None
+
+
+def _cal_target(p: cal.Period, kind: str) -> int:
+    return {
+        "start": p.start,
+        "mid": p.start + p.length // 2,
+        "end": p.end,
+        "before": p.before,
+        "after": p.after,
+    }[kind]
+
+
+def _cal_one(p: cal.Period, kind: str, now: int) -> float:
+    """Months from `now` (a month index) to what `kind` means for `p`; 0 when already past.
+
+    "in" (and "this", "next") is 0 while the period lasts, else its first month.
+    """
+    if kind in ("in", "this", "next"):
+        return 0.0 if p.start <= now < p.start + p.length else float(max(0, p.start - now))
+    return float(max(0, _cal_target(p, kind) - now))
+
+
+def _cal_nearest(periods: list[cal.Period], kind: str, now: int) -> float | None:
+    """The same for the first of `periods` (one per year) that is not past for `kind`."""
+    for p in sorted(periods):
+        if kind in ("in", "this") and p.start <= now < p.start + p.length:
+            return 0.0
+        if kind in ("in", "this", "next"):
+            if p.start > now:
+                return float(p.start - now)
+        elif _cal_target(p, kind) >= now:
+            return float(_cal_target(p, kind) - now)
+    return None
+
+
+def _cal_resolve(
+    m: re.Match, make: Callable[[int], cal.Period], today: date, conf: float
+) -> tuple[int, int, float, float] | None:
+    """A yearly period (a season, a quarter, a holiday...) read with its preposition and year."""
+    kind, which = _cal_kind(m), _cal_which(m)
+    mode = (which or "in") if kind in (None, "in") else kind
+    now = cal.month_index(today.year, today.month)
+    year = _cal_year(m, today)
+    if year is not None:
+        months = _cal_one(make(year), mode, now)
+    else:
+        periods = [make(y) for y in range(today.year - 1, today.year + 3)]
+        if which == "next":  # "el próximo verano" said in July is next year's
+            periods = [p for p in periods if p.start > now]
+        months = _cal_nearest(periods, mode, now)
+    if months is None:
+        return None
+    return (m.start(), m.end(), _r(months), conf)
+
+
+def _cal_parts(m: re.Match, today: date, size: int, n: int | None, fiscal_start: tuple[int, int] | None):
+    """One quarter (size 3) or half (size 6): named (`n`) or "this"/"next" one (`n` None)."""
+    kind, which = _cal_kind(m), _cal_which(m)
+    now = cal.month_index(today.year, today.month)
+    years = range(today.year - 1, today.year + 3)
+    if fiscal_start is None:
+        if n is not None:
+            make = functools.partial(cal.calendar_quarter if size == 3 else cal.calendar_half, n)
+            return _cal_resolve(m, make, today, 0.9)
+        parts = [cal.period(cal.month_index(y, 1) + size * k, size) for y in years for k in range(12 // size)]
+    else:
+        fy_now = cal.fiscal_year_containing(today, fiscal_start)
+        if n is not None:
+            if m.group("fsuf_next") or m.group("fsuf_next2"):  # "Q2 of next fiscal year"
+                p = cal.fiscal_part(fy_now + 1, fiscal_start, n, size)
+                return (m.start(), m.end(), _r(_cal_one(p, kind or "in", now)), 0.9)
+            return _cal_resolve(m, lambda y: cal.fiscal_part(y, fiscal_start, n, size), today, 0.9)
+        parts = [cal.fiscal_part(y, fiscal_start, k, size) for y in years for k in range(1, 12 // size + 1)]
+    # "this quarter" / "end of this semester" / "the next fiscal quarter".
+    parts.sort()
+    current = next(p for p in parts if p.start <= now < p.start + p.length)
+    target = next(p for p in parts if p.start > current.start) if which == "next" else current
+    return (m.start(), m.end(), _r(_cal_one(target, kind or "in", now)), 0.9)
+
+
+def _cal_fiscal_year(m: re.Match, today: date, fiscal_start: tuple[int, int]) -> tuple[int, int, float, float] | None:
+    """ "next fiscal year" (its first month), "this fiscal year" / "antes del cierre del
+    ejercicio" (the last month of the current one), "Q1 fiscal" is in _cal_parts."""
+    kind, which = _cal_kind(m), _cal_which(m)
+    word = m.group("fy") or ""
+    closing = m.group("fy_close") or m.group("fy_end")
+    if closing:
+        kind = "after" if kind == "after" else "end"
+    if (word in ("fiscal", "fy") or word.startswith("ejercicio")) and not (kind or which or m.group("y") or closing):
+        return None  # "asesor fiscal", "hacer ejercicio"
+    now = cal.month_index(today.year, today.month)
+    fy_now = cal.fiscal_year_containing(today, fiscal_start)
+    if m.group("y"):
+        if fiscal_start != (1, 1):  # "ejercicio 2027" is only clear when it is the calendar year
+            return None
+        p = cal.fiscal_year(int(m.group("y")), fiscal_start)
+        if kind in (None, "in") and p.start <= now:  # like "en 2026": the rest of this year
+            months = float(max(0, p.end - now))
+        else:
+            months = _cal_one(p, kind or "in", now)
+        return (m.start(), m.end(), _r(months), 0.9)
+    upcoming = which == "next" or bool(m.group("ny"))
+    p = cal.fiscal_year(fy_now + 1 if upcoming else fy_now, fiscal_start)
+    if kind == "start" and not upcoming:  # "a principios del año fiscal": now, or the next one
+        nxt = cal.fiscal_year(fy_now + 1, fiscal_start)
+        months = 0.0 if p.start == now else float(nxt.start - now)
+    elif upcoming and kind in (None, "in", "start"):
+        months = float(p.start - now)  # "next fiscal year", "a partir del próximo ejercicio"
+    elif kind in (None, "in", "end") or (kind == "before" and not upcoming):
+        months = float(p.end - now)  # "this fiscal year", "before the fiscal year closes"
+    else:
+        months = _cal_one(p, kind, now)  # "before next fiscal year", "after the fiscal year"
+    return (m.start(), m.end(), _r(max(0.0, months)), 0.9)
+
+
+def _calendar_times(
+    t: str, today: date, requested: bool, hemisphere: str, fiscal_start: tuple[int, int]
+) -> tuple[list[tuple[int, int, float, float]], bool]:
+    """(start, end, months, confidence) of each calendar expression, and whether one was unclear
+    ("después de vacaciones" said when it is not obvious which vacation is meant). Months -1:
+    an expression about the past ("el verano pasado"), no timeline but not to be read otherwise."""
+    found: list[tuple[int, int, float, float] | None] = []
+    unclear = False
+    now = cal.month_index(today.year, today.month)
+    # The hemisphere given (the lead's country) unless the message names places of the other.
+    hemisphere = cal.hemisphere_named(t) or (hemisphere if hemisphere in cal.SEASON_START else "north")
+
+    def said(m: re.Match) -> bool:
+        """Bare words ("verano", "Semana Santa") only answer the timing question itself."""
+        return requested or bool(_cal_kind(m) or _cal_which(m))
+
+    for m in _CAL_SEASON.finditer(t) if _CAL_KEYWORDS["season"].search(t) else ():
+        word = m.group("season")
+        if not said(m) or (word == "fall" and not (_cal_kind(m) or _cal_which(m))):
+            continue
+        name = cal.SEASON_WORDS[word]
+        back = m.group("p_after") and re.match(
+            r"a la vuelta|de vuelta|de regreso|back|when|(?:cuando|al) (?:volv|vuelv|regres)", m.group("p_after")
+        )
+        if back and name == "summer":  # "a la vuelta del verano": back from the summer vacation
+            found.append(_cal_resolve(m, functools.partial(cal.summer_vacation, hemisphere=hemisphere), today, 0.85))
+        else:
+            found.append(_cal_resolve(m, functools.partial(cal.season, name, hemisphere=hemisphere), today, 0.85))
+
+    country = cal.country_named(t)
+    for m in _CAL_HOLIDAY.finditer(t) if _CAL_KEYWORDS["holiday"].search(t) else ():
+        name = next(k for k, v in m.groupdict().items() if k.startswith("h_") and v)[2:]
+        if not said(m) or (name == "reyes" and _cal_kind(m) is None):
+            continue
+        if m.group("pascua") and country == "chile":  # in Chile "Pascua" is Christmas
+            name = "christmas"
+        place = {"chilenas": "chile", "peruanas": "peru", "mexicanas": "mexico"}.get(m.group("fp_country"), country)
+        found.append(_cal_resolve(m, functools.partial(cal.holiday, name, country=place), today, 0.9))
+
+    for m in _CAL_VACATION.finditer(t) if _CAL_KEYWORDS["vacation"].search(t) else ():
+        bare = m.group("v_bare") or m.group("v_fiestas") or m.group("v_feriado")
+        if not said(m) or (bare and not m.group("v_december") and _cal_kind(m) is None):
+            continue
+        if m.group("v_summer"):
+            make: Callable[[int], cal.Period] = functools.partial(cal.summer_vacation, hemisphere=hemisphere)
+        elif m.group("v_winter"):
+            make = functools.partial(cal.winter_vacation, hemisphere=hemisphere)
+        elif m.group("v_christmas") or m.group("v_december"):
+            make = functools.partial(cal.holiday, "christmas")
+        elif m.group("v_easter"):
+            make = functools.partial(cal.holiday, "easter")
+        elif m.group("v_fiestas") and (today.month in (11, 12, 1) or (today.month in (8, 9) and country == "chile")):
+            # "después de las fiestas": Christmas and New Year around December; in Chile in
+            # August-September, the fiestas patrias. Any other time it is unclear.
+            name = "christmas" if today.month in (11, 12, 1) else "fiestas_patrias"
+            make = functools.partial(cal.holiday, name, country=country)
+        elif m.group("v_fiestas") or m.group("v_feriado"):  # which fiestas, which long weekend?
+            unclear = True
+            continue
+        else:
+            around = cal.vacation_around(today, hemisphere)
+            if around is None:
+                unclear = True
+            else:
+                found.append((m.start(), m.end(), _r(_cal_one(around, _cal_kind(m) or "in", now)), 0.85))
+            continue
+        found.append(_cal_resolve(m, make, today, 0.85))
+
+    for m in _CAL_QUARTER.finditer(t) if _CAL_KEYWORDS["quarter"].search(t) else ():
+        fiscal = fiscal_start if m.group("fpre") or m.group("fsuf") else None
+        kind, which = _cal_kind(m), _cal_which(m)
+        word = m.group("qe")
+        if word == "last" and not (m.group("gy") or _cal_year(m, today)):
+            continue  # "last quarter we grew" is the past; "the last quarter of the year" is Q4
+        if word == "ultimo" and not (requested or kind or m.group("gy") or _cal_year(m, today)):
+            continue
+        if m.group("qx"):
+            # "this quarter" is now; "next quarter" keeps its reading of three months from today
+            # (the scoring windows are tuned on it) unless it says fiscal or calendar quarter.
+            if which is None and kind in (None, "in", "before", "after"):
+                continue
+            if which == "next" and kind is None and not (fiscal or m.group("natural") or m.group("calendar")):
+                continue
+            found.append(_cal_parts(m, today, 3, None, fiscal))
+            continue
+        raw = m.group("qa") or m.group("qb") or m.group("qc") or m.group("qd") or word
+        found.append(_cal_parts(m, today, 3, _QUARTER_WORDS.get(raw) or int(raw), fiscal))
+
+    for m in _CAL_HALF.finditer(t) if _CAL_KEYWORDS["half"].search(t) else ():
+        fiscal = fiscal_start if m.group("fpre") or m.group("fsuf") else None
+        kind, which = _cal_kind(m), _cal_which(m)
+        word = m.group("hw") or m.group("hn") or ""
+        year_said = m.group("gy") or _cal_year(m, today)
+        if (m.group("hu") == "mitad" or word in ("latter", "back", "front")) and not (year_said or fiscal):
+            continue  # "la segunda mitad", "back half an hour": only "... del año" is a half-year
+        if m.group("hx"):  # "este semestre"; "el próximo semestre" stays six months
+            if (which is None and kind in (None, "in", "before", "after")) or (which == "next" and kind is None):
+                continue
+            found.append(_cal_parts(m, today, 6, None, fiscal))
+            continue
+        n = 2 if word[0] in "2sl" or word == "back" else 1
+        found.append(_cal_parts(m, today, 6, n, fiscal))
+
+    for m in _CAL_FISCAL_YEAR.finditer(t) if _CAL_KEYWORDS["fiscal"].search(t) else ():
+        found.append(_cal_fiscal_year(m, today, fiscal_start))
+
+    # Overlapping matches ("vacaciones de verano" is also "verano"): the earliest, then longest.
+    # The past ("el verano pasado", "last summer") is no timeline, and it hides what it overlaps.
+    kept: list[tuple[int, int, float, float]] = []
+    for f in sorted((f for f in found if f is not None), key=lambda f: (f[0], f[0] - f[1])):
+        if _CAL_PAST_AFTER.match(t, f[1]) or _CAL_PAST_BEFORE.search(t, 0, f[0]):
+            kept.append((f[0], f[1], -1.0, 0.0))
+        elif not any(k[0] <= f[0] < k[1] or f[0] <= k[0] < f[1] for k in kept):
+            kept.append(f)
+    return kept, unclear and not kept
+
 
 _DATEPARSER_LANGS: dict[str, list[str]] = {"es": ["es"], "en": ["en"]}
 
@@ -1064,11 +1494,8 @@ def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tup
     add(_T_MONTH_AND_HALF.search(t), 4, 1.5)
     add(_T_HALF_YEAR.search(t), 5, 6)
     add(_T_NEXT_QUARTER.search(t), 6, 3)
-    quarter_end = ((month - 1) // 3 + 1) * 3
-    add(_T_THIS_QUARTER.search(t), 6, quarter_end - month)
+    add(_T_THIS_QUARTER.search(t), 6, 0)
     add(_T_NEXT_SEMESTER.search(t), 6, 6)
-    add(_T_SECOND_HALF.search(t), 7, 0 if month >= 7 else 7 - month)
-    add(_T_FIRST_HALF.search(t), 7, 0 if month <= 6 else 13 - month)
     add(_T_NEXT_MONTH.search(t), 8, 1)
     add(_T_THIS_MONTH.search(t), 8, 0)
     add(_T_NEXT_WEEK.search(t), 8, 0.25)
@@ -1077,17 +1504,6 @@ def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tup
         add(_T_WEEKDAY.search(t), 8, 0, 0.85)
         add(_T_THIS_YEAR.search(t), 9, 12 - month, 0.7)
     add(_T_COMING_MONTHS.search(t), 10, 3, 0.6)
-    for m in _T_NAMED_QUARTER.finditer(t):
-        q_raw = m.group("a") or m.group("b") or m.group("c") or m.group("d")
-        q = _QUARTER_WORDS.get(q_raw) or int(q_raw)
-        start_month = 3 * q - 2
-        year = int(m.group("y")) if m.group("y") else None
-        if year is None:
-            current_q = (month - 1) // 3 + 1
-            months = 0 if q == current_q else (start_month - month) % 12
-        else:
-            months = _months_until(start_month, today, year)
-        add(m, 6, months)
     for m in _T_YEAR_NUM.finditer(t):
         year = int(m.group("y"))
         if year == today.year:
@@ -1151,18 +1567,35 @@ def warm_up() -> None:
 
 
 @_safe
-def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requested: bool = True) -> Timing | None:
+def parse_timing(
+    text: str,
+    lang: str = "es",
+    *,
+    today: date | None = None,
+    requested: bool = True,
+    hemisphere: str = "north",
+    fiscal_year_start: tuple[int, int] | None = None,
+) -> Timing | None:
     """Months until the visitor wants to start, from relative or absolute expressions.
 
     Deterministic given `today`. With `requested` False only explicit time expressions
     count, so "ahora no" or a lone "ya" inside another answer is not a timeline.
+    `hemisphere` ("north"/"south") places the seasons, unless the message names a place;
+    `fiscal_year_start` (month, day), default January 1, anchors "next fiscal year", "Q1 fiscal".
     """
     today = today or timeutil.today()
+    fiscal = _fiscal_start(fiscal_year_start)
     t = _norm(text)
     t = _EMAIL_OR_URL.sub(" ", t)
     t = _PA.sub(lambda m: "para el" if m.group(1) else "para", t)
-    t = _fix_time_typos(t)
-    found = _explicit_times(t, lang, today, requested)
+    t = _fix_calendar_typos(_fix_time_typos(t))
+    calendar_found, unclear = _calendar_times(t, today, requested, hemisphere, fiscal)
+    # A calendar expression replaces what other patterns read inside it ("el próximo año
+    # fiscal" is not "el próximo año", "Q1 next year" not "next year").
+    found = [
+        f for f in _explicit_times(t, lang, today, requested) if not any(s <= f[0] < e for s, e, *_ in calendar_found)
+    ]
+    found += [(start, -1, months, conf) for start, _end, months, conf in calendar_found if months >= 0]
     if found:
         _pos, _prio, months, conf = min(found, key=lambda f: (f[0], f[1]))
         return Timing(months=months, confidence=conf)
@@ -1172,6 +1605,8 @@ def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requ
         return Timing(months=0.0, confidence=0.9)
     if not requested:
         return None
+    if unclear:  # "después de vacaciones" in April: which vacation? Better unknown than a guess.
+        return Timing(unknown=True, confidence=0.8)
     if _T_NOW_WEAK.search(t):
         return Timing(months=0.0, confidence=0.8)
     if _T_SOON.search(t):
@@ -1182,6 +1617,15 @@ def parse_timing(text: str, lang: str = "es", *, today: date | None = None, requ
     if _T_NO_RUSH_WEAK.search(t):
         return Timing(no_rush=True, confidence=0.7)
     return None
+
+
+def _fiscal_start(value: object) -> tuple[int, int]:
+    """(month, day) of the fiscal year's first day; January 1 when missing or invalid."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        month, day = value
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return (month, day)
+    return (1, 1)
 
 
 # ---------------------------------------------------------------------------

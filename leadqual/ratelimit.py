@@ -1,9 +1,15 @@
 """Token buckets per client and key kind, so one browser (or one script with the public key)
 cannot flood the tracking intake. In-process: with several action servers behind a proxy each
-enforces its own share (the proxy can add a global limit)."""
+enforces its own share (the proxy can add a global limit).
+
+A call is charged one token per event it carries (a batch of 50 page views costs 50), so a
+batch is no way around the limit; a call that carries more events than a bucket can ever hold
+is refused outright (`take` answers math.inf). The client is the address behind the trusted
+proxies (leadqual/clientaddr.py), not the proxy's."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import OrderedDict
@@ -41,8 +47,11 @@ class RateLimiter:
         self.lock = threading.Lock()
 
     def take(self, kind: str, client: str, cost: float = 1.0) -> float:
-        """Spend `cost` tokens; 0.0 when allowed, else the seconds to wait before retrying."""
+        """Spend `cost` tokens; 0.0 when allowed, else the seconds to wait before retrying, or
+        math.inf when `cost` is more than the bucket holds (no wait would be enough)."""
         limit = self.limits[kind]
+        if cost > limit.burst:
+            return math.inf
         now = self.clock()
         with self.lock:
             tokens, last = self.buckets.pop((kind, client), (limit.burst, now))

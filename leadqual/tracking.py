@@ -12,7 +12,19 @@ write key may send what, and when an event happened.
 - The browser (public) key may send `page` and the `track` events listed in
   `behaviour.browser_events`, with an `anonymousId`; `identify` and every other `track` need
   the server key. A `userId` from the browser is ignored: anyone could claim someone else's.
-- Sizes: 32 KB per call, 500 KB per batch, 500 calls per batch (Segment's own limits).
+- The browser key's page URLs (a page's `properties.url`, else `context.page.url`; a track
+  event's `context.page.url`) must be on one of the site's origins (LEADQUAL_SITE_ORIGINS,
+  by default LEADQUAL_CORS_ORIGINS): others are refused (403) naming the field.
+- The browser key cannot say when something happened: its times are kept only within
+  BROWSER_MAX_DELAY before they were received (earlier ones are moved up to that). A page could
+  otherwise backdate a hundred visits, one per week, past every weekly cap.
+- Idempotency is per sender: the browser key's message ids are stored apart from the server
+  key's (`stored_message_id`), so a page cannot take an id the server will use. The same id
+  again with the same content is a duplicate; with other content (type, event, URL,
+  properties, anonymousId, userId) it is refused (409).
+- Sizes: 32 KB per call, 500 KB per batch, 500 calls per batch (Segment's own limits);
+  `properties` and `traits` at most 5,000 values each (keys and items, at any depth); objects
+  and arrays nested at most 10 deep in any field of a call (400 naming the field).
 - A batch's own `sentAt` and `context` apply to each of its calls.
 """
 
@@ -22,19 +34,29 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from leadqual.config import QualificationConfig
+from leadqual.config import ConfigError, QualificationConfig
 from leadqual.timeutil import aware
 
 MAX_CALL_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_CALLS = 500
+# Values (keys and items, at any depth) in a call's `properties` or `traits`, and nesting of
+# objects and arrays in any field of a call (the field itself is level 1). Their bytes are
+# bounded by the call's 32 KB.
+MAX_PROPERTIES_VALUES = 5000
+MAX_DEPTH = 10
+# How long before it was received the browser key may say an event happened (a queue that was
+# flushed late, a clock a little off); an earlier time is moved up to this.
+BROWSER_MAX_DELAY = timedelta(minutes=10)
 
 ANONYMOUS_ID_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
 
@@ -184,12 +206,173 @@ def _may_be_unstorable(raw: bytes) -> bool:
     return _MAYBE_UNSTORABLE.search(raw) is not None
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_parts(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, lower-case, the port made explicit; None for
+    anything else (a relative path, another scheme, an unreadable port)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL (no default port), or None."""
+    parts = _origin_parts(url)
+    if parts is None:
+        return None
+    scheme, host, port = parts
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port == _DEFAULT_PORTS[scheme] else f":{port}")
+
+
+def _walk(value: Any, where: str, most: int | None = None) -> tuple[str | None, str | None]:
+    """Where `value` nests objects or arrays more than MAX_DEPTH deep (a container is level 1),
+    and whether it holds more than `most` values (keys and items, at any depth): (path or
+    None, `where` or None)."""
+    stack: list[tuple[str, Any, int]] = [(where, value, 1)]
+    count = 0
+    while stack:
+        path, item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return path, None
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        count += len(item)
+        if most is not None and count > most:
+            return None, where
+        for key, child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]", child, depth + 1))
+    return None, None
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
+
+
+def _deep_field(raw: bytes, batch: bool) -> str:
+    """Where the first object or array nested more than MAX_DEPTH deep in a call is, named as
+    _walk names it, from the body's text (for bodies too deep for json.loads); "(body)" if it
+    cannot be told."""
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        return "(body)"
+    # One frame per open container: [is_object, path, key (objects) or index (arrays), level].
+    stack: list[list] = []
+    for token in _JSON_TOKEN.finditer(text):
+        tok = token.group()
+        top = stack[-1] if stack else None
+        if tok[0] == '"':
+            if top is not None and top[0] and top[2] is None:
+                try:
+                    top[2] = json.loads(tok)
+                except ValueError:
+                    return "(body)"
+        elif tok == ",":
+            if top is not None:
+                if top[0]:
+                    top[2] = None
+                else:
+                    top[2] += 1
+        elif tok in "{[":
+            if top is None:
+                path, level = "", 0
+            else:
+                child = top[2] if top[0] else f"[{top[2]}]"
+                if top[0]:
+                    path = f"{top[1]}.{child}" if top[1] else str(child)
+                else:
+                    path = top[1] + child
+                level = top[3] + 1
+            relative = level - 2 if batch and path.startswith("batch[") else level
+            if relative > MAX_DEPTH:
+                return path
+            stack.append([tok == "{", path, None if tok == "{" else 0, level])
+        elif tok in "}]":
+            if stack:
+                stack.pop()
+    return "(body)"
+
+
+def _check_depth(fields: dict, prefix: str = "") -> None:
+    """400 naming the field when a field of a call nests deeper than MAX_DEPTH."""
+    for key, value in fields.items():
+        if isinstance(value, (dict, list)):
+            deep, _ = _walk(value, f"{prefix}{key}")
+            if deep is not None:
+                message = f"objects and arrays may be nested at most {MAX_DEPTH} deep"
+                raise IntakeError(400, f"{deep}: {message}", [{"field": deep, "message": message}])
+
+
+def _check_values(call: Any, prefix: str = "") -> None:
+    """400 naming the field when a call's `properties` or `traits` hold more than
+    MAX_PROPERTIES_VALUES values."""
+    if not isinstance(call, dict):
+        return
+    for key in ("properties", "traits"):
+        value = call.get(key)
+        if isinstance(value, (dict, list)) and len(value) <= MAX_PROPERTIES_VALUES:
+            _, big = _walk(value, f"{prefix}{key}", MAX_PROPERTIES_VALUES)
+        else:
+            big = f"{prefix}{key}" if isinstance(value, (dict, list)) else None
+        if big is not None:
+            message = f"may hold at most {MAX_PROPERTIES_VALUES} values (keys and items, at any depth)"
+            raise IntakeError(400, f"{big}: {message}", [{"field": big, "message": message}])
+
+
+@dataclass(frozen=True)
+class Origins:
+    """The site's origins: exact ones, and `scheme://*.domain[:port]` for its subdomains."""
+
+    exact: frozenset[tuple[str, str, int]]
+    subdomains: frozenset[tuple[str, str, int]] = frozenset()  # (scheme, domain, port)
+
+    def allow(self, url: str) -> bool:
+        parts = _origin_parts(url)
+        if parts is None:
+            return False
+        if parts in self.exact:
+            return True
+        scheme, host, port = parts
+        return any(scheme == s and port == p and host.endswith("." + domain) for s, domain, p in self.subdomains)
+
+
+@lru_cache(maxsize=8)
+def parse_origins(text: str, setting: str = "LEADQUAL_SITE_ORIGINS") -> Origins | None:
+    """The origins of a space- or comma-separated list (`https://www.example.com`,
+    `https://*.example.com`); None (any origin) for an empty list or `*`. ConfigError for an
+    entry that is not an origin."""
+    entries = text.replace(",", " ").split()
+    if not entries or "*" in entries:
+        return None
+    exact, subdomains = set(), set()
+    for entry in entries:
+        candidate = entry.rstrip("/")
+        wildcard = "://*." in candidate
+        parts = _origin_parts(candidate.replace("://*.", "://", 1) if wildcard else candidate)
+        if parts is None or urlsplit(candidate).path or "*" in parts[1]:
+            raise ConfigError(f"{setting}: {entry!r} is not an origin such as https://www.example.com")
+        (subdomains if wildcard else exact).add(parts)
+    return Origins(frozenset(exact), frozenset(subdomains))
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a write key may send: everything (server) or the page's own events (browser)."""
 
     name: str  # "server" or "browser"
     track_events: frozenset[str] | None = None  # None = any
+    # The browser key's page URLs must be on these origins; None = any.
+    origins: Origins | None = None
+    # How long before receipt an event may say it happened; None = any time (the server key).
+    max_delay: timedelta | None = None
 
     def check(self, call: BaseModel, where: str) -> dict | None:
         if self.name == "server":
@@ -209,15 +392,30 @@ class Scope:
         if not call.anonymousId:
             # A userId from the page is only a claim: anyone could send someone else's.
             return {"field": prefix + "anonymousId", "message": "the browser write key must send anonymousId"}
+        if self.origins is not None:
+            field, url = _url_field(call)
+            if url is not None and not self.origins.allow(url):
+                return {
+                    "field": prefix + field,
+                    "message": "the browser write key only sends pages of the site's own origins"
+                    " (LEADQUAL_SITE_ORIGINS); this URL is on another",
+                }
         return None
+
+
+def _url_field(call: BaseModel) -> tuple[str, str | None]:
+    """Where the URL the event is stored with comes from, and the URL."""
+    if isinstance(call, PageCall) and _text(call.properties.get("url"), 2000):
+        return "properties.url", _text(call.properties.get("url"), 2000)
+    return "context.page.url", _context_url(call)
 
 
 def server_scope() -> Scope:
     return Scope("server")
 
 
-def browser_scope(config: QualificationConfig) -> Scope:
-    return Scope("browser", frozenset(config.behaviour.browser_events))
+def browser_scope(config: QualificationConfig, origins: Origins | None = None) -> Scope:
+    return Scope("browser", frozenset(config.behaviour.browser_events), origins, BROWSER_MAX_DELAY)
 
 
 def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
@@ -232,7 +430,14 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
 
     try:
         body = json.loads(raw or b"null", parse_constant=_reject_constant, parse_float=parse_float)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+    except RecursionError as exc:  # too deep for the parser itself: say where, without parsing it
+        where = _deep_field(raw, kind == "batch")
+        message = (
+            f"the body is not valid JSON: {exc}; objects and arrays may be nested at most {MAX_DEPTH} deep"
+            f" (too deep from {where})"
+        )
+        raise IntakeError(400, message, [{"field": "(body)", "message": message}]) from None
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
         message = f"the body is not valid JSON: {exc}"
         raise IntakeError(400, message, [{"field": "(body)", "message": message}]) from None
     if not isinstance(body, dict):
@@ -242,6 +447,11 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
     if where is not None:
         message = "contains a NUL character or a lone UTF-16 surrogate"
         raise IntakeError(400, f"{where}: {message}", [{"field": where, "message": message}])
+    _check_depth({k: v for k, v in body.items() if k != "batch"} if kind == "batch" else body)
+    if kind == "batch" and isinstance(body.get("batch"), list):
+        for i, call in enumerate(body["batch"]):
+            if isinstance(call, dict):
+                _check_depth(call, f"batch[{i}].")
     try:
         if kind == "batch":
             batch = _BATCH.validate_python(body)
@@ -258,6 +468,7 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
                 if size > MAX_CALL_BYTES:
                     message = f"a call may be at most {MAX_CALL_BYTES // 1024} KB; this one is {size // 1024} KB"
                     raise IntakeError(413, f"batch[{i}]: {message}", [{"field": f"batch[{i}]", "message": message}])
+                _check_values(body["batch"][i], f"batch[{i}].")
                 # The batch's sentAt and context apply to each of its calls (a call's own win).
                 update: dict[str, Any] = {}
                 if call.sentAt is None and batch.sentAt is not None:
@@ -271,6 +482,7 @@ def parse_body(raw: bytes, kind: str) -> list[BaseModel]:
         if body["type"] != kind:
             message = f"type is {body['type']!r} but this endpoint takes {kind!r} calls"
             raise IntakeError(400, message, [{"field": "type", "message": message}])
+        _check_values(body)
         return [MODELS[kind].model_validate(body)]
     except ValidationError as exc:
         problems = _problems(exc)
@@ -292,9 +504,11 @@ def check_scope(calls: list[BaseModel], scope: Scope, batch: bool) -> None:
         raise IntakeError(403, "; ".join(f"{p['field']}: {p['message']}" for p in problems), problems)
 
 
-def when(call: _Call, received_at: datetime) -> datetime:
-    """When the event happened (in UTC), corrected for the sender's clock and never in the future."""
+def when(call: _Call, received_at: datetime, max_delay: timedelta | None = None) -> datetime:
+    """When the event happened (in UTC), corrected for the sender's clock and never in the
+    future; with `max_delay` (the browser key), never earlier than that before `received_at`."""
     received_at = received_at.astimezone(timezone.utc)
+    earliest = received_at - max_delay if max_delay is not None else None
     happened = aware(call.timestamp or call.originalTimestamp)
     if happened is None:
         return received_at
@@ -306,6 +520,8 @@ def when(call: _Call, received_at: datetime) -> datetime:
         happened = happened.astimezone(timezone.utc)
     except OverflowError:  # a clock thousands of years off: nothing to correct with
         return received_at
+    if earliest is not None and happened < earliest:
+        return earliest
     return min(happened, received_at)
 
 
@@ -314,6 +530,62 @@ def _message_id(call: BaseModel) -> str:
         return call.messageId
     content = json.dumps(call.model_dump(mode="json", exclude={"sentAt"}), sort_keys=True)
     return "h:" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+# Stored message ids (events.message_id, unique, 100 characters) by sender: the browser key's
+# start with "b:" (or "b#" and a hash when too long); the server key's are kept as sent, except
+# the few that start like that, which are escaped ("s:" + the id, or "s#" and a hash). So no id
+# a page sends can ever be one the server sends, and the ids the server sends look as they did.
+_RESERVED = ("b:", "b#", "s:", "s#")
+MESSAGE_ID_COLUMN = 100
+
+
+def stored_message_id(source: str, message_id: str) -> str:
+    """The message id as stored for `source` ("server" or "browser"): one namespace each."""
+    if source == "server":
+        if not message_id.startswith(_RESERVED):
+            return message_id
+        prefix = "s"
+    else:
+        prefix = "b"
+    if len(message_id) + 2 <= MESSAGE_ID_COLUMN:
+        return f"{prefix}:{message_id}"
+    return f"{prefix}#" + hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def content_key(
+    source: str, type_: str, name: str, url: str | None, anonymous_id: str | None, user_id: str | None, properties
+) -> str:
+    """What must match for a second event with the same message id to be a duplicate (its
+    time may differ: a retry is stamped when it is received, or corrected by its sentAt)."""
+    return json.dumps(
+        [source, type_, name, url, anonymous_id, user_id, properties or {}],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def event_content_key(event: dict) -> str:
+    return content_key(
+        event["source"],
+        event["type"],
+        event["name"],
+        event.get("url"),
+        event.get("anonymous_id"),
+        event.get("user_id"),
+        event.get("properties"),
+    )
+
+
+def message_id_field(index: int, batch: bool) -> str:
+    return f"batch[{index}].messageId" if batch else "messageId"
+
+
+def conflict(field: str) -> IntakeError:
+    """409: a message id already used by an event with other content, from the same sender."""
+    message = "this messageId was already used for an event with other content; use a new messageId"
+    return IntakeError(409, f"{field}: {message}", [{"field": field, "message": message}])
 
 
 def _text(value: Any, limit: int = 200) -> str | None:
@@ -382,12 +654,12 @@ def normalize(
     events = []
     for i, call in enumerate(calls):
         item = {
-            "message_id": _message_id(call),
+            "message_id": stored_message_id(scope.name, _message_id(call)),
             "type": call.type,
             "anonymous_id": call.anonymousId,
             # From the browser a userId is only a claim: the server key's identify says who it is.
             "user_id": call.userId if scope.name == "server" else None,
-            "timestamp": when(call, received_at),
+            "timestamp": when(call, received_at, scope.max_delay),
             "received_at": received_at,
             "source": scope.name,
             "url": None,
@@ -466,7 +738,11 @@ def openapi(server_url: str = "/") -> dict:
                     "400": {"description": "invalid call; `problems` names each field", **error},
                     "401": {"description": "missing or unknown write key", **error},
                     "403": {"description": "the write key may not send this call", **error},
-                    "413": {"description": "call or batch too large", **error},
+                    "409": {"description": "a messageId already used for other content", **error},
+                    "413": {
+                        "description": "call or batch too large (or more events than the key may send at once)",
+                        **error,
+                    },
                     "429": {"description": "too many calls from this client; see Retry-After", **error},
                     "503": {"description": "storage unavailable; retry with the same messageId", **error},
                 },

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -21,7 +22,7 @@ from sanic import Sanic, response
 from sanic.exceptions import NotFound
 from sqlalchemy import select
 
-from leadqual import observability, timeutil
+from leadqual import clientaddr, observability, timeutil
 from leadqual.leads import Lead, LeadStore
 from leadqual.outbox import DeliveryWorker
 from leadqual.stages import MACHINE, REASON_CODES, STAGES
@@ -38,9 +39,14 @@ HERE = Path(__file__).resolve().parent
 COOKIE = "lq_session"
 LOGIN_CSRF_COOKIE = "lq_login_csrf"
 LANG_COOKIE = "lq_lang"
-# Failed sign-ins one address may make in LOGIN_WINDOW before it is told to wait (per process;
-# the per-account lockout in auth.py holds across processes).
+# Failed sign-ins one client address may make in LOGIN_WINDOW, to any accounts, before it is
+# told to wait (per process; the per-account-and-address lockout in auth.py holds across
+# processes). The address is the one behind LEADQUAL_TRUSTED_PROXIES (leadqual/clientaddr.py),
+# not the proxy's: otherwise one client could make every sign-in wait.
 LOGIN_LIMIT, LOGIN_WINDOW = 20, 15 * 60
+# Addresses the throttle remembers (least recently failed dropped first): bounded memory.
+THROTTLE_ADDRESSES = 100_000
+log = logging.getLogger(__name__)
 SECURITY_HEADERS = {
     # No script runs on any console page: visitor text that slipped through would still be inert.
     # Pages may frame this console's own pages (the live transcript); only that one may be framed.
@@ -100,27 +106,48 @@ def _safe_next(target: str | None) -> str:
 
 
 class Throttle:
-    """Failed sign-ins per client address in a sliding window."""
+    """Failed sign-ins per client address in a sliding window (an IPv6 address counts as its
+    /64: clientaddr.rate_key). At most `max_addresses` are remembered."""
 
-    def __init__(self, limit: int = LOGIN_LIMIT, window: float = LOGIN_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self.failures: dict[str, deque] = defaultdict(deque)
+    def __init__(
+        self, limit: int = LOGIN_LIMIT, window: float = LOGIN_WINDOW, max_addresses: int = THROTTLE_ADDRESSES
+    ) -> None:
+        self.limit, self.window, self.max_addresses = limit, window, max_addresses
+        self.failures: OrderedDict[str, deque] = OrderedDict()
 
     def blocked(self, address: str) -> bool:
-        times = self.failures[address]
+        times = self.failures.get(clientaddr.rate_key(address))
+        if times is None:
+            return False
         while times and times[0] < timeutil.monotonic() - self.window:
             times.popleft()
         return len(times) >= self.limit
 
     def failed(self, address: str) -> None:
-        self.failures[address].append(timeutil.monotonic())
+        key = clientaddr.rate_key(address)
+        times = self.failures.pop(key, None) or deque()
+        times.append(timeutil.monotonic())
+        while len(times) > self.limit:
+            times.popleft()
+        self.failures[key] = times
+        while len(self.failures) > self.max_addresses:
+            self.failures.popitem(last=False)
+        if len(times) == self.limit and times[0] >= timeutil.monotonic() - self.window:
+            log.warning(
+                "console sign-in: %d failed sign-ins from %s in %d minutes; its sign-ins wait",
+                self.limit,
+                clientaddr.for_log(key),
+                self.window // 60,
+            )
 
 
 def build_app(store: LeadStore | None = None, name: str = "leadqual_console", live: LiveConsole | None = None) -> Sanic:
     store = store or LeadStore()
     store.create_schema()
     app = Sanic(name)
+    # Bodies over this are refused (413) from their Content-Length, before they are read.
     app.config.REQUEST_MAX_SIZE = 1_000_000
+    clientaddr.trusted_proxies()  # a bad LEADQUAL_TRUSTED_PROXIES fails at start-up, named
     env = _templates()
     decisions = Decisions(store)
     throttle = Throttle()
@@ -270,7 +297,7 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
 
     @app.post("/login")
     async def login(request):
-        address = request.client_ip or "unknown"
+        address = clientaddr.of_request(request)
         t = translator(request.ctx.lang)
         if throttle.blocked(address):
             return login_page(request, status=429, error=t("too_many_attempts"))
@@ -279,13 +306,16 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
         failure = None
         with store.sessions.begin() as session:
             try:
-                user = auth.authenticate(session, email, password)
+                user = auth.authenticate(session, email, password, address=address)
                 token = auth.start_session(session, user)
             except AuthError as exc:
                 failure = exc
         if failure is not None:
             throttle.failed(address)
-            return login_page(request, status=401 if failure.code != "locked" else 423, error=t(failure.code))
+            # A wrong password, an unknown email and a locked-out address: the same answer, so
+            # it does not tell which accounts exist (auth.authenticate).
+            code = "bad_credentials" if failure.code == "locked" else failure.code
+            return login_page(request, status=401, error=t(code))
         resp = response.redirect(_safe_next(request.form.get("next")))
         resp.add_cookie(COOKIE, token, httponly=True, samesite="Lax", secure=secure(request), path="/")
         resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/")

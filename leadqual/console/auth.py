@@ -3,23 +3,36 @@ CSRF tokens, lockout after repeated failed sign-ins, and API tokens.
 
 Nothing secret is stored in the clear: passwords as Argon2id hashes (argon2-cffi), session
 and API tokens as SHA-256 digests, so a copy of the database does not let anyone in.
+
+Lockout is per account *and client address*: MAX_FAILURES wrong passwords in a row from one
+address lock that address out of that account for LOCKOUT (even with the right password),
+and log a warning naming the user id, role and the address's network (clientaddr.for_log; the
+address itself is in `console_sign_in_failures`). Anyone else, the account's owner at
+their usual address included, still signs in: a stranger cannot lock the admin out. A wrong
+password, an unknown email and a locked-out address get the same answer (code
+"bad_credentials" or "locked", the same message, a password hash checked each time), so the
+answer does not tell which accounts exist. Records of failures are kept FAILURE_MEMORY.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, select
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, and_, delete, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from leadqual.clientaddr import for_log, rate_key
 from leadqual.models import Base, utcnow
 from leadqual.timeutil import aware
+
+log = logging.getLogger(__name__)
 
 ROLES = ("sdr", "marketing", "admin")
 # What each role may do. sdr: work leads (decide, note, take over); marketing: read and export,
@@ -31,9 +44,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "decide", "export", "flows", "analytics", "admin"}),
 }
 MIN_PASSWORD = 10
-# Consecutive failed sign-ins before an account is locked, and for how long.
+# Consecutive failed sign-ins from one client address before that address is locked out of the
+# account, and for how long; how long a record of failures is kept after the last one.
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+FAILURE_MEMORY = timedelta(days=1)
+# The answer to a wrong password, an unknown email and a locked-out address alike.
+WRONG = "wrong email or password"
 # A session ends after this long unused, and in any case after MAX_SESSION.
 IDLE_TIMEOUT = timedelta(hours=12)
 MAX_SESSION = timedelta(days=7)
@@ -84,6 +101,19 @@ class User(Base):
     def actor_id(self) -> str:
         """The id written in a lead's history for this user's moves."""
         return self.sdr_id or self.email
+
+
+class SignInFailures(Base):
+    """Failed sign-ins in a row to one account from one client address (an IPv4 address or an
+    IPv6 /64, leadqual/clientaddr.rate_key), and until when that address is locked out."""
+
+    __tablename__ = "console_sign_in_failures"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class WebSession(Base):
@@ -138,35 +168,95 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime | None = None) -> User:
+def authenticate(
+    session: Session, email: str, password: str, now: datetime | None = None, address: str | None = None
+) -> User:
     """The user, if the password is right and the account usable; AuthError otherwise.
 
-    Each wrong password counts; MAX_FAILURES in a row lock the account for LOCKOUT, even
-    against the right password. The caller commits the session either way (it holds the count)."""
+    `address` is the client's (leadqual/clientaddr.py; None for one that cannot be told). Each
+    wrong password counts against that address; MAX_FAILURES in a row lock the address out of
+    the account for LOCKOUT, even against the right password. Other addresses are not affected.
+    The caller commits the session either way (it holds the count)."""
     now = now or utcnow()
+    key = rate_key(address) if address else "unknown"
     user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         try:
             _hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
-        raise AuthError("bad_credentials", "wrong email or password")
-    locked_until = aware(user.locked_until)
-    if locked_until and locked_until > now:
-        raise AuthError("locked", "too many failed sign-ins: the account is locked for a while")
-    try:
+        raise AuthError("bad_credentials", WRONG)
+    record = session.get(SignInFailures, (user.id, key))
+    locked_until = aware(record.locked_until) if record is not None else None
+    try:  # checked even when locked out: the answer takes as long either way
         _hasher.verify(user.password_hash, password)
+        right = True
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        raise AuthError("bad_credentials", "wrong email or password") from None
+        right = False
+    if locked_until and locked_until > now:
+        raise AuthError("locked", WRONG)  # the same answer as a wrong password
+    if not right:
+        _failed(session, user, key, now)
+        raise AuthError("bad_credentials", WRONG)
     if user.disabled:
         raise AuthError("disabled", "this account is disabled")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    if record is not None:
+        session.delete(record)
     user.failed_logins, user.locked_until = 0, None
     return user
+
+
+def _failed(session: Session, user: User, key: str, now: datetime) -> None:
+    """Count a wrong password for (user, address), in one statement (parallel guesses all
+    count); lock the address out at MAX_FAILURES, and log it for the admins."""
+    table = SignInFailures.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(table).values(user_id=user.id, address=key, failures=1, last_failed_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.user_id, table.c.address],
+            set_={"failures": table.c.failures + 1, "last_failed_at": now},
+        ).returning(table.c.failures)
+        failures = session.execute(statement).scalar_one()
+    else:  # another database: read, then write
+        record = session.get(SignInFailures, (user.id, key))
+        if record is None:
+            record = SignInFailures(user_id=user.id, address=key, failures=0)
+            session.add(record)
+        record.failures, record.last_failed_at = (record.failures or 0) + 1, now
+        session.flush()
+        failures = record.failures
+    user.failed_logins = (user.failed_logins or 0) + 1  # from any address, since the last success
+    if failures >= MAX_FAILURES:
+        session.execute(
+            update(table)
+            .where(table.c.user_id == user.id, table.c.address == key)
+            .values(failures=0, locked_until=now + LOCKOUT)
+        )
+        log.warning(
+            "console sign-in: user %s (role %s) locked out from %s for %d minutes after %d wrong passwords in a row;"
+            " other addresses can still sign in",
+            user.id,
+            user.role,
+            for_log(key),
+            LOCKOUT.total_seconds() // 60,
+            failures,
+        )
+    # Forget addresses that have not failed for a while (and are not locked out).
+    session.execute(
+        delete(table).where(
+            and_(
+                table.c.last_failed_at < now - FAILURE_MEMORY,
+                or_(table.c.locked_until.is_(None), table.c.locked_until < now),
+            )
+        )
+    )
 
 
 def start_session(session: Session, user: User, now: datetime | None = None) -> str:

@@ -81,17 +81,19 @@ def test_events_then_chat_then_the_lead_carries_the_behaviour_points(visitor, in
 
     lead = leads.get_by_email("marta@ruizlogistica.es")
     assert browser in lead["visitors"]
-    assert [e["message_id"] for e in lead["events"]] == [
-        f"{browser}-p0",
-        f"{browser}-p1",
-        f"{browser}-cta",
-        f"{browser}-demo",
-    ]
+    # The public key cannot backdate: its events (sent as hours old) are dated at most 10 minutes
+    # before they arrived, so the server's demo request (30 minutes old, kept as sent) comes first.
+    # Browser message ids are kept apart from the server's (stored as "b:<id>").
+    ids = [e["message_id"] for e in lead["events"]]
+    assert ids[0] == f"{browser}-demo"
+    assert sorted(ids[1:]) == sorted(f"b:{browser}-{suffix}" for suffix in ("p0", "p1", "cta"))
+    for event in lead["events"][1:]:
+        assert datetime.now(timezone.utc) - datetime.fromisoformat(event["timestamp"]) < timedelta(minutes=11)
     event_lines = {line["source_ref"]: line for line in lead["score_breakdown"] if line["source"] == "event"}
-    assert event_lines[f"{browser}-p0"]["rule"] == "behaviour.rules.pricing_page_es"
-    assert event_lines[f"{browser}-cta"]["rule"] == "behaviour.rules.cta_click"
+    assert event_lines[f"b:{browser}-p0"]["rule"] == "behaviour.rules.pricing_page_es"
+    assert event_lines[f"b:{browser}-cta"]["rule"] == "behaviour.rules.cta_click"
     assert event_lines[f"{browser}-demo"]["points"] == 15
-    assert f"{browser}-forged" not in event_lines
+    assert not [ref for ref in event_lines if ref.endswith("-forged")]
     # Hours old: barely decayed. 10 + 10 + 3 + 15 = 38.
     assert lead["scores"]["behaviour"] == 38
     assert lead["scores"]["total"] == lead["scores"]["fit"] + 38
