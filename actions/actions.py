@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import analytics, extras, routing, scoring, stages, timeutil
+from leadqual import analytics, extras, knowledge, routing, scoring, stages, timeutil
 from leadqual.answers import skipped
 from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import (
@@ -235,9 +235,46 @@ def save_answers(
         if not tracker.get_slot("lead_save_pending"):
             dispatcher.utter_message(**texts(tracker).response("utter_save_failed", language_of(tracker)))
         return None, [SlotSet("lead_save_pending", True)]
+    if erased(lead):
+        return lead, start_over(dispatcher, tracker)
     if tracker.get_slot("lead_save_pending"):
         spool().discard(tracker.sender_id)
     return lead, ([SlotSet("lead_save_pending", False)] if tracker.get_slot("lead_save_pending") else [])
+
+
+# -- after an erasure (GDPR): the person's conversations start over, empty ------------------
+
+
+def erased(lead: dict | None) -> bool:
+    """The store refused the save (LeadStore.save_conversation): this conversation's person was erased."""
+    return isinstance(lead, dict) and lead.get("erased") is True
+
+
+def start_over(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    spool().discard(tracker.sender_id)
+    dispatcher.utter_message(**texts(tracker).response("utter_greet", language_of(tracker)))
+    # Restarted empties slots, form and history; requested_slot/ActiveLoop None stop the form reviving itself.
+    return [Restarted(), SlotSet("requested_slot", None), ActiveLoop(None), FollowupAction("action_listen")]
+
+
+def held_after_erasure(tracker: Tracker) -> bool:
+    """Rasa still holds lines of this conversation from before its person was erased."""
+    if previewing(tracker):
+        return False
+    slot = tracker.get_slot("email")
+    email = slot.get("address") if isinstance(slot, dict) else None
+    try:
+        moments = [base_store().is_erased(tracker.sender_id), base_store().is_erased(email=email) if email else None]
+    except SQLAlchemyError:
+        logger.exception("checking erasure of %s failed", tracker.sender_id)
+        return False
+    erased_at = max((m for m in moments if m is not None), default=None)
+    return erased_at is not None and any(line["at"] <= erased_at for line in lines_from_events(tracker.events))
+
+
+def forget_slots(tracker: Tracker) -> list[EventType]:
+    keep = ("language", "flow_version")
+    return [SlotSet(name, None) for name, value in tracker.slots.items() if name not in keep and value is not None]
 
 
 def language_events(tracker: Tracker) -> list[EventType]:
@@ -300,6 +337,13 @@ class ActionReadMessage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events = language_events(tracker)
         language = events[0]["value"] if events else language_of(tracker)
+        if held_after_erasure(tracker):
+            # The person was erased: nothing of what Rasa still holds is read back to them, and
+            # Rasa's copy is reset as soon as this turn ends (leadqual/privacy.py).
+            from leadqual import privacy
+
+            threading.Thread(target=privacy.retry_rasa_resets, args=(base_store(),), daemon=True).start()
+            return [*forget_slots(tracker), *events, *visitor_events(tracker), *flow_events(tracker)]
         return events + visitor_events(tracker) + flow_events(tracker) + retried_save_events(tracker, language)
 
 
@@ -344,13 +388,18 @@ class ValidateQualificationForm(FormValidationAction):
         before = answers_of(tracker)
         activating = tracker.get_slot("requested_slot") is None
         events = await super().run(dispatcher, tracker, domain)
+        if tracker.get_slot("continue_asked") and is_new_user_turn(tracker):
+            if not any(e.get("event") == "slot" and e.get("name") == "continue_asked" for e in events):
+                events.append(SlotSet("continue_asked", None))  # the visitor went on another way
         after = dict(before)
         after.update({e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] in after})
         known = self._known_answers(tracker) if activating and visitor_of(tracker) else {}
         if any(after.get(slot) is not None and after.get(slot) == value for slot, value in known.items()):
             dispatcher.utter_message(**texts(tracker).response("utter_known_answers", language_of(tracker)))
         if after != before:
-            _lead, save_events = save_answers(dispatcher, tracker, after)
+            lead, save_events = save_answers(dispatcher, tracker, after)
+            if erased(lead):
+                return save_events
             events.extend(save_events)
         return events
 
@@ -365,6 +414,11 @@ class ValidateQualificationForm(FormValidationAction):
         elif not is_new_user_turn(tracker):
             return {}  # back from an interruption: the message was already handled
         elif slot == requested:
+            if tracker.get_slot("continue_asked") and message.confidence >= 0.5:
+                if message.intent == "affirm":
+                    return {slot: {"candidate": "resume"}}  # "¿Seguimos?" "Sí": the question again
+                if message.intent == "deny":
+                    return {}  # "No": the rule for it stops the questions, keeping the answers
             reading = read_for(slot, message, tracker)
             # Extracting nothing for the requested slot makes the form reject the turn, so
             # the rules for "why?", "stop" and chit-chat answer it instead, up to the cap.
@@ -412,6 +466,8 @@ class ValidateQualificationForm(FormValidationAction):
         message = message_of(tracker)
         config = config_of(tracker)
         kind = value["candidate"]
+        if kind == "resume":
+            return {slot: None, "continue_asked": None}
         if kind == "human":
             return skip_unanswered_bant(answers_of(tracker) | {slot: None})
         if kind == "other":
@@ -423,6 +479,23 @@ class ValidateQualificationForm(FormValidationAction):
         # Whatever happens now settles a pending read-back of this question.
         settled = {"pending_confirmation": None} if pending else {}
         reading = read_for(slot, message, tracker)
+        if reading.kind == "question":
+            # Answered from marketing's knowledge, then "¿Seguimos con las preguntas?" (Sí / No).
+            # It counts toward the question's cap like any interruption, so it cannot loop.
+            failures = dict(tracker.get_slot("failures") or {})
+            failures[slot] = failures.get(slot, 0) + 1
+            if answer_question(dispatcher, tracker, message.text, lang):
+                dispatcher.utter_message(**continue_prompt(lang))
+                return {slot: None, "failures": failures, "continue_asked": True, **settled}
+            return {slot: None, "failures": failures, **settled}
+        unsure_budget = slot == "budget" and (reading.kind != "value" or reading.value.get("unknown"))
+        if unsure_budget and knowledge.is_price_dependent(message.text, lang):
+            # "Depende del precio": the price band, then the budget question again (capped).
+            dispatcher.utter_message(text=knowledge.price_band(lang))
+            failures = dict(tracker.get_slot("failures") or {})
+            failures[slot] = failures.get(slot, 0) + 1
+            if failures[slot] + interruptions_on(tracker.events, slot) <= config.max_reasks:
+                return {slot: None, "failures": failures, **settled}
         if pending.get("slot") == slot and reading.kind != "value":
             if message.intent == "affirm":
                 note(tracker, slot, "answered")
@@ -525,6 +598,8 @@ class ActionSubmitQualification(Action):
         config = config_of(tracker)
         answers = answers_of(tracker)
         lead, events = save_answers(dispatcher, tracker, answers)
+        if erased(lead):
+            return events
         if lead is not None:
             result = {
                 "stage": lead["stage"],
@@ -650,10 +725,12 @@ class ActionStopQualification(Action):
         saved = True
         if any(value is not None for value in answers.values()):
             lead, events = save_answers(dispatcher, tracker, answers)
+            if erased(lead):
+                return events
             saved = lead is not None
         response = "utter_stopped" if saved else "utter_stopped_unsaved"
         dispatcher.utter_message(**texts(tracker).response(response, language_of(tracker)))
-        return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
+        return [*events, ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("continue_asked", None)]
 
 
 class ActionApplyCorrection(Action):
@@ -687,8 +764,44 @@ class ActionApplyCorrection(Action):
             )
         )
         answers = answers_of(tracker) | {slot: value}
-        _lead, events = save_answers(dispatcher, tracker, answers)
+        lead, events = save_answers(dispatcher, tracker, answers)
+        if erased(lead):
+            return events
         return [SlotSet(slot, value), *events]
+
+
+def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, lang: str) -> bool:
+    """Answer a visitor's question from the knowledge file (config/knowledge.yml); below its
+    threshold say so, offer a person, and keep the question for marketing. True if answered."""
+    found = knowledge.answer(text, lang)
+    if found.known:
+        dispatcher.utter_message(text=found.text)
+        return True
+    title = {"es": "Hablar con una persona", "en": "Talk to a person"}[lang if lang == "en" else "es"]
+    dispatcher.utter_message(text=found.text, buttons=[{"title": title, "payload": "/request_human"}])
+    if not previewing(tracker):
+        version = tracker.get_slot("flow_version") or flow_of(tracker).version
+        analytics.record_unanswered(base_store().engine, tracker.sender_id, version, lang, text)
+    return False
+
+
+def continue_prompt(lang: str) -> dict:
+    yes, no = ("Sí, sigamos", "Ahora no") if lang != "en" else ("Yes, go on", "Not now")
+    return {
+        "text": knowledge.continue_prompt(lang),
+        "buttons": [{"title": yes, "payload": "/affirm"}, {"title": no, "payload": "/deny"}],
+    }
+
+
+class ActionAnswerQuestion(Action):
+    """A product question outside the questions: answered, or "I don't know" and a person offered."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        answer_question(dispatcher, tracker, message_of(tracker).text, language_of(tracker))
+        return []
 
 
 class AskQuestion(Action):
@@ -700,6 +813,8 @@ class AskQuestion(Action):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("continue_asked"):
+            return []  # "¿Seguimos con las preguntas?" was just asked: the question waits for the yes
         pending = tracker.get_slot("pending_confirmation") or {}
         if pending.get("slot") == self.slot:
             dispatcher.utter_message(**texts(tracker).confirmation(self.slot, pending["value"], language_of(tracker)))

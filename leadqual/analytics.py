@@ -247,3 +247,72 @@ def calibration(engine) -> dict:
             name: {"with": rated(c["with"]), "without": rated(c["without"])} for name, c in sorted(rules.items())
         },
     }
+
+
+# -- what visitors asked that the knowledge file could not answer -------------------------------
+
+
+class UnansweredQuestion(Base):
+    """A visitor's question with no answer above the knowledge file's threshold: what marketing
+    should add to config/knowledge.yml next. Emails and phone numbers are masked before storing."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(255))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(5))
+    text: Mapped[str] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_unanswered_questions_at", "at"),)
+
+
+def record_unanswered(engine, conversation_id: str, flow_version: int, language: str, text: str, at=None) -> None:
+    """Never in the chat's way: a failed write is logged and dropped (statistics, not answers)."""
+    from leadqual.observability import mask
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(UnansweredQuestion).values(
+                    conversation_id=conversation_id[:255],
+                    flow_version=int(flow_version or 0),
+                    language=(language or "es")[:5],
+                    text=" ".join(mask(text).split())[:500],
+                    at=at or utcnow(),
+                )
+            )
+    except SQLAlchemyError:
+        logger.exception("recording an unanswered question in %s failed", conversation_id)
+
+
+def unanswered_by_week(engine, now: datetime | None = None, weeks: int = 8, per_week: int = 20) -> list[dict]:
+    """The last `weeks` ISO weeks, newest first: per language, how many questions had no answer
+    and the most frequent ones (same text, case and spacing aside), with their count."""
+    now = now or utcnow()
+    since = now - timedelta(weeks=weeks)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(UnansweredQuestion.at, UnansweredQuestion.language, UnansweredQuestion.text).where(
+                UnansweredQuestion.at >= since
+            )
+        ).all()
+    grouped: dict[tuple[str, str], dict[str, list]] = defaultdict(dict)
+    for at, language, text in rows:
+        year, week, _ = aware(at).isocalendar()
+        key = " ".join(text.lower().split())
+        entry = grouped[(f"{year}-W{week:02d}", language)].setdefault(key, [text, 0])
+        entry[1] += 1
+    result = []
+    for (week, language), questions in sorted(grouped.items(), reverse=True):
+        top = sorted(questions.values(), key=lambda item: (-item[1], item[0]))
+        result.append(
+            {
+                "week": week,
+                "language": language,
+                "total": sum(count for _, count in top),
+                "questions": [{"text": text, "count": count} for text, count in top[:per_week]],
+            }
+        )
+    return result

@@ -211,12 +211,21 @@ def _privacy_parsers(sub) -> None:
     export.add_argument("email")
     export.add_argument("--out", help="write to this file (default: standard output)")
     erase = person_sub.add_parser(
-        "erase", help="delete the person's lead and everything linked, and their conversations in Rasa's tracker store"
+        "erase",
+        help="delete the person's lead and everything linked, reset their conversations in Rasa, scrub other "
+        "leads' text, handoff files and logs, tell the CRM; prints a receipt of every store touched",
     )
     erase.add_argument("email")
     erase.add_argument("--by", required=True, help="who erases (recorded)")
-    erase.add_argument("--reason", required=True, help="why, e.g. the request's reference (recorded; no email)")
+    erase.add_argument(
+        "--reason", required=True, help="why, e.g. the request's reference (recorded with emails and phones masked)"
+    )
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    output = erase.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json", action="store_true", help="print the receipt as JSON (the default when the output is not a terminal)"
+    )
+    output.add_argument("--text", action="store_true", help="print the receipt for people, even into a pipe")
     retention = sub.add_parser(
         "retention", help="delete old anonymous events and unqualified transcripts (config privacy:); run it daily"
     )
@@ -257,7 +266,10 @@ def _privacy(store: LeadStore, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.text or (not args.json and sys.stdout.isatty()):
+        print(privacy.receipt(result))
+    else:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
     if not result["found"]:
         print(f"No lead with email {args.email}: nothing to erase (recorded).", file=sys.stderr)
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from leadqual import answers
+from leadqual import answers, knowledge
 from leadqual.config import BANT_SLOTS, QualificationConfig
 
 # Intents that leave the question to a rule ("why?", "stop", chit-chat), when the text
@@ -36,6 +36,8 @@ CONTACT_SLOTS = {"name", "company", "email"}
 CONTACT_OVERRIDE_CONFIDENCE = 0.9
 # Interruptions that are never capped: stopping ends the questions, so it cannot loop.
 UNCAPPED = {"stop", "goodbye"}
+# A visitor's question about the product: answered from marketing's knowledge file, at any point.
+PRODUCT_QUESTION = "product_question"
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,13 @@ def read_answer(
     can_correct: bool = True,
 ) -> Reading:
     """Read `message` as the answer to the question about `slot`. With `can_correct` False
-    (nothing answered yet) a "correction" is just an answer: there is nothing to correct."""
+    (nothing answered yet) a "correction" is just an answer: there is nothing to correct.
+    Kind "question": the visitor asks something the knowledge file may answer ("¿tenéis prueba
+    gratuita?" as a name, "¿el precio incluye soporte?" as a timeline)."""
     if message.intent == "correct" and not can_correct:
         message = Message(message.text, None, 0.0, message.option)
+    if message.option is None and not message.is_payload and asks_the_knowledge(message.text, lang):
+        return Reading("question")
     if message.option is not None:
         value = answers.from_option(slot, message.option, config, lang)
         return Reading("value", value) if value else Reading("invalid")
@@ -90,9 +96,17 @@ def read_answer(
     value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
     if value is not None:
         return Reading("value", value)
+    if message.intent == PRODUCT_QUESTION and confident:
+        return Reading("question")  # the knowledge file may still not know: the chat says so
     if message.intent in INTERRUPTIONS and confident:
         return Reading("interrupt")
     return Reading("invalid")
+
+
+def asks_the_knowledge(text: str, lang: str) -> bool:
+    """A question (not a request) that an entry of the knowledge file answers above its
+    threshold: read before the answer parsers, so "¿cuánto cuesta?" is never a budget."""
+    return knowledge.looks_like_question(text, lang) and knowledge.match(text, lang) is not None
 
 
 def interruptions_on(events: list[dict], slot: str, form: str = "qualification_form") -> int:

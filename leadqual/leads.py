@@ -57,6 +57,7 @@ from leadqual.models import (
     Base,
     Consent,
     Conversation,
+    ErasedIdentity,
     Lead,
     LeadMerge,
     LiveChat,
@@ -69,7 +70,16 @@ from leadqual.models import (
 from leadqual.stages import Actor, StageError, Transition, advance, meets, stage_from_score
 from leadqual.timeutil import as_utc, aware, iso_utc, now_or
 
-__all__ = ["Base", "Conversation", "Lead", "LeadStore", "conversation_key", "database_url", "valid_anonymous_id"]
+__all__ = [
+    "Base",
+    "Conversation",
+    "Lead",
+    "LeadStore",
+    "conversation_key",
+    "database_url",
+    "erased_key",
+    "valid_anonymous_id",
+]
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "var" / "leads.db"
 PROFILE_FIELDS = ("country", "company_size", "job_title")
@@ -95,6 +105,13 @@ def conversation_key(sender_id: object) -> str:
     if _SAFE_SENDER.match(text):
         return text
     return "h:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:48]
+
+
+def erased_key(kind: str, value: object) -> str:
+    """How `erased_identities` names an erased person's conversation ("conversation": its id as
+    stored) or email ("email": lower-cased): a SHA-256 hash, so the table holds neither."""
+    text = conversation_key(value) if kind == "conversation" else str(value).strip().lower()
+    return hashlib.sha256(f"{kind}:{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def valid_anonymous_id(value: object) -> str | None:
@@ -268,6 +285,43 @@ class LeadStore:
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
 
+    # -- erased people (leadqual/privacy.py): nothing of them comes back -------------------
+
+    def is_erased(self, conversation_id: str | None = None, email: str | None = None) -> datetime | None:
+        """When this conversation (a Rasa sender id) or this email was last erased on request
+        (GDPR art. 17, `privacy.erase_person`); None if never."""
+        with self.sessions() as session:
+            return self._erased_at(session, conversation_id, email)
+
+    def _erased_at(self, session: Session, conversation_id: str | None = None, email: str | None = None):
+        keys = [erased_key("conversation", conversation_id)] if conversation_id else []
+        if email and str(email).strip():
+            keys.append(erased_key("email", email))
+        if not keys:
+            return None
+        query = select(func.max(ErasedIdentity.erased_at)).where(ErasedIdentity.key_hash.in_(keys))
+        return aware(session.scalar(query))
+
+    def _refusal(self, session: Session, conversation_id: str, answers: dict, transcript: list[dict] | None):
+        """The marker a save gets instead of a lead when it would bring an erased person back: the
+        conversation was erased, or it gives an erased email; unless every line of its transcript
+        is from after the erasure (a conversation begun afresh: a new lead, consent asked again).
+        A save without a transcript (a retry) cannot show that and is refused too."""
+        email = (answers.get("email") or {}).get("address") if not is_skipped(answers.get("email")) else None
+        by_conversation = self._erased_at(session, conversation_id=conversation_id)
+        by_email = self._erased_at(session, email=email) if email else None
+        erased = max((m for m in (by_conversation, by_email) if m is not None), default=None)
+        if erased is None:
+            return None
+        if transcript and all(as_utc(line["at"]) > erased for line in transcript):
+            return None
+        return {
+            "erased": True,
+            "conversation_id": conversation_key(conversation_id),
+            "because": "conversation" if by_conversation is not None else "email",
+            "erased_at": iso_utc(erased),
+        }
+
     # -- conversations --------------------------------------------------------------------
 
     def save_conversation(
@@ -285,10 +339,17 @@ class LeadStore:
         `anonymous_id` is the website's visitor id from the chat's metadata: the visitor's
         earlier events attach to the lead. Raises SQLAlchemyError when the database fails; the
         caller keeps the answers and calls again later (the write is idempotent).
+
+        A conversation of an erased person stores nothing and returns the marker
+        `{"erased": True, "conversation_id", "because", "erased_at"}` instead (see `_refusal`):
+        the chat then starts the conversation over, empty.
         """
         now = now_or(now)
 
         def work(session: Session) -> dict:
+            refused = self._refusal(session, conversation_id, answers, transcript)
+            if refused is not None:
+                return refused
             if transcript:
                 self._store_lines(session, conversation_key(conversation_id), transcript, language)
             lead = self._save(session, conversation_id, answers, language, valid_anonymous_id(anonymous_id), now)
@@ -297,9 +358,16 @@ class LeadStore:
         return self._retrying(work)
 
     def save_transcript(self, conversation_id: str, lines: list[dict], language: str | None = None) -> int:
-        """Store the lines of a conversation's transcript not stored yet; returns how many."""
+        """Store the lines of a conversation's transcript not stored yet; returns how many.
+        Lines of an erased conversation from before its erasure are never stored again."""
 
         def work(session: Session) -> int:
+            erased = self._erased_at(session, conversation_id=conversation_id)
+            if erased is not None:
+                kept = [line for line in lines if as_utc(line["at"]) > erased]
+                if not kept:
+                    return 0
+                return self._store_lines(session, conversation_key(conversation_id), kept, language)
             return self._store_lines(session, conversation_key(conversation_id), lines, language)
 
         return self._retrying(work)

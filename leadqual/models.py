@@ -258,3 +258,27 @@ class Erasure(Base):
     # "deleted", "not_configured", "pending" (failed; retried), "nothing" (no conversation).
     tracker_store: Mapped[str] = mapped_column(String(20), default="nothing")
     pending_sender_ids: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ErasedIdentity(Base):
+    """An identity of an erased person, kept so that nothing of them comes back (leadqual/privacy.py):
+    one of their conversation ids (as stored, see leads.conversation_key) or emails, as a SHA-256
+    hash only (`leads.erased_key`). A late save of an erased conversation, or of a conversation
+    that gives an erased email and began before the erasure, stores nothing (`LeadStore.is_erased`).
+
+    For a conversation, `rasa_reset` says whether its copy in Rasa was emptied through Rasa's HTTP
+    API: "reset", "pending" (not configured or failed: retried by `bin/leads retention`; the
+    sender id waits in `pending_sender_id`, a random id, cleared once reset) or "unaddressable"
+    (an odd sender id the API cannot name: stored hashed with its raw form gone, or needing
+    percent-escapes, which Rasa 3.6 does not decode; the refusal and the SQL store's delete remain)."""
+
+    __tablename__ = "erased_identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    erasure_id: Mapped[str] = mapped_column(ForeignKey("erasures.id"), index=True)
+    # "conversation" or "email".
+    kind: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    rasa_reset: Mapped[str | None] = mapped_column(String(20))
+    pending_sender_id: Mapped[str | None] = mapped_column(String(255))

@@ -22,12 +22,18 @@ def _moment(timestamp: object) -> datetime | None:
 
 def lines_from_events(events: list[dict]) -> list[dict]:
     """Messages of `events` in order: `{"at", "sender", "author", "text", "data"}`, sender one of
-    visitor, bot or sdr (a bot event whose metadata names an `sdr`)."""
+    visitor, bot or sdr (a bot event whose metadata names an `sdr`).
+
+    Only the lines after the conversation's last `restart` event: a restart starts the conversation
+    over, as Rasa's own `GET /conversations/<id>/tracker` shows it (the chat restarts a
+    conversation whose person was erased, and their earlier lines must not be copied back)."""
+    events = [e for e in events or [] if isinstance(e, dict)]
+    restarts = [i for i, e in enumerate(events) if e.get("event") == "restart"]
+    if restarts:
+        events = events[restarts[-1] + 1 :]
     lines: list[dict] = []
     offered: dict[str, str] = {}  # payload -> title of the buttons last offered
-    for event in events or []:
-        if not isinstance(event, dict):
-            continue
+    for event in events:
         kind = event.get("event")
         at = _moment(event.get("timestamp"))
         if at is None or kind not in ("user", "bot"):
