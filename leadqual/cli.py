@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         help="score every lead from its answers, profile and events, not only its decay (needed only after a config "
         "file was edited without a new version; slower, same results otherwise)",
     )
+    ident = sub.add_parser("identity", help="unverified chats that gave another lead's email (leadqual/identity.py)")
+    ident_sub = ident.add_subparsers(dest="identity_command", required=True)
+    confirm = ident_sub.add_parser("confirm", help="the chat is that lead's person: merge its answers into that lead")
+    confirm.add_argument("lead_id", help="the unverified lead (its page in the console shows the claim)")
+    confirm.add_argument("--by", required=True, help="who confirms (recorded in the merge)")
     users_cli.add_parser(sub)
     migrate = sub.add_parser("migrate", help="create or migrate the product's tables to the newest revision")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
@@ -93,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     store = store.with_config(FlowStore(store.engine).current().config)
     if args.command == "rescore":
         return _rescore(store, args)
+    if args.command == "identity":
+        try:
+            merged = store.confirm_identity(args.lead_id, by=args.by)
+        except KeyError as exc:
+            print(str(exc).strip("'"), file=sys.stderr)
+            return 1
+        print(f"merged into lead {merged['id']} ({merged['email']})")
+        return 0
     if args.command == "show":
         lead = store.get_by_email(args.email)
         if lead is None:

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import NullType
 
-from leadqual import scoring
+from leadqual import identity, scoring
 from leadqual.answers import is_skipped
 from leadqual.behaviour import Event, score_behaviour
 from leadqual.config import QUESTION_SLOTS, QualificationConfig
@@ -443,8 +443,26 @@ class LeadStore:
             if visitor is not None and visitor.lead_id:
                 lead = session.get(Lead, visitor.lead_id)  # a known visitor: their own lead
         previous_lines = None
+        claim = None
         if email:
             known = self._by_email(session, email)
+            browser = session.get(Visitor, anonymous_id) if anonymous_id else None
+            claim = identity.judge_email(
+                known.id if known else None,
+                conversation.lead_id,
+                browser.lead_id if browser else None,
+                conversation_lead_has_other_email=bool(
+                    lead is not None and lead.email_key not in (None, email.lower())
+                ),
+            )
+        if claim is not None and claim.kind == identity.UNVERIFIED_CLAIM:
+            # Typing someone's email proves nothing (leadqual/identity.py): this chat's answers stay
+            # on a lead of its own, the email only claimed, until the person is verified.
+            if lead is None or lead.id == known.id or lead.email_key is not None:
+                lead = Lead(language=language, created_at=now)
+                session.add(lead)
+            lead.claimed_email, lead.claims_lead_id = email, known.id
+        elif email:
             if known is not None and lead is not None and known.id != lead.id:
                 if lead.email_key is None:
                     previous_lines = self._merge_into(session, source=lead, target=known, reason="gave their email")
@@ -459,6 +477,8 @@ class LeadStore:
         elif lead is None:
             lead = Lead(language=language, created_at=now)
             session.add(lead)
+        if claim is not None and claim.kind != identity.UNVERIFIED_CLAIM and lead.claimed_email:
+            lead.claimed_email, lead.claims_lead_id = None, None  # an email of its own now
         conversation.lead = lead
         session.flush()
 
@@ -972,6 +992,32 @@ class LeadStore:
 
         return self._retrying(work)
 
+    def confirm_identity(self, lead_id: str, by: str, now: datetime | None = None) -> dict:
+        """An SDR (or the person, through a verified link) confirms that an unverified chat that
+        claimed another lead's email is that person: its answers join that lead, newer ones win,
+        as when a known visitor gives their email. Raises KeyError for a lead with no claim."""
+        now = now_or(now)
+
+        def work(session: Session) -> dict:
+            source = session.get(Lead, lead_id)
+            if source is None or source.claims_lead_id is None:
+                raise KeyError(f"lead {lead_id} has no unverified email claim")
+            target = session.get(Lead, source.claims_lead_id)
+            if target is None:  # the claimed lead is gone (erased, merged away): the email is free
+                source.email, source.email_key = source.claimed_email, source.claimed_email.lower()
+                source.claimed_email, source.claims_lead_id = None, None
+                self._rescore(session, source, now, Actor.person(by))
+                return self._lead_json(session, source)
+            source.claimed_email, source.claims_lead_id = None, None
+            newer = (aware(source.last_activity_at) or now) >= (aware(target.last_activity_at) or now)
+            language = source.language if newer else target.language
+            lines = self._merge_into(session, source=source, target=target, reason=f"identity confirmed by {by}")
+            target.language = language  # the person's latest conversation's
+            self._rescore(session, target, now, Actor.person(by), lines)
+            return self._lead_json(session, target)
+
+        return self._retrying(work)
+
     # -- reads ----------------------------------------------------------------------------
 
     def get_by_email(self, email: str) -> dict | None:
@@ -1052,6 +1098,12 @@ class LeadStore:
         data = {
             "id": lead.id,
             "email": lead.email,
+            # An unverified chat that gave another lead's email (leadqual/identity.py).
+            "identity": {
+                "verified": lead.claims_lead_id is None,
+                "claimed_email": lead.claimed_email,
+                "claims_lead_id": lead.claims_lead_id,
+            },
             "user_id": lead.user_id,
             "name": lead.name,
             "company": lead.company,

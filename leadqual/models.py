@@ -68,6 +68,11 @@ class Lead(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Opted in to marketing email (nurturing): None until asked; the history is in `consents`.
     marketing_consent: Mapped[bool | None] = mapped_column(Boolean)
+    # A chat gave the email of lead `claims_lead_id` with nothing tying it to that person: the
+    # email is only claimed here, the answers kept apart, until confirmed (leadqual/identity.py).
+    # No foreign key: erasing the claimed lead must not be blocked by a stranger's claim.
+    claimed_email: Mapped[str | None] = mapped_column(String(320))
+    claims_lead_id: Mapped[str | None] = mapped_column(String(32), index=True)
     # Latest answer or event, for "went cold" recycling.
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # not indexed: 0005
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -78,6 +78,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -259,16 +260,22 @@ class _Person:
         # Emails the person had on leads folded into this one: theirs too.
         self.email_keys |= {m.source_email.lower() for m in self.merges if m.source_email}
         self.merge_ids = [m.id for m in merges]
-        self.lead_ids = sorted({lead.id} | {m.source_id for m in self.merges})
-        self.visitor_ids = list(session.scalars(select(Visitor.anonymous_id).where(Visitor.lead_id == lead.id)))
-        conversation_filter = Conversation.lead_id == lead.id
+        # Chats that gave one of the person's emails without being verified (leadqual/identity.py):
+        # held under that email, so exported and erased with the person.
+        self.claim_ids = sorted(
+            session.scalars(select(Lead.id).where(func.lower(Lead.claimed_email).in_(sorted(self.email_keys))))
+        )
+        own = [lead.id, *self.claim_ids]
+        self.lead_ids = sorted({*own} | {m.source_id for m in self.merges})
+        self.visitor_ids = list(session.scalars(select(Visitor.anonymous_id).where(Visitor.lead_id.in_(own))))
+        conversation_filter = Conversation.lead_id.in_(own)
         if self.visitor_ids:  # their browsers' conversations that never got a lead
             conversation_filter = or_(
                 conversation_filter,
                 and_(Conversation.lead_id.is_(None), Conversation.anonymous_id.in_(self.visitor_ids)),
             )
         self.conversation_ids = list(session.scalars(select(Conversation.id).where(conversation_filter)))
-        event_filter = [TrackedEvent.lead_id == lead.id]
+        event_filter = [TrackedEvent.lead_id.in_(own)]
         if self.visitor_ids:
             event_filter.append(and_(TrackedEvent.lead_id.is_(None), TrackedEvent.anonymous_id.in_(self.visitor_ids)))
         if lead.user_id:
@@ -707,6 +714,14 @@ def erase_person(
             status = "not_configured"
         needles = _Needles(emails, found["phones"], found["names"])
         scrubbed = _scrub_others(session, needles)
+        # Other chats that only claimed the person's email (leadqual/identity.py) forget it.
+        claims = session.execute(
+            update(Lead)
+            .where(func.lower(Lead.claimed_email).in_(sorted(emails)))
+            .values(claimed_email=None, claims_lead_id=None)
+        ).rowcount
+        if claims:
+            scrubbed["leads.claimed_email"] = scrubbed.get("leads.claimed_email", 0) + claims
         erasure = Erasure(
             id=erasure_id,
             at=now,

@@ -141,8 +141,15 @@ def test_two_leads_that_are_one_person_merge_without_losing_history(store):
     assert {"answer", "event"} <= {c["source"] for c in lead["score_changes"]}
     assert lead["scores"]["behaviour"] == 15  # pricing 10 + webinar 5
     explained(lead)
-    # A later chat with the merged-away address finds the same lead, not a new one.
-    store.save_conversation("chat-2", {"email": {"address": "ana@acme.example"}}, "es", None, NOW)
+    # A later chat from an unknown browser with the merged-away address only claims that lead: its
+    # answers stay apart until confirmed (leadqual/identity.py), and then they join it.
+    claim = store.save_conversation("chat-2", {"email": {"address": "ana@acme.example"}}, "es", None, NOW)
+    assert store.count() == 2 and claim["identity"] == {
+        "verified": False,
+        "claimed_email": "ana@acme.example",
+        "claims_lead_id": crm["id"],
+    }
+    assert store.confirm_identity(claim["id"], by="lucia", now=NOW)["id"] == crm["id"]
     assert store.count() == 1
 
 

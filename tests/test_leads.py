@@ -83,12 +83,19 @@ def test_giving_an_email_attaches_it_to_the_conversation_lead(store):
     assert store.count() == 1
 
 
+def confirmed(store, claim: dict) -> dict:
+    """A chat from another conversation (no shared browser) only claims an existing email: an SDR
+    confirms it is the same person, and then it joins that lead (leadqual/identity.py)."""
+    assert claim["identity"]["verified"] is False and claim["identity"]["claims_lead_id"]
+    return store.confirm_identity(claim["id"], by="lucia")
+
+
 def test_same_email_in_another_case_from_another_conversation_updates_the_same_lead(store):
     first = store.save_conversation("conv-1", {"need": NEED, "email": email("Ana@Acme.es")}, "es")
     # A week later, another conversation: anonymous at first, then the email in other case.
     store.save_conversation("conv-2", {"budget": BUDGET}, "en")
     assert store.count() == 2
-    lead = store.save_conversation("conv-2", {"budget": BUDGET, "email": email("ANA@acme.ES")}, "en")
+    lead = confirmed(store, store.save_conversation("conv-2", {"budget": BUDGET, "email": email("ANA@acme.ES")}, "en"))
 
     assert store.count() == 1
     assert lead["id"] == first["id"]
@@ -102,7 +109,9 @@ def test_same_email_in_another_case_from_another_conversation_updates_the_same_l
 
 def test_email_given_at_once_in_a_new_conversation_finds_the_person(store):
     first = store.save_conversation("conv-1", {"need": NEED, "email": email("ana@acme.es")}, "es")
-    lead = store.save_conversation("conv-2", {"authority": AUTHORITY, "email": email("Ana@acme.es")}, "es")
+    lead = confirmed(
+        store, store.save_conversation("conv-2", {"authority": AUTHORITY, "email": email("Ana@acme.es")}, "es")
+    )
     assert lead["id"] == first["id"]
     assert lead["conversations"] == ["conv-1", "conv-2"]
     assert lead["bant"]["authority"]["level"] == "decision_maker"
@@ -112,7 +121,9 @@ def test_email_given_at_once_in_a_new_conversation_finds_the_person(store):
 
 def test_skipped_answer_does_not_erase_an_earlier_real_answer(store):
     store.save_conversation("conv-1", {"budget": BUDGET, "email": email("ana@acme.es")}, "es")
-    lead = store.save_conversation("conv-2", {"budget": skipped("paso"), "email": email("ana@acme.es")}, "es")
+    lead = confirmed(
+        store, store.save_conversation("conv-2", {"budget": skipped("paso"), "email": email("ana@acme.es")}, "es")
+    )
     assert lead["bant"]["budget"]["max"] == 10000
     assert lead["bant"]["budget"]["skipped"] is False
     assert lead["bant"]["budget"]["qualifies"] is True
@@ -121,7 +132,9 @@ def test_skipped_answer_does_not_erase_an_earlier_real_answer(store):
 def test_skipped_answer_in_an_anonymous_conversation_does_not_erase_on_merge(store):
     store.save_conversation("conv-1", {"budget": BUDGET, "email": email("ana@acme.es")}, "es")
     store.save_conversation("conv-2", {"budget": skipped("paso")}, "es")
-    lead = store.save_conversation("conv-2", {"budget": skipped("paso"), "email": email("ana@acme.es")}, "es")
+    lead = confirmed(
+        store, store.save_conversation("conv-2", {"budget": skipped("paso"), "email": email("ana@acme.es")}, "es")
+    )
     assert lead["bant"]["budget"]["max"] == 10000
     assert lead["bant"]["budget"]["skipped"] is False
 
@@ -305,7 +318,11 @@ def test_two_conversations_creating_the_same_email_at_once_end_in_one_lead(pg_st
     other.close()
     saver.join(timeout=10)
 
-    lead = result["lead"]
+    # The other transaction won the email: this conversation only claims it (leadqual/identity.py),
+    # and once confirmed its answers join that one lead.
+    claim = result["lead"]
+    assert pg_store.count() == 2 and claim["identity"]["claimed_email"].lower() == "ana@acme.es"
+    lead = pg_store.confirm_identity(claim["id"], by="lucia")
     assert pg_store.count() == 1
     assert lead["email"] == "ana@acme.es"
     assert lead["conversations"] == ["conv-2"]

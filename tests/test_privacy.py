@@ -87,9 +87,10 @@ def seed_person(store: LeadStore, who: str) -> dict:
     store.merge_leads(early["id"], lead_id, reason="same person")
     old_email = seed_lead(store, f"{who}.old@acme.es", visitor_text=f"otra cuenta de {who}")
     store.merge_leads(old_email, lead_id, reason="duplicate")
-    # A conversation with an odd sender id (stored hashed).
+    # A conversation with an odd sender id (stored hashed), from no known browser: it only claims
+    # the email (leadqual/identity.py), and is held under that email all the same.
     odd_sender = f"{ODD_SENDER} {who}"
-    store.save_conversation(
+    claim = store.save_conversation(
         odd_sender,
         {"email": {"address": email, "text": email, "source": "text"}},
         "es",
@@ -128,8 +129,9 @@ def seed_person(store: LeadStore, who: str) -> dict:
         "old_email": f"{who}.old@acme.es",
         "lead_id": lead_id,
         "merged_ids": [early["id"], old_email],
+        "claim_id": claim["id"],
         "anonymous_id": anon,
-        "conversations": sorted(lead["conversations"]) + [live_conv],
+        "conversations": sorted(lead["conversations"] + claim["conversations"]) + [live_conv],
         "odd_sender": odd_sender,
         "sender_ids": sorted(c for c in lead["conversations"] if not c.startswith("h:")) + [live_conv, odd_sender],
     }
@@ -152,6 +154,7 @@ def _mentions(row: str, person: dict) -> bool:
         person["lead_id"],
         person["anonymous_id"],
         *person["merged_ids"],
+        person["claim_id"],
         *person["conversations"],
         *person["sender_ids"],
     ]
@@ -301,7 +304,8 @@ def test_erase_removes_every_row_of_the_person_and_nothing_of_another(store, tmp
         expected = sorted(r for r in rows if not _mentions(r, ana))
         assert after[table] == expected, table  # ana's rows gone, every other row untouched
         assert not any(_mentions(r, ana) for r in after[table]), table
-    assert result["counts"]["leads"] == 1 and result["counts"]["outbox_messages"] >= 4
+    # The person's lead and the unverified chat that gave their email.
+    assert result["counts"]["leads"] == 2 and result["counts"]["outbox_messages"] >= 4
     with store.sessions() as session:
         pending = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
         assert pending and all(not _mentions(json.dumps(p.payload), ana) for p in pending)

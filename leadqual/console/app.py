@@ -67,6 +67,7 @@ DECISION_LABELS = {
     "reassigned": "reassign",
     "noted": "add_note",
     "took_over": "take_over",
+    "identity_confirmed": "confirm_identity",
 }
 # The live transcript (an iframe in the live conversation page) is the one page that may be framed, by this origin.
 FRAMEABLE = {
@@ -436,6 +437,12 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
                 decisions.reassign(user, lead_id, form.get("sdr") or "", note=note)
             elif decision == "noted":
                 decisions.add_note(user, lead_id, note)
+            elif decision == "identity_confirmed":  # an unverified chat is that lead's person
+                try:
+                    merged = await asyncio.to_thread(store.confirm_identity, lead_id, user.email)
+                except KeyError as exc:
+                    raise DecisionError("no_claim", str(exc).strip("'")) from None
+                return response.redirect(f"/leads/{merged['id']}?done={decision}")
             else:
                 raise DecisionError("unknown_decision", f"unknown decision {decision!r}")
         except DecisionError as exc:

@@ -95,6 +95,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "note": {"es": "Nota", "en": "Note"},
     "notes": {"es": "Notas", "en": "Notes"},
     "add_note": {"es": "Añadir nota", "en": "Add note"},
+    "confirm_identity": {"es": "Confirmar que es la misma persona", "en": "Confirm it is the same person"},
+    "unverified_claim": {
+        "es": "Chat sin verificar: dio el email {email}, que ya es de otro lead. Sus respuestas se guardan aparte "
+        "hasta que alguien confirme que es la misma persona; nada del otro lead se le ha mostrado.",
+        "en": "Unverified chat: it gave the email {email}, which belongs to another lead. Its answers are kept apart "
+        "until someone confirms it is the same person; nothing of the other lead was shown to it.",
+    },
+    "claimed_lead": {"es": "Ver el lead de ese email", "en": "See that email's lead"},
     "reassigned": {"es": "Reasignado", "en": "Reassigned"},
     "took_over": {"es": "Tomó el chat", "en": "Took over the chat"},
     "transcripts": {"es": "Conversaciones", "en": "Transcripts"},
