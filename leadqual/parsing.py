@@ -2296,9 +2296,11 @@ def parse_name(text: str, lang: str = "es") -> str | None:
         raw = raw[: index[cut.start()]] if cut.start() < len(index) else raw
     raw = raw.strip().strip(".!¡¿?\"'«»“” ")
     words = raw.split()
-    if not 1 <= len(words) <= 5:
-        return None
     folded_words = [normalize(w).strip(".") for w in words]
+    # One to five name words, plus the particles of compound surnames ("García de la Fuente").
+    particles = _NAME_CONNECTORS - {"do", "dos", "das"}  # "dos" is also a number word
+    if not 1 <= len([w for w in folded_words if w not in particles]) <= 5 or len(words) > 9:
+        return None
     if folded_words[0] in _NAME_CONNECTORS:
         return None
     if any(w in _NOT_NAMES for w in folded_words if w not in _NAME_CONNECTORS):

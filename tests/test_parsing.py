@@ -749,3 +749,18 @@ def test_result_types_are_frozen():
     with pytest.raises(AttributeError):
         b.min = 1  # type: ignore[misc]
     assert Authority("user").to_dict() == {"level": "user", "confidence": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("María José García de la Fuente", "María José García de la Fuente"),
+        ("juan pablo pérez de los ríos", "Juan Pablo Pérez de los Ríos"),
+    ],
+)
+def test_compound_surnames_with_particles_are_names(text, name):
+    assert parse_name(text, "es") == name
+
+
+def test_more_than_five_name_words_is_not_a_name():
+    assert parse_name("uno dos tres cuatro cinco seis", "es") is None
