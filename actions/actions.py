@@ -388,9 +388,11 @@ class ValidateQualificationForm(FormValidationAction):
         before = answers_of(tracker)
         activating = tracker.get_slot("requested_slot") is None
         events = await super().run(dispatcher, tracker, domain)
-        if tracker.get_slot("continue_asked") and is_new_user_turn(tracker):
+        if tracker.get_slot("continue_asked") and is_new_user_turn(tracker) and message_of(tracker).intent != "deny":
+            # The visitor went on another way ("No" is left to its rule: setting a slot here would
+            # keep the form from handing the turn over).
             if not any(e.get("event") == "slot" and e.get("name") == "continue_asked" for e in events):
-                events.append(SlotSet("continue_asked", None))  # the visitor went on another way
+                events.append(SlotSet("continue_asked", None))
         after = dict(before)
         after.update({e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] in after})
         known = self._known_answers(tracker) if activating and visitor_of(tracker) else {}
@@ -730,7 +732,9 @@ class ActionStopQualification(Action):
             saved = lead is not None
         response = "utter_stopped" if saved else "utter_stopped_unsaved"
         dispatcher.utter_message(**texts(tracker).response(response, language_of(tracker)))
-        return [*events, ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("continue_asked", None)]
+        # continue_asked is left as it is: the form clears it when it next runs (the rules that end
+        # here must all set the same slots).
+        return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
 class ActionApplyCorrection(Action):
