@@ -270,7 +270,7 @@ class UnansweredQuestion(Base):
 
 def record_unanswered(engine, conversation_id: str, flow_version: int, language: str, text: str, at=None) -> None:
     """Never in the chat's way: a failed write is logged and dropped (statistics, not answers)."""
-    from leadqual.observability import mask
+    from leadqual.masking import mask
 
     try:
         with engine.begin() as conn:

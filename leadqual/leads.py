@@ -245,7 +245,9 @@ class LeadStore:
         from leadqual.config import qualification
 
         self.url = url or database_url()
-        kwargs: dict = {"pool_pre_ping": True}
+        # hide_parameters: a failing statement's error (and so a traceback in a log) names the SQL,
+        # never the visitor's answers, emails or phones bound into it (issue 19, item 12).
+        kwargs: dict = {"pool_pre_ping": True, "hide_parameters": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 15}
         self.engine = create_engine(self.url, **kwargs)

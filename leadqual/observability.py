@@ -25,7 +25,6 @@ import hmac
 import json
 import logging
 import os
-import re
 import time
 import traceback
 import zlib
@@ -38,23 +37,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from leadqual.masking import EMAIL, EMAIL_MASK, NOT_PHONE, PHONE, PHONE_MASK, mask  # noqa: F401 (re-exported)
+
 log = logging.getLogger(__name__)
 
 # -- logs ----------------------------------------------------------------------------------
-
-EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
-# 9 to 15 digits, optionally with +, spaces, dots, dashes or parentheses between them; not part of
-# a longer number or word, not a decimal ("1795468844.71"), not a date-time ("2026-11-23 21").
-PHONE = re.compile(r"(?<![\w.+])\+?\(?\d(?:[ .\-()]{0,2}\d){8,14}(?![\w]|\.\d)")
-# Not phones: a date-time ("2026-11-23 21") or a decimal ("0.123456789").
-NOT_PHONE = re.compile(r"\d{4}-\d{2}-\d{2}|^\d+\.\d+$")
-EMAIL_MASK, PHONE_MASK = "[email]", "[phone]"
-
-
-def mask(value: str) -> str:
-    """The text with email addresses and phone numbers replaced by [email] / [phone]."""
-    value = EMAIL.sub(EMAIL_MASK, value)
-    return PHONE.sub(lambda m: m.group(0) if NOT_PHONE.search(m.group(0)) else PHONE_MASK, value)
 
 
 class MaskingFilter(logging.Filter):

@@ -87,6 +87,8 @@ from sqlalchemy.orm import Session
 from leadqual.analytics import QuestionEvent, UnansweredQuestion
 from leadqual.console.decisions import LeadNote
 from leadqual.leads import LeadStore, conversation_key, erased_key
+from leadqual.masking import NOT_PHONE, PHONE
+from leadqual.masking import mask as mask_personal_data
 from leadqual.models import (
     Consent,
     Conversation,
@@ -102,8 +104,6 @@ from leadqual.models import (
     Visitor,
     new_id,
 )
-from leadqual.observability import NOT_PHONE, PHONE
-from leadqual.observability import mask as mask_personal_data
 from leadqual.outbox import DELIVERED, PENDING, Destinations, OutboxMessage
 from leadqual.timeutil import iso_utc, now_or
 

@@ -34,9 +34,10 @@ from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 from sanic.exceptions import Forbidden, InvalidUsage, PayloadTooLarge
 
-from leadqual_rasa import speedups
+from leadqual_rasa import logmask, speedups
 
 speedups.install()  # Rasa imports this module at start-up (credentials.yml)
+logmask.install()  # also when Rasa is started without leadqual_rasa/serve.py
 
 logger = logging.getLogger(__name__)
 

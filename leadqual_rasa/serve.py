@@ -48,6 +48,9 @@ def rasa_argv(argv: list[str], environ: Mapping[str, str] | None = None) -> list
 
 
 def main() -> None:
+    from leadqual_rasa import logmask
+
+    logmask.install()  # before Rasa sets up its loggers: no email or phone reaches var/rasa.log
     sys.argv[1:] = rasa_argv(sys.argv[1:])
     import skops.io  # noqa: F401  (before Rasa imports TensorFlow: see the module docstring)
     from rasa.__main__ import main as rasa_main
