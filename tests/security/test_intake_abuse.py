@@ -33,6 +33,7 @@ from leadqual.timeutil import aware
 
 from ..conftest import postgres_database, running_action_server
 from ..test_config import broken_qualification
+from ..test_intake_api import ago, email, page, visitor
 
 SERVER_KEY = "srv-" + uuid.uuid4().hex
 BROWSER_KEY = "pub-" + uuid.uuid4().hex
@@ -74,22 +75,6 @@ def intake(request, tmp_path_factory, config):
         store = LeadStore(database_url, config=config)
         stack.callback(store.engine.dispose)
         yield Intake(url, store)
-
-
-def visitor() -> str:
-    return "anon-" + uuid.uuid4().hex
-
-
-def email() -> str:
-    return f"lead-{uuid.uuid4().hex[:10]}@acme.es"
-
-
-def ago(**delta) -> str:
-    return (datetime.now(timezone.utc) - timedelta(**delta)).isoformat()
-
-
-def page(anonymous_id: str, url: str, **fields) -> dict:
-    return {"type": "page", "anonymousId": anonymous_id, "properties": {"url": url}, **fields}
 
 
 # -- finding 3: backdating, other sites' pages, the window cap -------------------------------
