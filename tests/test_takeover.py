@@ -312,7 +312,10 @@ def test_a_merged_lead_keeps_the_latest_consent_answer(store):
     store.save_conversation("chat-2", STUDENT, "en", None, TUESDAY_10)
     store.record_consent("chat-2", False, "q", "no", TUESDAY_10)
     store.record_consent("chat-1", True, "q", "sí", TUESDAY_10 + timedelta(minutes=1))
-    store.save_conversation("chat-1", {"email": {"address": "tom@uni.example"}}, "es", None, TUESDAY_10)
+    claim = store.save_conversation("chat-1", {"email": {"address": "tom@uni.example"}}, "es", None, TUESDAY_10)
+    # No browser ties chat-1 to that lead: only claimed until an SDR confirms (leadqual/identity.py).
+    assert claim["identity"]["verified"] is False
+    store.confirm_identity(claim["id"], by="lucia", now=TUESDAY_10)
     lead = store.get_by_email("tom@uni.example")
     assert lead["id"] != anonymous["id"] and lead["marketing_consent"] is True
     with store.sessions() as session:
