@@ -188,10 +188,14 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
     extra = config_of(tracker).extra_for_slot(slot)
     if extra is not None:
         return extras.read_extra(extra, message, language_of(tracker))
-    anything_answered = any(value is not None for value in answers_of(tracker).values())
     return read_answer(
-        slot, message, config_of(tracker), language_of(tracker), clock().date(), can_correct=anything_answered
+        slot, message, config_of(tracker), language_of(tracker), clock().date(), can_correct=anything_answered(tracker)
     )
+
+
+def anything_answered(tracker: Tracker) -> bool:
+    """Whether there is an answer a "correction" could correct."""
+    return any(value is not None for value in answers_of(tracker).values())
 
 
 # Each action call runs in a worker thread of its own (actions/server.py), so what one call
@@ -448,7 +452,6 @@ class ValidateQualificationForm(FormValidationAction):
         key = (tracker.sender_id, message.text, requested, language_of(tracker))
 
         def parse() -> dict[str, dict]:
-            anything_answered = any(value is not None for value in answers_of(tracker).values())
             return read_other_answers(
                 message,
                 {},
@@ -456,7 +459,7 @@ class ValidateQualificationForm(FormValidationAction):
                 config_of(tracker),
                 language_of(tracker),
                 clock().date(),
-                can_correct=anything_answered,
+                can_correct=anything_answered(tracker),
             )
 
         return _memo("others", key, parse)
@@ -745,7 +748,7 @@ class ActionApplyCorrection(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
-        if not tracker.active_loop_name and not any(v is not None for v in answers_of(tracker).values()):
+        if not tracker.active_loop_name and not anything_answered(tracker):
             # Nothing to correct yet: an opener that already answers ("we have about $10k a year
             # for a CRM") starts the questions with what it said.
             return [FollowupAction("qualification_form")]

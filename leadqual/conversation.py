@@ -80,7 +80,8 @@ def read_answer(
         value = answers.from_option(slot, message.option, config, lang)
         return Reading("value", value) if value else Reading("invalid")
     confident = message.confidence >= CONTROL_CONFIDENCE
-    if slot in CONTACT_SLOTS and message.confidence < CONTACT_OVERRIDE_CONFIDENCE and not message.is_payload:
+    parsed_first = slot in CONTACT_SLOTS and message.confidence < CONTACT_OVERRIDE_CONFIDENCE and not message.is_payload
+    if parsed_first:
         # The answer's own parser decides first: "javier moreno" is a name, not "stop".
         value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
         if value is not None:
@@ -93,7 +94,8 @@ def read_answer(
         return Reading("interrupt")
     if message.is_payload:
         return Reading("invalid")  # a hand-typed /intent{...}: never a value
-    value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
+    if not parsed_first:  # (a contact answer was parsed above already, to no value)
+        value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
     if value is not None:
         return Reading("value", value)
     if message.intent == PRODUCT_QUESTION and confident:
