@@ -76,6 +76,16 @@ _ensure_app_env() {
   sha256sum "$lock" | cut -d' ' -f1 > "$APP_VENV/.lock.sha256"
 }
 
+# Both environments at once (bin/run, bin/test): one's downloads overlap the other's builds.
+ensure_envs() {
+  local rasa_status=0
+  ensure_rasa_env &
+  local rasa_pid=$!
+  ensure_app_env || { wait "$rasa_pid" || true; return 1; }
+  wait "$rasa_pid" || rasa_status=$?
+  return "$rasa_status"
+}
+
 # The chat widget the product serves (rasa-webchat, pinned in web/package-lock.json): installed
 # with npm ci, again only when the lock changes. Nothing is fetched when a page is viewed.
 ensure_web_assets() { ( umask "$SHARED_UMASK"; _ensure_web_assets ); }

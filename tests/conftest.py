@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,22 +150,90 @@ def config():
     return load_qualification()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory, config) -> Path:
+    """A SQLite file migrated once per run: each test copies it rather than migrating its own."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "leads.db"
+    template = LeadStore(f"sqlite:///{path}", config=config)
+    template.create_schema()
+    template.engine.dispose()  # the last connection's close folds the WAL back into the file
+    return path
+
+
 @pytest.fixture
-def sqlite_store(tmp_path, config):
-    """A LeadStore on a fresh SQLite file, schema created."""
-    store = LeadStore(f"sqlite:///{tmp_path / 'leads.db'}", config=config)
-    store.create_schema()
+def sqlite_store(tmp_path, config, _sqlite_template):
+    """A LeadStore on a fresh SQLite file with the newest schema."""
+    path = tmp_path / "leads.db"
+    shutil.copyfile(_sqlite_template, path)
+    store = LeadStore(f"sqlite:///{path}", config=config)
     yield store
     store.engine.dispose()
 
 
+# This test process's migrated PostgreSQL database, emptied for each test that takes it: creating
+# and migrating a database costs half a second, emptying it a tenth.
+_shared_postgres: dict = {}
+
+
+def _empty(url: str) -> None:
+    """Every row of every product table gone and the sequences restarted, as in a new database;
+    connections a finished test left open (a server it started, a thread) are closed first."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            tables = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            ).scalars()
+            quoted = ", ".join(f'"{table}"' for table in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def migrated_postgres_database(config):
+    """The URL of an empty PostgreSQL database with the newest schema, for one test: this run's
+    shared one, emptied, or a fresh one when a test takes a second. Skips, with the reason, when
+    no server is reachable."""
+    if _shared_postgres.get("in_use"):
+        with postgres_database() as url:
+            store = LeadStore(url, config=config)
+            store.create_schema()
+            store.engine.dispose()
+            yield url
+        return
+    if "url" not in _shared_postgres:
+        database = postgres_database("leadqual_shared")
+        url = database.__enter__()  # skips the test when no server is reachable
+        _shared_postgres.update(url=url, database=database)
+        store = LeadStore(url, config=config)
+        store.create_schema()
+        store.engine.dispose()
+    _empty(_shared_postgres["url"])
+    _shared_postgres["in_use"] = True
+    try:
+        yield _shared_postgres["url"]
+    finally:
+        _shared_postgres["in_use"] = False
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "database" in _shared_postgres:
+        _shared_postgres.pop("database").__exit__(None, None, None)
+
+
 @pytest.fixture
 def pg_store(config):
-    """A LeadStore on a fresh PostgreSQL database, dropped afterwards."""
-    with postgres_database() as url:
+    """A LeadStore on an empty PostgreSQL database with the newest schema."""
+    with migrated_postgres_database(config) as url:
         store = LeadStore(url, config=config)
         try:
-            store.create_schema()
             yield store
         finally:
             store.engine.dispose()
@@ -174,6 +243,21 @@ def pg_store(config):
 def store(request):
     """Every store test runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue({"sqlite": "sqlite_store", "postgresql": "pg_store"}[request.param])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    """Console users the tests create in this process get Argon2id hashes of the lowest cost (the
+    library's default costs 0.14 s a hash, and the tests make hundreds). A console process the
+    tests start keeps the real cost: it verifies these and rehashes them at the first sign-in."""
+    from argon2 import PasswordHasher
+
+    from leadqual.console import auth
+
+    real = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    auth._hasher = real
 
 
 @pytest.fixture(autouse=True)
