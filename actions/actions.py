@@ -189,7 +189,13 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
     if extra is not None:
         return extras.read_extra(extra, message, language_of(tracker))
     return read_answer(
-        slot, message, config_of(tracker), language_of(tracker), clock().date(), can_correct=anything_answered(tracker)
+        slot,
+        message,
+        config_of(tracker),
+        language_of(tracker),
+        clock().date(),
+        can_correct=anything_answered(tracker),
+        kb=flow_of(tracker).knowledge,
     )
 
 
@@ -490,13 +496,13 @@ class ValidateQualificationForm(FormValidationAction):
             failures = dict(tracker.get_slot("failures") or {})
             failures[slot] = failures.get(slot, 0) + 1
             if answer_question(dispatcher, tracker, message.text, lang):
-                dispatcher.utter_message(**continue_prompt(lang))
+                dispatcher.utter_message(**continue_prompt(lang, flow_of(tracker).knowledge))
                 return {slot: None, "failures": failures, "continue_asked": True, **settled}
             return {slot: None, "failures": failures, **settled}
         unsure_budget = slot == "budget" and (reading.kind != "value" or reading.value.get("unknown"))
         if unsure_budget and knowledge.is_price_dependent(message.text, lang):
             # "Depende del precio": the price band, then the budget question again (capped).
-            dispatcher.utter_message(text=knowledge.price_band(lang))
+            dispatcher.utter_message(text=knowledge.price_band(lang, kb=flow_of(tracker).knowledge))
             failures = dict(tracker.get_slot("failures") or {})
             failures[slot] = failures.get(slot, 0) + 1
             if failures[slot] + interruptions_on(tracker.events, slot) <= config.max_reasks:
@@ -778,9 +784,9 @@ class ActionApplyCorrection(Action):
 
 
 def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, lang: str) -> bool:
-    """Answer a visitor's question from the knowledge file (config/knowledge.yml); below its
-    threshold say so, offer a person, and keep the question for marketing. True if answered."""
-    found = knowledge.answer(text, lang)
+    """Answer a visitor's question from the knowledge of the conversation's flow version; below
+    its threshold say so, offer a person, and keep the question for marketing. True if answered."""
+    found = knowledge.answer(text, lang, kb=flow_of(tracker).knowledge)
     if found.known:
         dispatcher.utter_message(text=found.text)
         return True
@@ -792,10 +798,10 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
     return False
 
 
-def continue_prompt(lang: str) -> dict:
+def continue_prompt(lang: str, kb: knowledge.KnowledgeBase | None = None) -> dict:
     yes, no = ("Sí, sigamos", "Ahora no") if lang != "en" else ("Yes, go on", "Not now")
     return {
-        "text": knowledge.continue_prompt(lang),
+        "text": knowledge.continue_prompt(lang, kb=kb),
         "buttons": [{"title": yes, "payload": "/affirm"}, {"title": no, "payload": "/deny"}],
     }
 

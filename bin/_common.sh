@@ -48,7 +48,9 @@ _ensure_rasa_env() {
   rm -rf "$RASA_VENV"
   "$py" -m venv "$RASA_VENV"
   "$RASA_VENV/bin/pip" install -q --upgrade "pip<25" 2> >(grep -v "^WARNING: Location" >&2)
-  "$RASA_VENV/bin/pip" install -q -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
+  # --no-compile: Python compiles what is imported when it is first imported, not every module of
+  # every package now (a minute of CPU at install, most of it TensorFlow's).
+  "$RASA_VENV/bin/pip" install -q --no-compile -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
   "$RASA_VENV/bin/rasa" telemetry disable >/dev/null 2>&1 || true
   sha256sum "$lock" | cut -d' ' -f1 > "$RASA_VENV/.lock.sha256"
   rasa_sees_repo
@@ -72,7 +74,7 @@ _ensure_app_env() {
   rm -rf "$APP_VENV"
   "$py" -m venv "$APP_VENV"
   "$APP_VENV/bin/pip" install -q --upgrade pip 2> >(grep -v "^WARNING: Location" >&2)
-  "$APP_VENV/bin/pip" install -q -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
+  "$APP_VENV/bin/pip" install -q --no-compile -r "$lock" 2> >(grep -v "^WARNING: Location" >&2)
   sha256sum "$lock" | cut -d' ' -f1 > "$APP_VENV/.lock.sha256"
 }
 

@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     export = flow_sub.add_parser("export", help="write a version as qualification.yml and messages.yml")
     export.add_argument("folder")
     export.add_argument("--version", type=int, help="default: the newest")
-    publish = flow_sub.add_parser("publish", help="validate and publish qualification.yml + messages.yml from a folder")
+    publish = flow_sub.add_parser(
+        "publish", help="validate and publish qualification.yml + messages.yml (+ knowledge.yml) from a folder"
+    )
     publish.add_argument("folder")
     publish.add_argument("--by", required=True, help="who publishes (recorded)")
     publish.add_argument("--note", default="")
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _flow(store: LeadStore, args: argparse.Namespace) -> int:
-    from leadqual.flows import FlowInvalid, FlowStore, load_draft
+    from leadqual.flows import FlowInvalid, FlowStore, load_draft, load_draft_knowledge
 
     flows = FlowStore(store.engine, refresh_seconds=0)
     current = flows.current()
@@ -156,7 +158,9 @@ def _flow(store: LeadStore, args: argparse.Namespace) -> int:
         if args.flow_command == "restore":
             flow = flows.restore(args.version, by=args.by)
         else:
-            flow = flows.publish(*load_draft(args.folder), by=args.by, note=args.note)
+            flow = flows.publish(
+                *load_draft(args.folder), by=args.by, note=args.note, knowledge=load_draft_knowledge(args.folder)
+            )
     except FlowInvalid as exc:
         print("Not published; fix these fields:", file=sys.stderr)
         for problem in exc.problems:
@@ -171,10 +175,13 @@ def _flow(store: LeadStore, args: argparse.Namespace) -> int:
 
 def _dry_run(current, args: argparse.Namespace) -> int:
     from leadqual.dryrun import dry_run, load_samples
-    from leadqual.flows import FlowInvalid, build, load_draft
+    from leadqual.flows import FlowInvalid, build, load_draft, load_draft_knowledge
 
+    knowledge = load_draft_knowledge(args.folder)
+    if knowledge is None:  # a folder without knowledge.yml keeps the current version's
+        knowledge = current.knowledge.model_dump() if current.knowledge else None
     try:
-        draft = build(*load_draft(args.folder), version=current.version + 1)
+        draft = build(*load_draft(args.folder), version=current.version + 1, knowledge=knowledge)
     except FlowInvalid as exc:
         for problem in exc.problems:
             print(f"  {problem['field']}: {problem['message']}", file=sys.stderr)

@@ -67,14 +67,16 @@ def read_answer(
     lang: str,
     today: date | None = None,
     can_correct: bool = True,
+    kb: knowledge.KnowledgeBase | None = None,
 ) -> Reading:
     """Read `message` as the answer to the question about `slot`. With `can_correct` False
     (nothing answered yet) a "correction" is just an answer: there is nothing to correct.
     Kind "question": the visitor asks something the knowledge file may answer ("¿tenéis prueba
-    gratuita?" as a name, "¿el precio incluye soporte?" as a timeline)."""
+    gratuita?" as a name, "¿el precio incluye soporte?" as a timeline), looked up in `kb` (the
+    conversation's flow version's knowledge; the shipped file's by default)."""
     if message.intent == "correct" and not can_correct:
         message = Message(message.text, None, 0.0, message.option)
-    if message.option is None and not message.is_payload and asks_the_knowledge(message.text, lang):
+    if message.option is None and not message.is_payload and asks_the_knowledge(message.text, lang, kb):
         return Reading("question")
     if message.option is not None:
         value = answers.from_option(slot, message.option, config, lang)
@@ -105,10 +107,10 @@ def read_answer(
     return Reading("invalid")
 
 
-def asks_the_knowledge(text: str, lang: str) -> bool:
+def asks_the_knowledge(text: str, lang: str, kb: knowledge.KnowledgeBase | None = None) -> bool:
     """A question (not a request) that an entry of the knowledge file answers above its
     threshold: read before the answer parsers, so "¿cuánto cuesta?" is never a budget."""
-    return knowledge.looks_like_question(text, lang) and knowledge.match(text, lang) is not None
+    return knowledge.looks_like_question(text, lang) and knowledge.match(text, lang, kb=kb) is not None
 
 
 def interruptions_on(events: list[dict], slot: str, form: str = "qualification_form") -> int:

@@ -3,7 +3,9 @@ under the draft, side by side, so marketing sees what a change of ranges, points
 does (a rule labelled "Add 10" that adds 20 shows up here, not in the CRM).
 
 Each sample is what a visitor would type, read by each version's own parsers (so option and
-range changes count too), plus behaviour events; `config/sample_visitors.yml` ships a set.
+range changes count too), plus behaviour events; `config/sample_visitors.yml` ships a set, and
+the questions visitors ask, answered by each version's knowledge (an edited answer, a question
+that stops or starts being answered, shows up here too).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from leadqual import scoring, stages, timeutil
+from leadqual import knowledge, scoring, stages, timeutil
 from leadqual.behaviour import Event
 from leadqual.config import BANT_SLOTS, ROOT, ConfigError
 from leadqual.conversation import Message, read_answer
@@ -36,6 +38,46 @@ def load_samples(path: Path | str | None = None) -> list[dict]:
         if not isinstance(visitor, dict) or not isinstance(visitor.get("answers"), dict):
             raise ConfigError(f"{path.name}: visitors.{i}.answers must be a mapping of question -> text")
     return visitors
+
+
+def load_sample_questions(path: Path | str | None = None) -> list[dict]:
+    """The samples file's `questions`: [{"text", "language"}], what visitors ask the chat."""
+    path = Path(path or os.environ.get("LEADQUAL_SAMPLE_VISITORS", DEFAULT_SAMPLES))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path.name}: {exc}") from exc
+    questions = data.get("questions", []) if isinstance(data, dict) else None
+    if not isinstance(questions, list):
+        raise ConfigError(f"{path.name}: questions must be a list")
+    for i, question in enumerate(questions):
+        if not isinstance(question, dict) or not isinstance(question.get("text"), str):
+            raise ConfigError(f"{path.name}: questions.{i}.text must be the question as a visitor types it")
+    return questions
+
+
+def _answered(text: str, lang: str, flow: Flow) -> dict:
+    found = knowledge.answer(text, lang, kb=flow.knowledge)
+    return {"known": found.known, "entry": found.entry_id, "text": found.text}
+
+
+def knowledge_dry_run(current: Flow, draft: Flow, questions: list[dict]) -> list[dict]:
+    """Per sample question: the answer under `current` and under `draft`, and whether it changed."""
+    rows = []
+    for question in questions:
+        lang = question.get("language") or "es"
+        before = _answered(question["text"], lang, current)
+        after = _answered(question["text"], lang, draft)
+        rows.append(
+            {
+                "question": question["text"],
+                "language": lang,
+                "current": before,
+                "draft": after,
+                "changed": before != after,
+            }
+        )
+    return rows
 
 
 def score_sample(sample: dict, flow: Flow, now: datetime) -> dict:

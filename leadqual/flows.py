@@ -1,5 +1,6 @@
 """Versions of the question flow that marketing publishes: the qualification config (questions,
-ranges, points, thresholds, behaviour rules, routing) and the visitor texts, together.
+ranges, points, thresholds, behaviour rules, routing), the visitor texts and the knowledge the
+chat answers visitors' questions from, together.
 
 Publishing validates everything first (a broken flow cannot be published) and creates a new
 version with who, when and which fields changed; any version can be restored (as a new one).
@@ -8,8 +9,10 @@ no retraining: the texts, options and points are read by the custom actions and 
 endpoint, not by the model. A conversation keeps the version it started with (slot
 `flow_version`), and each lead records the version that scored it (`config_version`).
 
-The repo's `config/qualification.yml` and `config/messages.yml` seed a fresh install (version
-1) and `export` writes any version back in that format.
+The repo's `config/qualification.yml`, `config/messages.yml` and `config/knowledge.yml` seed a
+fresh install (version 1) and `export` writes any version back in that format. A version
+published before the knowledge was part of the flow (migration 0010) has none stored and reads
+the shipped knowledge file.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from leadqual.config import (
     QualificationConfig,
     _load_yaml,
 )
+from leadqual.knowledge import DEFAULT_KNOWLEDGE, KnowledgeBase
+from leadqual.knowledge import knowledge as shipped_knowledge
+from leadqual.knowledge import problems as knowledge_problems
 from leadqual.models import Base, utcnow
 
 REFRESH_SECONDS = float(os.environ.get("LEADQUAL_FLOW_REFRESH_SECONDS", "2"))
@@ -50,6 +56,8 @@ class FlowVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     qualification: Mapped[dict] = mapped_column(JSON)
     messages: Mapped[dict] = mapped_column(JSON)
+    # None in versions published before migration 0010: the shipped config/knowledge.yml.
+    knowledge: Mapped[dict | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -75,6 +83,7 @@ class FlowDraft(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     qualification: Mapped[dict] = mapped_column(JSON)
     messages: Mapped[dict] = mapped_column(JSON)
+    knowledge: Mapped[dict | None] = mapped_column(JSON)
     based_on: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -87,6 +96,8 @@ class Flow:
     messages: Messages
     # Set for a draft being previewed: its chats write no lead and no statistics.
     draft_id: int | None = None
+    # What the chat answers visitors' questions from (leadqual/knowledge.py).
+    knowledge: KnowledgeBase | None = None
 
     @cached_property
     def texts(self):
@@ -101,9 +112,16 @@ def _problems(section: str, exc: ValidationError) -> list[dict]:
     ]
 
 
-def build(qualification: dict, messages: dict, version: int) -> Flow:
-    """A Flow from plain data, validated; FlowInvalid names every field that is wrong."""
+def build(qualification: dict, messages: dict, version: int, knowledge: dict | None = None) -> Flow:
+    """A Flow from plain data, validated; FlowInvalid names every field that is wrong. Without
+    `knowledge`, the shipped config/knowledge.yml."""
     problems: list[dict] = []
+    kb = shipped_knowledge()
+    if knowledge is not None:
+        found = knowledge_problems(knowledge)
+        problems += [{"field": f"knowledge.{p['field']}", "message": p["message"]} for p in found]
+        if not found:
+            kb = KnowledgeBase(**knowledge)
     config = texts = None
     if not isinstance(qualification, dict):
         problems.append({"field": "qualification", "message": "must be a mapping"})
@@ -123,7 +141,7 @@ def build(qualification: dict, messages: dict, version: int) -> Flow:
         problems += _cross_check(config, texts)
     if problems:
         raise FlowInvalid(problems)
-    return Flow(version, config, texts)
+    return Flow(version, config, texts, knowledge=kb)
 
 
 def _cross_check(config: QualificationConfig, texts: Messages) -> list[dict]:
@@ -147,7 +165,11 @@ def _cross_check(config: QualificationConfig, texts: Messages) -> list[dict]:
 
 
 def changed_paths(old: object, new: object, prefix: str = "") -> list[str]:
-    """Dotted paths where `new` differs from `old` (leaves, list items by index)."""
+    """Dotted paths where `new` differs from `old` (leaves; list items by their `id` when every
+    item has a distinct one, so an answer added in front does not mark every later one changed;
+    else by index)."""
+    if isinstance(old, list) and isinstance(new, list) and _by_id(old) is not None and _by_id(new) is not None:
+        old, new = _by_id(old), _by_id(new)
     if isinstance(old, dict) and isinstance(new, dict):
         paths = []
         for key in sorted(set(old) | set(new), key=str):
@@ -165,12 +187,24 @@ def changed_paths(old: object, new: object, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix]
 
 
+def _by_id(items: list) -> dict | None:
+    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    if not items or len(ids) != len(items) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
+        return None
+    return dict(zip(ids, items, strict=True))
+
+
 def files_content(
     qualification_path: Path | str | None = None, messages_path: Path | str | None = None
 ) -> tuple[dict, dict]:
     q = Path(qualification_path or os.environ.get("LEADQUAL_QUALIFICATION", DEFAULT_QUALIFICATION))
     m = Path(messages_path or os.environ.get("LEADQUAL_MESSAGES", DEFAULT_MESSAGES))
     return _load_yaml(q), _load_yaml(m)
+
+
+def knowledge_file_content(path: Path | str | None = None) -> dict:
+    """config/knowledge.yml (or LEADQUAL_KNOWLEDGE) as plain data."""
+    return _load_yaml(Path(path or os.environ.get("LEADQUAL_KNOWLEDGE", DEFAULT_KNOWLEDGE)))
 
 
 class FlowStore:
@@ -201,7 +235,7 @@ class FlowStore:
                 self._current = self.get(newest)
             except SQLAlchemyError:
                 if self._current is None:
-                    self._current = build(*files_content(), version=1)
+                    self._current = build(*files_content(), version=1, knowledge=knowledge_file_content())
             self._checked_at = now
             return self._current
 
@@ -220,7 +254,7 @@ class FlowStore:
             row = conn.execute(select(FlowVersion).where(FlowVersion.version == number)).first()
         if row is None:
             return self.current()
-        flow = build(row.qualification, row.messages, row.version)
+        flow = build(row.qualification, row.messages, row.version, row.knowledge)
         self._by_version[number] = flow
         return flow
 
@@ -253,12 +287,22 @@ class FlowStore:
             raise KeyError(version)
         return row.qualification, row.messages
 
+    def knowledge_content(self, version: int) -> dict:
+        """A version's knowledge as config/knowledge.yml holds it (the shipped file's for a
+        version published before the knowledge was part of the flow)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(FlowVersion.knowledge).where(FlowVersion.version == int(version))).first()
+        if row is None:
+            raise KeyError(version)
+        return row.knowledge if row.knowledge is not None else knowledge_file_content()
+
     # -- writing ------------------------------------------------------------------------------
 
     def seed(self, by: str = "seed") -> Flow:
         """Version 1 from the repo's files, when there is none yet (a fresh install)."""
         qualification, messages = files_content()
-        flow = build(qualification, messages, version=1)
+        knowledge = knowledge_file_content()
+        flow = build(qualification, messages, version=1, knowledge=knowledge)
         try:
             with self.engine.begin() as conn:
                 if conn.execute(select(func.count()).select_from(FlowVersion)).scalar():
@@ -268,6 +312,7 @@ class FlowStore:
                         version=1,
                         qualification={**qualification, "version": 1},
                         messages=messages,
+                        knowledge=knowledge,
                         created_by=by,
                         created_at=utcnow(),
                         note="the repo's config/ files",
@@ -278,19 +323,29 @@ class FlowStore:
             return self.get(1)
         return flow
 
-    def publish(self, qualification: dict, messages: dict, by: str, note: str = "", restored_from=None) -> Flow:
+    def publish(
+        self,
+        qualification: dict,
+        messages: dict,
+        by: str,
+        note: str = "",
+        restored_from=None,
+        knowledge: dict | None = None,
+    ) -> Flow:
         """Validate and publish a draft as the next version; FlowInvalid if anything is wrong,
-        ValueError if nothing changed."""
+        ValueError if nothing changed. Without `knowledge`, the current version's is kept."""
         self.current()  # seeds a fresh install
         for _attempt in range(5):
             with self.engine.connect() as conn:
                 newest = conn.execute(select(func.max(FlowVersion.version))).scalar() or 0
             version = newest + 1
-            flow = build(qualification, messages, version)
             old_q, old_m = self.content(newest) if newest else ({}, {})
+            old_k = self.knowledge_content(newest) if newest else {}
+            new_k = old_k if knowledge is None else knowledge
+            flow = build(qualification, messages, version, new_k)
             changes = changed_paths(
-                {"qualification": {**old_q, "version": None}, "messages": old_m},
-                {"qualification": {**qualification, "version": None}, "messages": messages},
+                {"qualification": {**old_q, "version": None}, "messages": old_m, "knowledge": old_k},
+                {"qualification": {**qualification, "version": None}, "messages": messages, "knowledge": new_k},
             )
             if not changes and restored_from is None:
                 raise ValueError("nothing changed since the current version")
@@ -301,6 +356,7 @@ class FlowStore:
                             version=version,
                             qualification={**qualification, "version": version},
                             messages=messages,
+                            knowledge=new_k,
                             created_by=by,
                             created_at=utcnow(),
                             note=note,
@@ -317,15 +373,23 @@ class FlowStore:
 
     def restore(self, version: int, by: str) -> Flow:
         qualification, messages = self.content(version)
-        return self.publish(qualification, messages, by, note=f"restored version {version}", restored_from=version)
+        return self.publish(
+            qualification,
+            messages,
+            by,
+            note=f"restored version {version}",
+            restored_from=version,
+            knowledge=self.knowledge_content(version),
+        )
 
-    def export(self, version: int, folder: Path | str) -> tuple[Path, Path]:
-        """Write a version as qualification.yml and messages.yml (the repo's format)."""
+    def export(self, version: int, folder: Path | str) -> tuple[Path, Path, Path]:
+        """Write a version as qualification.yml, messages.yml and knowledge.yml (the repo's format)."""
         qualification, messages = self.content(version)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = folder / "qualification.yml", folder / "messages.yml"
-        for path, data in zip(paths, (qualification, messages), strict=True):
+        paths = folder / "qualification.yml", folder / "messages.yml", folder / "knowledge.yml"
+        contents = (qualification, messages, self.knowledge_content(version))
+        for path, data in zip(paths, contents, strict=True):
             path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
         return paths
 
@@ -336,15 +400,26 @@ class Drafts:
     def __init__(self, flows: FlowStore) -> None:
         self.flows = flows
 
-    def save(self, qualification: dict, messages: dict, by: str, draft_id: int | None = None) -> tuple[int, list[dict]]:
-        """Save a draft (new, or over `draft_id`), valid or not; returns its id and its problems."""
+    def save(
+        self,
+        qualification: dict,
+        messages: dict,
+        by: str,
+        draft_id: int | None = None,
+        knowledge: dict | None = None,
+    ) -> tuple[int, list[dict]]:
+        """Save a draft (new, or over `draft_id`), valid or not; returns its id and its problems.
+        Without `knowledge`, the draft keeps its own (a new one: the current version's)."""
         based_on = self.flows.current().version
         with Session(self.flows.engine) as session, session.begin():
             draft = session.get(FlowDraft, draft_id) if draft_id else None
             if draft is None:
                 draft = FlowDraft(based_on=based_on, created_by=by)
+                draft.knowledge = self.flows.knowledge_content(based_on)
                 session.add(draft)
             draft.qualification, draft.messages, draft.updated_at = qualification, messages, utcnow()
+            if knowledge is not None:
+                draft.knowledge = knowledge
             session.flush()
             saved_id = draft.id
         return saved_id, self.problems(saved_id)
@@ -358,6 +433,7 @@ class Drafts:
                 "id": draft.id,
                 "qualification": draft.qualification,
                 "messages": draft.messages,
+                "knowledge": draft.knowledge if draft.knowledge is not None else knowledge_file_content(),
                 "based_on": draft.based_on,
                 "created_by": draft.created_by,
                 "updated_at": draft.updated_at,
@@ -366,7 +442,7 @@ class Drafts:
     def problems(self, draft_id: int) -> list[dict]:
         draft = self.get(draft_id)
         try:
-            build(draft["qualification"], draft["messages"], self.flows.current().version + 1)
+            build(draft["qualification"], draft["messages"], self.flows.current().version + 1, draft["knowledge"])
         except FlowInvalid as exc:
             return exc.problems
         return []
@@ -377,16 +453,18 @@ class Drafts:
         if draft is None:
             return None
         try:
-            flow = build(draft["qualification"], draft["messages"], self.flows.current().version + 1)
+            flow = build(
+                draft["qualification"], draft["messages"], self.flows.current().version + 1, draft["knowledge"]
+            )
         except FlowInvalid:
             return None
-        return Flow(flow.version, flow.config, flow.messages, draft_id=draft["id"])
+        return Flow(flow.version, flow.config, flow.messages, draft_id=draft["id"], knowledge=flow.knowledge)
 
     def publish(self, draft_id: int, by: str, note: str = "") -> Flow:
         draft = self.get(draft_id)
         if draft is None:
             raise KeyError(draft_id)
-        flow = self.flows.publish(draft["qualification"], draft["messages"], by, note)
+        flow = self.flows.publish(draft["qualification"], draft["messages"], by, note, knowledge=draft["knowledge"])
         with Session(self.flows.engine) as session, session.begin():
             session.execute(delete(FlowDraft).where(FlowDraft.id == draft["id"]))
         return flow
@@ -425,3 +503,9 @@ def load_draft(folder: Path | str) -> tuple[dict, dict]:
     """A draft from qualification.yml and messages.yml in `folder` (e.g. an export, edited)."""
     folder = Path(folder)
     return _load_yaml(folder / "qualification.yml"), _load_yaml(folder / "messages.yml")
+
+
+def load_draft_knowledge(folder: Path | str) -> dict | None:
+    """knowledge.yml in `folder` if there is one (an export has it); None keeps the current one."""
+    path = Path(folder) / "knowledge.yml"
+    return _load_yaml(path) if path.exists() else None

@@ -402,3 +402,96 @@ def test_the_preview_chat_sends_the_signed_token_and_shows_the_buttons(console):
     # Another draft's chat id cannot be read through this draft's page.
     other = marta.get(f"/flow/drafts/{draft}/preview?chat=preview-{draft + 1000}-0123456789ab")
     assert "Preview reply" not in other.text
+
+
+# -- the answers to visitors' questions (knowledge), edited as fields and published with the flow --
+
+TRIAL_ANSWER = "Sí: 30 días gratis, sin tarjeta y con todas las funciones."
+
+
+def _entry_index(entry_id: str) -> int:
+    from leadqual.flows import knowledge_file_content
+
+    return next(i for i, e in enumerate(knowledge_file_content()["entries"]) if e["id"] == entry_id)
+
+
+def test_marketing_edits_an_answer_adds_one_and_publishes_them_with_the_flow(console):
+    marta = signed_in(console, "marta@nubilo.es")
+    before = newest(console)["version"]
+    draft = new_draft(marta)
+    page = marta.get(f"/flow/drafts/{draft}/knowledge")
+    assert page.status_code == 200 and 'data-testid="knowledge-form"' in page.text
+    field = f"knowledge.entries[{_entry_index('trial_free')}].answer.es"
+    assert f'name="{field}"' in page.text
+    # An empty answer is saved as a draft, named next to its field, and blocks publishing.
+    blank = marta.post(f"/flow/drafts/{draft}/knowledge", {field: "   "})
+    assert blank.status_code == 400 and f'<li data-field="{field}">' in blank.text
+    form_field = blank.text.split(f'name="{field}"')[1].split("</label>")[0]
+    assert 'class="field-problem"' in form_field
+    assert marta.post(f"/flow/drafts/{draft}/publish", {}).status_code == 400
+    # The real edit, and a new answer; a partial form leaves every other answer as it was.
+    saved = marta.post(
+        f"/flow/drafts/{draft}/knowledge",
+        {
+            field: TRIAL_ANSWER,
+            "knowledge.new.id": "pricing_nonprofit",
+            "knowledge.new.topic": "pricing",
+            "knowledge.new.questions.es": "¿Tenéis descuento para ONG?\n¿Hay precio especial para asociaciones?",
+            "knowledge.new.questions.en": "Do you have a nonprofit discount?",
+            "knowledge.new.answer.es": "Sí: las ONG tienen un 40 % de descuento.",
+            "knowledge.new.answer.en": "Yes: nonprofits get 40% off.",
+        },
+        allow_redirects=False,
+    )
+    assert saved.status_code == 303, text_of(saved)[-500:]
+    page = marta.get(saved.headers["location"])
+    assert 'data-testid="saved"' in page.text and 'data-entry="pricing_nonprofit"' in page.text
+    assert TRIAL_ANSWER in html.unescape(page.text)
+    # The dry run shows the changed answer beside the current one.
+    dry = marta.get(f"/flow/drafts/{draft}/dry-run").text
+    rows = re.findall(r'<tr data-question="\d+"([^>]*)>(.*?)</tr>', dry, re.S)
+    trial = next(body for attrs, body in rows if "prueba gratuita" in body)
+    assert TRIAL_ANSWER in html.unescape(trial) and any("prueba gratuita" in b and "moved" in a for a, b in rows)
+
+    published = marta.post(f"/flow/drafts/{draft}/publish", {"note": "trial"}, allow_redirects=False)
+    assert published.status_code == 303
+    entry = newest(console)
+    assert entry["version"] == before + 1 and {
+        "knowledge.entries.trial_free.answer.es",
+        "knowledge.entries.pricing_nonprofit",
+    } <= set(entry["changes"])
+    from leadqual import knowledge
+
+    flow = console["flows"].get(before + 1)
+    assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flow.knowledge).text == TRIAL_ANSWER
+    assert knowledge.answer("descuento para una ONG?", "es", kb=flow.knowledge).entry_id == "pricing_nonprofit"
+    older = console["flows"].get(before)
+    assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=older.knowledge).text != TRIAL_ANSWER
+
+
+def test_an_sdr_cannot_open_or_post_the_answers_form(console):
+    marta = signed_in(console, "marta@nubilo.es")
+    draft = new_draft(marta)
+    lucia = signed_in(console, "lucia@nubilo.es")
+    assert lucia.get(f"/flow/drafts/{draft}/knowledge").status_code == 403
+    field = f"knowledge.entries[{_entry_index('trial_free')}].answer.es"
+    assert lucia.post(f"/flow/drafts/{draft}/knowledge", {field: "hacked"}).status_code == 403
+    assert "hacked" not in marta.get(f"/flow/drafts/{draft}/knowledge").text
+
+
+def test_the_analytics_page_lists_unanswered_questions_by_week_and_language_masked(console):
+    engine = console["store"].engine
+    question = "¿Tenéis app para relojes inteligentes?"
+    for conversation in ("u-1", "u-2"):
+        analytics.record_unanswered(engine, conversation, 1, "es", question)
+    analytics.record_unanswered(engine, "u-3", 1, "es", "¿me escribís a pepa@ejemplo.es sobre lo del reloj?")
+    analytics.record_unanswered(engine, "u-4", 1, "en", "Do you have a smartwatch app?")
+    marta = signed_in(console, "marta@nubilo.es")
+    page = marta.get("/analytics")
+    assert page.status_code == 200 and 'data-testid="unanswered"' in page.text
+    table = html.unescape(page.text.split('data-testid="unanswered"')[1].split("</table>")[0])
+    words = " ".join(re.sub(r"<[^>]+>", " ", table).split())
+    assert f"{question} ×2" in words and "Do you have a smartwatch app?" in table
+    assert "pepa@ejemplo.es" not in table
+    spanish = html.unescape(marta.get("/analytics?language=es").text.split('data-testid="unanswered"')[1])
+    assert "smartwatch" not in spanish.split("</table>")[0]

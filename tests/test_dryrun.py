@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from leadqual.config import ConfigError
-from leadqual.dryrun import dry_run, load_samples
-from leadqual.flows import build, files_content
+from leadqual.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
+from leadqual.flows import build, files_content, knowledge_file_content
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 
@@ -62,3 +62,29 @@ def test_broken_sample_files_name_the_entry(tmp_path):
     path.write_text("visitors:\n  - name: x\n    answers: [not, a, mapping]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"visitors\.0\.answers"):
         load_samples(path)
+
+
+def test_the_sample_questions_show_an_edited_answer_and_one_no_longer_answered():
+    current = build(*files_content(), version=1, knowledge=knowledge_file_content())
+    knowledge = copy.deepcopy(knowledge_file_content())
+    trial = next(e for e in knowledge["entries"] if e["id"] == "trial_free")
+    trial["answer"]["es"] = "Sí: 30 días gratis."
+    knowledge["entries"] = [e for e in knowledge["entries"] if e["id"] != "integrations_crm"]
+    draft = build(*files_content(), version=2, knowledge=knowledge)
+    rows = {row["question"]: row for row in knowledge_dry_run(current, draft, load_sample_questions())}
+    trial_row = rows["¿Tenéis prueba gratuita?"]
+    assert trial_row["changed"] and trial_row["draft"] == {
+        "known": True,
+        "entry": "trial_free",
+        "text": "Sí: 30 días gratis.",
+    }
+    crm_row = rows["¿Se integra con Salesforce?"]
+    assert crm_row["current"]["entry"] == "integrations_crm" and crm_row["draft"]["entry"] != "integrations_crm"
+    assert not rows["How much is the basic plan?"]["changed"]
+
+
+def test_a_sample_question_without_text_names_its_place(tmp_path):
+    path = tmp_path / "samples.yml"
+    path.write_text("visitors: []\nquestions:\n  - {language: es}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"questions\.0\.text"):
+        load_sample_questions(path)

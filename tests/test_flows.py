@@ -8,8 +8,19 @@ import copy
 import pytest
 from sqlalchemy import create_engine
 
+from leadqual import knowledge
 from leadqual.config import load_messages, load_qualification
-from leadqual.flows import FlowInvalid, FlowStore, changed_paths, files_content, load_draft
+from leadqual.flows import (
+    Drafts,
+    FlowInvalid,
+    FlowStore,
+    FlowVersion,
+    changed_paths,
+    files_content,
+    knowledge_file_content,
+    load_draft,
+    load_draft_knowledge,
+)
 
 
 @pytest.fixture
@@ -81,7 +92,8 @@ def test_export_writes_the_repo_format_and_reads_back_unchanged(flows, tmp_path)
     qualification, messages = draft()
     messages["questions"]["need"]["why"]["en"] = "So we show you the right part of Nubilo."
     flows.publish(qualification, messages, by="marta@nubilo.es")
-    q_path, m_path = flows.export(2, tmp_path)
+    q_path, m_path, k_path = flows.export(2, tmp_path)
+    assert k_path.name == "knowledge.yml" and "entries" in k_path.read_text(encoding="utf-8")
     assert load_qualification(q_path).version == 2
     assert load_messages(m_path).questions["need"].why.en == "So we show you the right part of Nubilo."
     with pytest.raises(ValueError, match="nothing changed"):
@@ -97,6 +109,10 @@ def test_changed_paths_lists_leaves_and_items():
     old = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     new = {"a": {"b": 2, "c": [1, 3]}, "e": 1}
     assert changed_paths(old, new) == ["a.b", "a.c.1", "d", "e"]
+    # Items with ids are compared by id: one added in front is one change, not every item.
+    before = [{"id": "a", "x": 1}, {"id": "b", "x": 2}]
+    after = [{"id": "new", "x": 0}, {"id": "a", "x": 1}, {"id": "b", "x": 3}]
+    assert changed_paths({"l": before}, {"l": after}) == ["l.b.x", "l.new"]
 
 
 def test_the_command_line_exports_publishes_and_refuses_a_broken_draft(tmp_path, capsys):
@@ -183,3 +199,86 @@ def test_an_empty_question_text_cannot_be_published(flows):
     with pytest.raises(FlowInvalid) as invalid:
         flows.publish(qualification, messages, by="marta@nubilo.es")
     assert invalid.value.problems == [{"field": "messages.questions.budget.why.en", "message": "the text is empty"}]
+
+
+# -- the knowledge (answers to visitors' questions) is part of each version ---------------------
+
+TRIAL_ES = "Sí: 30 días gratis, sin tarjeta, con todas las funciones."
+
+
+def _with_trial_answer(data: dict, text: str) -> dict:
+    data = copy.deepcopy(data)
+    entry = next(e for e in data["entries"] if e["id"] == "trial_free")
+    entry["answer"]["es"] = text
+    return data
+
+
+def test_an_answer_published_with_the_flow_reaches_new_chats_and_older_ones_keep_theirs(flows):
+    shipped = knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flows.current().knowledge)
+    assert shipped.known and shipped.entry_id == "trial_free" and shipped.text != TRIAL_ES
+    qualification, messages = draft()
+    flows.publish(
+        qualification,
+        messages,
+        by="marta@nubilo.es",
+        knowledge=_with_trial_answer(knowledge_file_content(), TRIAL_ES),
+    )
+    assert flows.history()[0]["changes"] == ["knowledge.entries.trial_free.answer.es"]
+    assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flows.get(2).knowledge).text == TRIAL_ES
+    assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flows.get(1).knowledge).text == shipped.text
+    # Publishing the texts again without knowledge keeps version 2's answers.
+    messages["questions"]["budget"]["ask"]["es"] = "¿Qué presupuesto tenéis pensado?"
+    flows.publish(qualification, messages, by="marta@nubilo.es")
+    assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flows.get(3).knowledge).text == TRIAL_ES
+    # Restoring version 1 brings its answer back.
+    flows.restore(1, by="marta@nubilo.es")
+    assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flows.get(4).knowledge).text == shipped.text
+
+
+def _trial_index() -> int:
+    return next(i for i, e in enumerate(knowledge_file_content()["entries"]) if e["id"] == "trial_free")
+
+
+def test_broken_knowledge_is_not_published_and_the_errors_name_the_fields(flows):
+    data = _with_trial_answer(knowledge_file_content(), "   ")
+    data["threshold"] = 3
+    with pytest.raises(FlowInvalid) as invalid:
+        flows.publish(*draft(), by="marta@nubilo.es", knowledge=data)
+    fields = {p["field"] for p in invalid.value.problems}
+    assert fields == {f"knowledge.entries[{_trial_index()}].answer.es", "knowledge.threshold"}
+    assert flows.current().version == 1
+
+
+def test_a_version_from_before_the_knowledge_was_stored_reads_the_shipped_file(flows, store):
+    flows.current()
+    with store.engine.begin() as conn:
+        conn.execute(FlowVersion.__table__.update().values(knowledge=None))
+    fresh = FlowStore(store.engine, refresh_seconds=0)
+    assert fresh.get(1).knowledge.entry("trial_free").answer.es == knowledge.knowledge().entry("trial_free").answer.es
+    assert fresh.knowledge_content(1) == knowledge_file_content()
+
+
+def test_a_draft_carries_its_own_knowledge_into_previews_and_the_published_version(flows):
+    drafts = Drafts(flows)
+    draft_id, problems = drafts.save(*draft(), by="marta@nubilo.es")
+    assert problems == [] and drafts.get(draft_id)["knowledge"] == knowledge_file_content()
+    edited = _with_trial_answer(knowledge_file_content(), TRIAL_ES)
+    drafts.save(*draft(), by="marta@nubilo.es", draft_id=draft_id, knowledge=edited)
+    preview = drafts.flow(draft_id)
+    assert preview.draft_id == draft_id
+    assert knowledge.answer("free trial?", "es", kb=preview.knowledge).text == TRIAL_ES
+    assert knowledge.answer("free trial?", "es", kb=flows.current().knowledge).text != TRIAL_ES
+    published = drafts.publish(draft_id, by="marta@nubilo.es")
+    assert knowledge.answer("free trial?", "es", kb=published.knowledge).text == TRIAL_ES
+
+
+def test_an_exported_folder_publishes_its_knowledge_and_one_without_keeps_the_current(flows, tmp_path):
+    folder = tmp_path / "draft"
+    flows.export(flows.current().version, folder)
+    assert load_draft_knowledge(folder) == knowledge_file_content()
+    text = (folder / "knowledge.yml").read_text(encoding="utf-8")
+    (folder / "knowledge.yml").write_text(text.replace("threshold: 0.4", "threshold: 0.45"), encoding="utf-8")
+    flow = flows.publish(*load_draft(folder), by="marta", knowledge=load_draft_knowledge(folder))
+    assert flow.knowledge.threshold == 0.45
+    (folder / "knowledge.yml").unlink()
+    assert load_draft_knowledge(folder) is None

@@ -172,6 +172,8 @@ def page_context(engine, lang: str, args) -> dict:
         "grade_chart": hbars(grade_rows, ("rate",), rate_label),
         "pct": _pct,
         "kinds": analytics.KINDS,
+        # What visitors asked that the knowledge had no answer for: what to add to it next.
+        "unanswered": [w for w in analytics.unanswered_by_week(engine) if not language or w["language"] == language],
     }
 
 

@@ -32,7 +32,8 @@ from sanic.exceptions import NotFound
 from sqlalchemy import delete, select
 
 from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS
-from leadqual.dryrun import dry_run, load_samples
+from leadqual.console.knowledge_editor import knowledge_from_form, knowledge_view
+from leadqual.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
 from leadqual.flows import Drafts, FlowDraft, FlowInvalid, FlowStore, preview_token
 
 from .i18n import LANGUAGES, translator
@@ -555,6 +556,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             problems=draft_problems(drafts, draft),
             qualification_yaml=_dump(draft["qualification"]),
             messages_yaml=_dump(draft["messages"]),
+            knowledge_yaml=_dump(draft["knowledge"]),
             saved=request.args.get("saved") == "1",
         )
 
@@ -562,7 +564,10 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
     async def flow_advanced_save(request, draft_id: int):
         user = need(request, "flows")
         draft = load_draft(draft_id)
+        # knowledge.yml may be left out (a form from before it was shown): the draft keeps its own.
         texts = {name: request.form.get(name) or "" for name in ("qualification", "messages")}
+        if request.form.get("knowledge") is not None:
+            texts["knowledge"] = request.form.get("knowledge")
         parsed, problems = {}, []
         for name, text in texts.items():
             try:
@@ -584,9 +589,12 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
                 not_saved=True,
                 qualification_yaml=texts["qualification"],
                 messages_yaml=texts["messages"],
+                knowledge_yaml=texts.get("knowledge", _dump(draft["knowledge"])),
             )
         qualification = {k: v for k, v in parsed["qualification"].items() if k != "version"}
-        drafts.save(qualification, parsed["messages"], by=user.email, draft_id=draft_id)
+        drafts.save(
+            qualification, parsed["messages"], by=user.email, draft_id=draft_id, knowledge=parsed.get("knowledge")
+        )
         draft = load_draft(draft_id)
         problems = draft_problems(drafts, draft)
         if problems:
@@ -598,8 +606,45 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
                 saved=True,
                 qualification_yaml=_dump(draft["qualification"]),
                 messages_yaml=_dump(draft["messages"]),
+                knowledge_yaml=_dump(draft["knowledge"]),
             )
         return response.redirect(f"/flow/drafts/{draft_id}/advanced?saved=1", status=303)
+
+    def knowledge_page(request, draft: dict, status: int = 200, **context):
+        problems = context.pop("problems", None)
+        problems = draft_problems(drafts, draft) if problems is None else problems
+        knowledge_problems = [p for p in problems if p["field"].startswith("knowledge")]
+
+        def under(prefix: str) -> list[str]:
+            return [p["message"] for p in knowledge_problems if p["field"].startswith(prefix)]
+
+        return render(
+            request,
+            "flow_knowledge.html",
+            status=status,
+            draft=draft,
+            problems=knowledge_problems,
+            problem=under,
+            view=knowledge_view(context.pop("knowledge", None) or draft["knowledge"]),
+            **context,
+        )
+
+    @app.get("/flow/drafts/<draft_id:int>/knowledge")
+    async def flow_knowledge(request, draft_id: int):
+        need(request, "flows")
+        return knowledge_page(request, load_draft(draft_id), saved=request.args.get("saved") == "1")
+
+    @app.post("/flow/drafts/<draft_id:int>/knowledge")
+    async def flow_knowledge_save(request, draft_id: int):
+        user = need(request, "flows")
+        draft = load_draft(draft_id)
+        knowledge = knowledge_from_form(request.form, draft["knowledge"])
+        drafts.save(draft["qualification"], draft["messages"], by=user.email, draft_id=draft_id, knowledge=knowledge)
+        draft = load_draft(draft_id)
+        problems = draft_problems(drafts, draft)
+        if any(p["field"].startswith("knowledge") for p in problems):
+            return knowledge_page(request, draft, status=400, problems=problems, saved=True)
+        return response.redirect(f"/flow/drafts/{draft_id}/knowledge?saved=1", status=303)
 
     @app.post("/flow/drafts/<draft_id:int>/publish")
     async def flow_publish(request, draft_id: int):
@@ -643,10 +688,19 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
         current = flows.current()
         try:
             rows = dry_run(current, flow, load_samples())
+            questions = knowledge_dry_run(current, flow, load_sample_questions())
             error = None
         except ValueError as exc:  # ConfigError: the samples file is broken
-            rows, error = [], str(exc)
-        return render(request, "flow_dryrun.html", draft=draft, rows=rows, current=current.version, error=error)
+            rows, questions, error = [], [], str(exc)
+        return render(
+            request,
+            "flow_dryrun.html",
+            draft=draft,
+            rows=rows,
+            questions=questions,
+            current=current.version,
+            error=error,
+        )
 
     # -- the preview chat ----------------------------------------------------------------------------
 

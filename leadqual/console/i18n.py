@@ -327,12 +327,68 @@ STRINGS: dict[str, dict[str, str]] = {
     "flow_advanced": {"es": "Avanzado (YAML)", "en": "Advanced (YAML)"},
     "flow_advanced_hint": {
         "es": "El borrador entero, como los ficheros qualification.yml y messages.yml. Todo se valida al guardar.",
-        "en": "The whole draft, as the files qualification.yml and messages.yml. Everything is validated on save.",
+        "en": "The whole draft, as the files qualification.yml, messages.yml and knowledge.yml. Everything is"
+        " validated on save.",
     },
     "flow_not_saved": {
         "es": "No se ha guardado: el YAML no se puede leer.",
         "en": "Not saved: the YAML cannot be read.",
     },
+    "analytics_unanswered": {"es": "Preguntas sin respuesta", "en": "Unanswered questions"},
+    "analytics_unanswered_hint": {
+        "es": "Lo que preguntaron los visitantes y el chat no supo responder (se ofreció una persona), por semana y"
+        " idioma: lo siguiente que añadir en Flujo de preguntas → Respuestas. Correos y teléfonos aparecen ocultos.",
+        "en": "What visitors asked that the chat could not answer (a person was offered), by week and language:"
+        " what to add next under Question flow → Answers. Emails and phone numbers are masked.",
+    },
+    "analytics_iso_week": {"es": "Semana", "en": "Week"},
+    "analytics_unanswered_total": {"es": "Sin respuesta", "en": "Unanswered"},
+    "analytics_unanswered_top": {"es": "Las más repetidas", "en": "Most asked"},
+    "analytics_unanswered_none": {
+        "es": "Ninguna en las últimas 8 semanas.",
+        "en": "None in the last 8 weeks.",
+    },
+    "flow_knowledge": {"es": "Respuestas", "en": "Answers"},
+    "flow_knowledge_hint": {
+        "es": "Lo que el chat responde cuando un visitante pregunta por el producto, antes, durante o después de"
+        " las preguntas. Se publica con el borrador: las conversaciones en curso siguen con sus respuestas.",
+        "en": "What the chat answers when a visitor asks about the product, before, during or after the"
+        " questions. Published with the draft: conversations under way keep their own answers.",
+    },
+    "knowledge_general": {"es": "General", "en": "General"},
+    "knowledge_threshold": {"es": "Umbral de coincidencia (0-1)", "en": "Match threshold (0-1)"},
+    "knowledge_threshold_hint": {
+        "es": "Por debajo, el chat dice que no lo sabe y ofrece una persona. Más alto: responde menos y se equivoca"
+        " menos.",
+        "en": "Below it, the chat says it does not know and offers a person. Higher: it answers less and errs less.",
+    },
+    "knowledge_price_band": {
+        "es": "Banda de precios (a quien responde «depende del precio»)",
+        "en": "Price band (for a visitor who says \u201cit depends on the price\u201d)",
+    },
+    "knowledge_fallback": {"es": "Cuando no hay respuesta", "en": "When there is no answer"},
+    "knowledge_continue_prompt": {
+        "es": "Tras responder en mitad de las preguntas",
+        "en": "After an answer in the middle of the questions",
+    },
+    "knowledge_id": {"es": "Identificador", "en": "Id"},
+    "knowledge_topic": {"es": "Tema", "en": "Topic"},
+    "knowledge_delete": {"es": "Borrar esta respuesta", "en": "Delete this answer"},
+    "knowledge_questions": {"es": "Preguntas de ejemplo", "en": "Example questions"},
+    "knowledge_questions_hint": {
+        "es": "Una por línea: formas variadas de preguntarlo (el chat entiende también otras y las erratas).",
+        "en": "One per line: varied ways of asking it (the chat also understands others, and typos).",
+    },
+    "knowledge_keywords": {"es": "Palabras clave (opcional, una por línea)", "en": "Keywords (optional, one per line)"},
+    "knowledge_answer": {"es": "Respuesta", "en": "Answer"},
+    "knowledge_new_entry": {"es": "Nueva respuesta", "en": "New answer"},
+    "topic_pricing": {"es": "Precios", "en": "Pricing"},
+    "topic_trial": {"es": "Prueba", "en": "Trial"},
+    "topic_integrations": {"es": "Integraciones", "en": "Integrations"},
+    "topic_security": {"es": "Seguridad y RGPD", "en": "Security and GDPR"},
+    "topic_support": {"es": "Soporte", "en": "Support"},
+    "topic_onboarding": {"es": "Puesta en marcha", "en": "Onboarding"},
+    "topic_company": {"es": "Empresa", "en": "Company"},
     "flow_dry_run": {"es": "Ensayo", "en": "Dry run"},
     "flow_dry_run_hint": {
         "es": "Los visitantes de ejemplo (config/sample_visitors.yml) puntuados con la versión actual (v{version})"
@@ -340,6 +396,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The sample visitors (config/sample_visitors.yml) scored under the current version (v{version})"
         " and under this draft. What changes is highlighted.",
     },
+    "flow_dry_run_questions": {"es": "Preguntas de los visitantes", "en": "Visitors' questions"},
+    "flow_dry_run_questions_hint": {
+        "es": "Las preguntas de ejemplo (questions en config/sample_visitors.yml) con la respuesta de la versión"
+        " actual y la de este borrador.",
+        "en": "The sample questions (questions in config/sample_visitors.yml) with the current version's answer"
+        " and this draft's.",
+    },
+    "flow_question_asked": {"es": "Pregunta", "en": "Question"},
+    "flow_no_answer": {"es": "Sin respuesta: se ofrece una persona", "en": "No answer: a person is offered"},
     "flow_sample": {"es": "Visitante de ejemplo", "en": "Sample visitor"},
     "flow_current_version": {"es": "Actual (v{version})", "en": "Current (v{version})"},
     "flow_this_draft": {"es": "Este borrador", "en": "This draft"},

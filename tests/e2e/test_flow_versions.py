@@ -93,3 +93,25 @@ def test_a_console_preview_runs_the_draft_in_real_rasa_and_writes_no_lead(rasa_u
     assert "¿Qué os gustaría mejorar primero?" in say("quiero una demo")
     say("gestionar el equipo comercial")
     assert leads.get_by_conversation(sender) is None  # a preview writes no lead
+
+
+NEW_TRIAL_ANSWER = "Sí: 30 días gratis, sin tarjeta y con todas las funciones."
+
+
+def test_a_published_answer_reaches_new_chats_while_older_ones_keep_theirs(visitor, leads):
+    from leadqual import knowledge
+
+    old = visitor("es")
+    old.say("hola")
+    flows = FlowStore(leads.engine)
+    current = flows.current().version
+    edited = copy.deepcopy(flows.knowledge_content(current))
+    next(e for e in edited["entries"] if e["id"] == "trial_free")["answer"]["es"] = NEW_TRIAL_ANSWER
+    flows.publish(*flows.content(current), by="marta@nubilo.es", note="trial answer", knowledge=edited)
+    time.sleep(2.5)  # LEADQUAL_FLOW_REFRESH_SECONDS
+
+    new = visitor("es")
+    assert NEW_TRIAL_ANSWER in texts(new.say("¿tenéis prueba gratuita?"))
+    shipped = knowledge.knowledge().entry("trial_free").answer.es
+    replies = texts(old.say("¿tenéis prueba gratuita?"))
+    assert shipped in replies and NEW_TRIAL_ANSWER not in replies
