@@ -25,34 +25,35 @@ from leadqual.flows import Flow
 DEFAULT_SAMPLES = ROOT / "config" / "sample_visitors.yml"
 
 
-def load_samples(path: Path | str | None = None) -> list[dict]:
+def _samples_list(path: Path | str | None, key: str, default: list | None) -> tuple[str, list]:
+    """The list under `key` in the samples file (config/sample_visitors.yml or
+    LEADQUAL_SAMPLE_VISITORS), and the file's name for errors."""
     path = Path(path or os.environ.get("LEADQUAL_SAMPLE_VISITORS", DEFAULT_SAMPLES))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path.name}: {exc}") from exc
-    visitors = data.get("visitors") if isinstance(data, dict) else None
-    if not isinstance(visitors, list):
-        raise ConfigError(f"{path.name}: visitors must be a list")
+    items = data.get(key, default) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"{path.name}: {key} must be a list")
+    return path.name, items
+
+
+def load_samples(path: Path | str | None = None) -> list[dict]:
+    """The samples file's `visitors`: each with typed `answers` and behaviour `events`."""
+    name, visitors = _samples_list(path, "visitors", None)
     for i, visitor in enumerate(visitors):
         if not isinstance(visitor, dict) or not isinstance(visitor.get("answers"), dict):
-            raise ConfigError(f"{path.name}: visitors.{i}.answers must be a mapping of question -> text")
+            raise ConfigError(f"{name}: visitors.{i}.answers must be a mapping of question -> text")
     return visitors
 
 
 def load_sample_questions(path: Path | str | None = None) -> list[dict]:
     """The samples file's `questions`: [{"text", "language"}], what visitors ask the chat."""
-    path = Path(path or os.environ.get("LEADQUAL_SAMPLE_VISITORS", DEFAULT_SAMPLES))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path.name}: {exc}") from exc
-    questions = data.get("questions", []) if isinstance(data, dict) else None
-    if not isinstance(questions, list):
-        raise ConfigError(f"{path.name}: questions must be a list")
+    name, questions = _samples_list(path, "questions", [])
     for i, question in enumerate(questions):
         if not isinstance(question, dict) or not isinstance(question.get("text"), str):
-            raise ConfigError(f"{path.name}: questions.{i}.text must be the question as a visitor types it")
+            raise ConfigError(f"{name}: questions.{i}.text must be the question as a visitor types it")
     return questions
 
 
