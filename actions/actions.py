@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from leadqual import analytics, extras, knowledge, routing, scoring, stages, timeutil
 from leadqual.answers import skipped
+from leadqual.calendar_terms import hemisphere_of_locale
 from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import (
     Message,
@@ -164,6 +165,13 @@ def visitor_in_metadata(tracker: Tracker) -> str | None:
     return valid_anonymous_id(metadata.get("anonymous_id") or metadata.get("anonymousId"))
 
 
+def hemisphere_of(tracker: Tracker) -> str:
+    """Where the visitor's seasons fall ("antes del verano" in Buenos Aires is December), from
+    the browser locale the widget sends with each message (validated; the north without one)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return hemisphere_of_locale(metadata.get("locale") if isinstance(metadata, dict) else None)
+
+
 def answers_of(tracker: Tracker) -> dict[str, Any]:
     """The answers by slot: the seven questions and the extra questions' slots in use."""
     used = EXTRA_SLOTS[: len(config_of(tracker).extra_questions)]
@@ -196,6 +204,7 @@ def read_for(slot: str, message: Message, tracker: Tracker) -> Reading:
         clock().date(),
         can_correct=anything_answered(tracker),
         kb=flow_of(tracker).knowledge,
+        hemisphere=hemisphere_of(tracker),
     )
 
 
@@ -455,7 +464,7 @@ class ValidateQualificationForm(FormValidationAction):
     def _other_answers(self, tracker: Tracker, requested: str | None) -> dict[str, dict]:
         """Answers to the other questions in this message, parsed once per message (not per slot)."""
         message = message_of(tracker)
-        key = (tracker.sender_id, message.text, requested, language_of(tracker))
+        key = (tracker.sender_id, message.text, requested, language_of(tracker), hemisphere_of(tracker))
 
         def parse() -> dict[str, dict]:
             return read_other_answers(
@@ -466,6 +475,7 @@ class ValidateQualificationForm(FormValidationAction):
                 language_of(tracker),
                 clock().date(),
                 can_correct=anything_answered(tracker),
+                hemisphere=hemisphere_of(tracker),
             )
 
         return _memo("others", key, parse)
@@ -758,7 +768,9 @@ class ActionApplyCorrection(Action):
             # Nothing to correct yet: an opener that already answers ("we have about $10k a year
             # for a CRM") starts the questions with what it said.
             return [FollowupAction("qualification_form")]
-        found = read_correction(message_of(tracker).text, config_of(tracker), lang, clock().date())
+        found = read_correction(
+            message_of(tracker).text, config_of(tracker), lang, clock().date(), hemisphere_of(tracker)
+        )
         if found is None:
             dispatcher.utter_message(**texts(tracker).response("utter_correction_unclear", lang))
             return []

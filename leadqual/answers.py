@@ -54,8 +54,10 @@ def parse_answer(
     *,
     requested: bool,
     today: date | None = None,
+    hemisphere: str = "north",
 ) -> dict | None:
-    """Parse free text as the answer to `slot`; None when it does not answer it.
+    """Parse free text as the answer to `slot`; None when it does not answer it. `hemisphere`
+    places the seasons of a timing answer (`calendar_terms.hemisphere_of_locale`).
 
     `requested` is True when the visitor is answering that very question; otherwise only
     clear signals count (the multi-answer case: "somos 20, tenemos 10.000 € y lo decido yo").
@@ -68,7 +70,12 @@ def parse_answer(
         parsed = parsing.parse_budget(text, lang, requested=requested)
     elif slot == "timing":
         parsed = parsing.parse_timing(
-            text, lang, today=today, requested=requested, fiscal_year_start=config.fiscal_year_start
+            text,
+            lang,
+            today=today,
+            requested=requested,
+            fiscal_year_start=config.fiscal_year_start,
+            hemisphere=hemisphere,
         )
     elif slot == "authority":
         parsed = parsing.parse_authority(text, lang, requested=requested)
@@ -104,13 +111,14 @@ def extract_other_answers(
     config: QualificationConfig,
     lang: str,
     today: date | None = None,
+    hemisphere: str = "north",
 ) -> dict[str, dict]:
     """Answers to questions other than the one being asked, found in the same message."""
     found: dict[str, dict] = {}
     for slot in (*BANT_SLOTS, "email"):
         if slot == requested or filled.get(slot) is not None:
             continue
-        value = parse_answer(slot, text, config, lang, requested=False, today=today)
+        value = parse_answer(slot, text, config, lang, requested=False, today=today, hemisphere=hemisphere)
         if value is not None:
             found[slot] = value
     return found

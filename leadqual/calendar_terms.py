@@ -144,6 +144,21 @@ def hemisphere_named(t: str) -> str | None:
     return "south" if south else "north"
 
 
+# Countries (ISO 3166 alpha-2) where summer is December to February.
+SOUTHERN_COUNTRIES = frozenset({"AR", "AU", "BO", "BR", "CL", "NZ", "PE", "PY", "UY", "ZA"})
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?[-_]([A-Za-z]{2})(?:[-_].*)?$")
+
+
+def hemisphere_of_locale(locale: object) -> str:
+    """ "south" for a browser locale of a southern country ("es-AR", "es_CL", "en-AU"), else
+    "north". The locale comes from the browser: anything else (not a string, too long, no
+    region) is the north, the product's default."""
+    if not isinstance(locale, str) or len(locale) > 35:
+        return "north"
+    m = _LOCALE.match(locale.strip())
+    return "south" if m and m.group(1).upper() in SOUTHERN_COUNTRIES else "north"
+
+
 _COUNTRIES = re.compile(r"\b(?:chile|chilen[oa]s?|peru|peruan[oa]s?|mexico|mexican[oa]s?)\b")
 
 

@@ -68,6 +68,7 @@ def read_answer(
     today: date | None = None,
     can_correct: bool = True,
     kb: knowledge.KnowledgeBase | None = None,
+    hemisphere: str = "north",
 ) -> Reading:
     """Read `message` as the answer to the question about `slot`. With `can_correct` False
     (nothing answered yet) a "correction" is just an answer: there is nothing to correct.
@@ -85,7 +86,9 @@ def read_answer(
     parsed_first = slot in CONTACT_SLOTS and message.confidence < CONTACT_OVERRIDE_CONFIDENCE and not message.is_payload
     if parsed_first:
         # The answer's own parser decides first: "javier moreno" is a name, not "stop".
-        value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
+        value = answers.parse_answer(
+            slot, message.text, config, lang, requested=True, today=today, hemisphere=hemisphere
+        )
         if value is not None:
             return Reading("value", value)
     if message.intent in CONTROL and confident:
@@ -97,7 +100,9 @@ def read_answer(
     if message.is_payload:
         return Reading("invalid")  # a hand-typed /intent{...}: never a value
     if not parsed_first:  # (a contact answer was parsed above already, to no value)
-        value = answers.parse_answer(slot, message.text, config, lang, requested=True, today=today)
+        value = answers.parse_answer(
+            slot, message.text, config, lang, requested=True, today=today, hemisphere=hemisphere
+        )
     if value is not None:
         return Reading("value", value)
     if message.intent == PRODUCT_QUESTION and confident:
@@ -145,6 +150,7 @@ def read_other_answers(
     lang: str,
     today: date | None = None,
     can_correct: bool = True,
+    hemisphere: str = "north",
 ) -> dict[str, dict]:
     """Answers to other questions in the same message; none from buttons or payloads."""
     if message.option is not None or message.is_payload:
@@ -152,7 +158,7 @@ def read_other_answers(
     correcting = message.intent == "correct" and can_correct
     if (message.intent in CONTROL - {"correct"} or correcting) and message.confidence >= CONTROL_CONFIDENCE:
         return {}
-    return answers.extract_other_answers(message.text, filled, requested, config, lang, today)
+    return answers.extract_other_answers(message.text, filled, requested, config, lang, today, hemisphere)
 
 
 def skip_unanswered_bant(filled: dict[str, object], reason: str = "human") -> dict[str, dict]:

@@ -24,7 +24,7 @@ _DIGIT = re.compile(r"\d")
 
 
 def read_correction(
-    text: str, config: QualificationConfig, lang: str, today: date | None = None
+    text: str, config: QualificationConfig, lang: str, today: date | None = None, hemisphere: str = "north"
 ) -> tuple[str, dict] | None:
     """(slot, new value) that a correction message gives, or None when it is unclear."""
     if not text or text.lstrip().startswith("/"):
@@ -32,19 +32,19 @@ def read_correction(
     folded = normalize(text)
     hinted = [slot for slot in BANT_SLOTS if re.search(_HINTS[slot], folded)]
     for slot in hinted:
-        value = parse_answer(slot, text, config, lang, requested=True, today=today)
+        value = parse_answer(slot, text, config, lang, requested=True, today=today, hemisphere=hemisphere)
         if value is not None:
             return slot, value
     for slot in ("timing", "budget", "authority", "need"):
-        value = parse_answer(slot, text, config, lang, requested=False, today=today)
+        value = parse_answer(slot, text, config, lang, requested=False, today=today, hemisphere=hemisphere)
         if value is not None:
             return slot, value
     if _TIME_UNIT.search(folded):
-        value = parse_answer("timing", text, config, lang, requested=True, today=today)
+        value = parse_answer("timing", text, config, lang, requested=True, today=today, hemisphere=hemisphere)
         if value is not None:
             return "timing", value
     if _DIGIT.search(folded) or re.search(r"\b(mil|k|thousand)\b", folded):
-        value = parse_answer("budget", text, config, lang, requested=True, today=today)
+        value = parse_answer("budget", text, config, lang, requested=True, today=today, hemisphere=hemisphere)
         if value is not None:
             return "budget", value
     return None

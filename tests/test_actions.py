@@ -693,3 +693,18 @@ def test_a_console_preview_runs_the_draft_and_writes_no_lead(lead_store, monkeyp
     assert texts_of(messages)[0] == "¡Gracias, Ana! Por lo que me cuentas, Nubilo encaja muy bien con Acme S.L."
     assert say("utter_save_failed") not in texts_of(messages)
     assert lead_store.get_by_email("ana@acme.es") is None  # a preview writes no lead
+
+
+def test_the_browser_locale_places_the_seasons_of_a_timing_answer():
+    """ "Antes del verano" said in September is 3 months away in Buenos Aires, 9 in Madrid; a
+    locale that is not one (sent by anyone) is the north."""
+    from leadqual import timeutil
+    from leadqual.conversation import Message
+
+    with timeutil.frozen(datetime(2026, 9, 10, 10, 0, tzinfo=timezone.utc)):
+        months = {}
+        for locale in ("es-AR", "es-ES", "<script>", None):
+            tracker = greet_tracker({"locale": locale} if locale else None, requested_slot="timing")
+            reading = actions.read_for("timing", Message("antes del verano"), tracker)
+            months[locale] = reading.value["months"]
+    assert months == {"es-AR": 3, "es-ES": 9, "<script>": 9, None: 9}

@@ -252,3 +252,41 @@ def test_parse_answer_passes_the_configured_fiscal_year(tmp_path):
     assert answer["months"] == 7
     january = load_qualification()
     assert parse_answer("timing", "next fiscal year", january, "en", requested=True, today=SEP)["months"] == 4
+
+
+@pytest.mark.parametrize(
+    ("locale", "hemisphere"),
+    [
+        ("es-AR", "south"),
+        ("es_CL", "south"),
+        ("en-AU", "south"),
+        ("pt-BR", "south"),
+        ("es-PE", "south"),
+        ("es-ES", "north"),
+        ("es-MX", "north"),
+        ("es-CO", "north"),
+        ("en-GB", "north"),
+        ("es", "north"),
+        ("es-419", "north"),
+        ("zh-Hant-TW", "north"),
+        ("", "north"),
+        (None, "north"),
+        (42, "north"),
+        ("es-AR" + "x" * 40, "north"),
+    ],
+)
+def test_the_hemisphere_of_a_browser_locale(locale, hemisphere):
+    from leadqual.calendar_terms import hemisphere_of_locale
+
+    assert hemisphere_of_locale(locale) == hemisphere
+
+
+def test_seasons_follow_the_hemisphere_given_unless_the_message_names_a_place():
+    config = load_qualification()
+    today = date(2026, 9, 10)
+
+    def months(text: str, hemisphere: str) -> float:
+        return parse_answer("timing", text, config, "es", requested=True, today=today, hemisphere=hemisphere)["months"]
+
+    assert months("antes del verano", "south") == 3 and months("antes del verano", "north") == 9
+    assert months("antes del verano en Madrid", "south") == 9  # the place named wins

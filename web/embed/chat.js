@@ -4,8 +4,9 @@
  *           data-lang="es" data-open-on="/precios,/pricing" data-open-after="20"></script>
  *
  * Loads rasa-webchat's bundle from the same product (/embed/webchat.js) and connects it to Rasa's
- * socket.io channel. Each message carries customData {anonymous_id, lang}: the visitor id kept in
- * localStorage ("nubilo_aid", shared with track.js) and the page's language. The conversation is
+ * socket.io channel. Each message carries customData {anonymous_id, lang, locale}: the visitor id kept in
+ * localStorage ("nubilo_aid", shared with track.js), the page's language and the browser's locale (its
+ * region places the seasons of a timing answer). The conversation is
  * kept in localStorage, so it survives page loads. On pages whose path contains one of data-open-on,
  * the chat opens by itself after data-open-after seconds, once per browser session.
  */
@@ -61,13 +62,16 @@
     window.WebChat.default({
       socketUrl: attr("socket-url", "http://localhost:5005"),
       socketPath: "/socket.io/",
-      customData: { anonymous_id: visitorId(), lang: lang },
+      customData: { anonymous_id: visitorId(), lang: lang, locale: navigator.language || "" },
       initPayload: "/greet",
       title: attr("title", t.title),
       subtitle: t.subtitle,
       inputTextFieldHint: t.hint,
       connectingText: t.connecting,
       params: { storage: "local" },
+      // rasa-webchat holds each reply 30 ms per character (0.8 to 3 s) to look like typing: a
+      // visitor waited 2 s for a reply the server gave in 0.15 s. A short flat pause instead.
+      customMessageDelay: function () { return 350; },
       showMessageDate: false,
       hideWhenNotConnected: false,
       showFullScreenButton: false
