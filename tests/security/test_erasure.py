@@ -46,6 +46,14 @@ from ..console_support import T0
 T1 = T0 + timedelta(days=1)  # the erasure
 ANA = "ana@acme.es"
 ANA_PHONE = "+34 600 12 34 56"
+
+
+def mentions_anas_phone(text: str) -> bool:
+    """Her phone in any spelling the tests use; not a bare "600", which a random id can hold."""
+    digits = "".join(ch for ch in text if ch.isdigit() or ch == " ")
+    return any(form in digits for form in ("600 12 34 56", "600 123 456", "600123456"))
+
+
 ODD = "ana's-widget/tab(2)"  # stored hashed ("h:..."); its raw form survives in the analytics
 ODD_SPACES = "ana's tab 3"  # raw form known, but Rasa 3.6 does not decode "%20" in its route: unaddressable
 ODD_LOST = "ana's other tab ✓"  # stored hashed, no analytics: its raw form is gone
@@ -454,7 +462,7 @@ def test_other_leads_notes_transcripts_answers_and_packets_are_scrubbed(store, t
     assert erasure.reason == "Llamada de [erased] desde [phone]; copia a [email], ref 12"
     assert erasure.counts["rows_scrubbed"] == 4
     everything = json.dumps(privacy.export_person(store, "bob@acme.es"), ensure_ascii=False)
-    assert "ana@" not in everything.lower() and "600" not in everything and "García" not in everything
+    assert "ana@" not in everything.lower() and not mentions_anas_phone(everything) and "García" not in everything
 
 
 # -- 4. the handoff files --------------------------------------------------------------------------
@@ -577,7 +585,7 @@ def test_each_destination_that_received_the_person_gets_an_erase_message(store, 
         envelope = json.loads(body)
         assert envelope["type"] == "lead.erase" and envelope["lead_id"] == ids["ana"]
         assert envelope["data"]["email_sha256"] == [hashlib.sha256(ANA.encode()).hexdigest()]
-        assert b"ana@" not in body.lower() and b"600" not in body
+        assert b"ana@" not in body.lower() and not mentions_anas_phone(body.decode())
         with store.sessions() as session:
             assert session.get(OutboxMessage, message.id).status == DELIVERED
     finally:
