@@ -65,9 +65,11 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'leads.db'}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_factory):
-    """Action server, Rasa (socket.io, CORS for the site) and the website, like bin/run starts them."""
+    """Action server, Rasa (socket.io, CORS for the site) and the website, like bin/run starts them:
+    started once for all the browser tests (a Rasa server costs about 10 s of CPU to start), which
+    share its database; each test starts its own visitors in fresh browser profiles."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     workdir = tmp_path_factory.mktemp("browser-rasa")
     endpoints = workdir / "endpoints.yml"
