@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from leadqual import analytics, extras, knowledge, routing, scoring, stages, timeutil
 from leadqual.answers import skipped
 from leadqual.calendar_terms import hemisphere_of_locale
+from leadqual.company_size import stated_company_size
 from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
 from leadqual.conversation import (
     Message,
@@ -238,6 +239,12 @@ def save_answers(
     if previewing(tracker):
         return None, []
     answers = lead_answers(tracker, answers)
+    transcript = lines_from_events(tracker.events)
+    # Nobody is asked the company's size; what the visitor said of it goes to the lead's profile.
+    typed = [line["text"] for line in transcript if line["sender"] == "visitor" and not line["data"]]
+    size = stated_company_size(typed, language_of(tracker))
+    if size is not None:
+        answers["company_size"] = size
     try:
         lead = store(tracker).save_conversation(
             tracker.sender_id,
@@ -245,7 +252,7 @@ def save_answers(
             language_of(tracker),
             visitor_of(tracker),
             now=clock(),
-            transcript=lines_from_events(tracker.events),
+            transcript=transcript,
         )
     except SQLAlchemyError:
         logger.exception("saving lead for conversation %s failed; will retry", tracker.sender_id)

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import NullType
 
-from leadqual import identity, scoring
+from leadqual import company_size, identity, scoring
 from leadqual.answers import is_skipped
 from leadqual.behaviour import Event, score_behaviour
 from leadqual.config import QUESTION_SLOTS, QualificationConfig
@@ -345,6 +345,9 @@ class LeadStore:
         A conversation of an erased person stores nothing and returns the marker
         `{"erased": True, "conversation_id", "because", "erased_at"}` instead (see `_refusal`):
         the chat then starts the conversation over, empty.
+
+        `answers["company_size"]` (company_size.stated_company_size: what the visitor said of their
+        company) fills `profile.company_size` unless the intake gave one.
         """
         now = now_or(now)
 
@@ -495,6 +498,12 @@ class LeadStore:
             merged[slot] = value
         lead.answers = merged
         lead.language = language
+        said = company_size.valid_stated_size(answers.get("company_size"))
+        profile = lead.profile or {}
+        if said is not None and ("company_size" not in profile or "company_size_said" in profile):
+            # What the visitor said of their company fills the profile (routing, explicit points),
+            # but never replaces a size the intake gave; a later statement replaces an earlier one.
+            lead.profile = {**profile, "company_size": said["employees"], "company_size_said": said["text"]}
         if merged.get("name") and not is_skipped(merged["name"]):
             lead.name = merged["name"].get("value")
         if merged.get("company") and not is_skipped(merged["company"]):

@@ -342,3 +342,43 @@ def test_odd_sender_ids_from_the_browser_are_stored_safely(store, sender):
 def test_ordinary_sender_ids_are_kept_as_they_are(store):
     lead = store.save_conversation("web-3f2a:visitor_1", {"need": {"value": "crm", "text": "CRM"}}, "es")
     assert lead["conversations"] == ["web-3f2a:visitor_1"]
+
+
+# -- the company's size, as the visitor said it -------------------------------------------------
+
+
+def said_size(employees: int, text: str) -> dict:
+    return {"employees": employees, "text": text, "source": "text"}
+
+
+def test_the_size_a_visitor_states_fills_the_profile_routes_and_scores(store):
+    lead = store.save_conversation(
+        "conv-size", {**HOT, "company_size": said_size(300, "somos unos 300 empleados")}, "es"
+    )
+    assert lead["profile"]["company_size"] == 300
+    assert lead["profile"]["company_size_said"] == "somos unos 300 empleados"
+    rules = [line["rule"] for line in lead["score_breakdown"]]
+    assert "behaviour.explicit.company_size.large" in rules
+    assert lead["owner"]["rule"] == "handoff.rules.large_accounts" and lead["owner"]["sdr"] == "lucia"
+
+
+def test_a_later_statement_replaces_an_earlier_one_but_never_the_intakes_size(store):
+    store.save_conversation("conv-a", {"need": NEED, "company_size": said_size(8, "somos 8")}, "es")
+    lead = store.save_conversation("conv-a", {"need": NEED, "company_size": said_size(60, "perdón, somos 60")}, "es")
+    assert lead["profile"]["company_size"] == 60
+
+    other = store.save_conversation("conv-b", {"email": email("eva@globex.es")}, "es")
+    with Session(store.engine) as session:
+        session.get(Lead, other["id"]).profile = {"company_size": 40}  # as an identify call sets it
+        session.commit()
+    again = store.save_conversation("conv-b", {"company_size": said_size(5000, "we are 5000 people")}, "es")
+    assert again["profile"] == {"company_size": 40}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"employees": "300"}, {"employees": 0}, {"employees": True}, {"employees": 10**9}, "300", [300], None],
+)
+def test_a_stated_size_of_the_wrong_shape_is_not_stored(store, value):
+    lead = store.save_conversation("conv-odd", {"need": NEED, "company_size": value}, "es")
+    assert "company_size" not in lead["profile"]

@@ -58,6 +58,21 @@ def test_an_english_opener_with_role_budget_and_need_skips_those_questions(visit
     assert lead["bant"]["need"]["value"] == "crm"
     assert lead["bant"]["budget"]["max"] == 10000 and lead["bant"]["budget"]["currency"] == "USD"
     assert lead["bant"]["authority"]["level"] == "decision_maker"
+    # The company size it stated is the lead's profile: scored as the "small" band.
+    assert lead["profile"]["company_size"] == 20
+    assert "behaviour.explicit.company_size.small" in [line["rule"] for line in lead["score_breakdown"]]
+
+
+def test_a_spanish_opener_with_the_company_size_routes_a_large_account(visitor, leads):
+    v = visitor("es")
+    replies = v.say("hola, somos una empresa de 400 empleados y buscamos un CRM")
+    shown = texts(replies)
+    assert ask("need", "es") not in shown, shown
+    finish(v, "es", "compras@grande-400.example")
+    lead = leads.get_by_email("compras@grande-400.example")
+    assert lead["profile"]["company_size"] == 400
+    assert lead["profile"]["company_size_said"] == "hola, somos una empresa de 400 empleados y buscamos un CRM"
+    assert lead["owner"]["sdr"] == "lucia" and lead["owner"]["rule"] == "handoff.rules.large_accounts"
 
 
 def test_a_spanish_opener_with_need_and_budget_starts_at_the_first_open_question(visitor, leads):
