@@ -47,6 +47,14 @@ _AREA = (
     r"|innovacion|innovation|estrategia|strategy|negocio|business development|desarrollo de negocio"
     r"|\w+)"
 )
+# The same without the catch-all word: after a verb ("dirijo ventas", "I run marketing") only a
+# known area counts, so "llevo 3 años" or "I run the project" is no role.
+_KNOWN_AREA = _AREA.removesuffix(r"|\w+)") + ")"
+_BUSINESS = (
+    r"(?:empresa|compania|negocio|agencia|startup|firma|pyme|tienda|consultora|estudio|despacho|clinica"
+    r"|company|business|agency|firm|shop|store|practice|studio|clinic)"
+)
+_GROUP = r"(?:equipo|grupo|team|group|squad|reps|agents|agentes|vendedores|comerciales)"
 
 # Order matters: the first family whose pattern matches a title wins, so the specific
 # ("gerente de proyecto", "jefe de equipo") comes before the general ("gerente", "jefe de X").
@@ -74,6 +82,11 @@ FAMILIES: tuple[Family, ...] = (
         r"managing director|md|general manager|gm|director[a]? general|gerente general|director[a]? ejecutiv[oa]",
         r"consejer[oa] delegad[oa]|administrador[a]? unic[oa]|presidente|presidenta|president|executive director",
         r"mer[oa] mer[oa]|el que manda|la que manda|jef[ae] de todo",
+        # A verb in the first person with the business as its object: "dirijo la empresa",
+        # "tengo una agencia", "I run a small agency", "I own the business".
+        r"(?:dirijo|llevo|manejo|gestiono|administro|tengo|lidero) (?:la |una |mi |nuestra |el |un |nuestro )?"
+        r"(?:propi[oa] |pequena |pequeno )?" + _BUSINESS,
+        r"(?:run|own|manage|lead|head) (?:the|a|my|our) (?:own |small |little |family )?" + _BUSINESS,
     ),
     _family(
         "department_head",
@@ -83,6 +96,12 @@ FAMILIES: tuple[Family, ...] = (
         r"director[a]? (?:de |del |of )?" + _AREA + r"|director of \w+(?: \w+)?|" + _W + r" director",
         r"jef[ae] (?:de |del )(?!equipo|grupo|turno|proyecto|seccion|tienda)" + _AREA,
         r"responsable (?:de |del )(?:departamento|area)\b(?: de \w+)?",
+        # "dirijo el área comercial", "encabezo marketing", "I head up sales", "I run the finance department".
+        r"(?:dirijo|encabezo) (?:el |la )?(?:(?:departamento|area|division) )?(?:de |del )?"
+        + _KNOWN_AREA
+        + r"(?! (?:team|equipo))",
+        r"(?:head(?: up)?|run) (?:the )?" + _KNOWN_AREA + r"(?: (?:department|dept|division|function|area))?"
+        r"(?! (?:team|group|squad))",
     ),
     _family(
         "manager",
@@ -94,6 +113,25 @@ FAMILIES: tuple[Family, ...] = (
         r"lider(?: de| del)? (?:equipo|area|proyecto|\w+)|leader",
         r"coordinador[a]?(?: de \w+)?|coordinator|supervisor[a]?|encargad[oa](?: de \w+)?",
         r"responsable de \w+|in charge of \w+",
+        # A team or an area run in the first person: "llevo el equipo comercial", "coordino marketing",
+        # "estoy a cargo de soporte", "I manage the sales team", "I oversee customer support".
+        r"(?:llevo|coordino|gestiono|superviso|lidero|manejo|dirijo|encabezo) (?:a )?(?:el |un |al |los |las |la |mi )?"
+        + _GROUP
+        + r"(?: (?:de |del )?"
+        + _KNOWN_AREA
+        + ")?",
+        r"(?:coordino|gestiono|superviso|llevo|manejo|lidero) (?:el |la |los |las )?(?:(?:area|departamento) )?"
+        r"(?:de |del )?" + _KNOWN_AREA,
+        r"(?:estoy a cargo|me encargo|me ocupo) (?:de |del )(?:la |el |los |las )?(?:"
+        + _GROUP
+        + " )?(?:de )?"
+        + _KNOWN_AREA,
+        r"(?:manage|lead|run|oversee|coordinate|supervise|look after) (?:the |a |our |my )?(?:"
+        + _KNOWN_AREA
+        + r" )?"
+        + _GROUP,
+        r"(?:manage|oversee|coordinate|supervise|look after) (?:the |our )?" + _KNOWN_AREA,
+        r"responsible for (?:the |our )?" + _KNOWN_AREA,
         r"consultor[a]?|consultant|asesor[a]?(?: externo| externa)?|advisor|adviser",
         r"(?:trabajo |estoy )?en compras|(?:departamento|area) de compras|comprador[a]?|procurement|purchasing",
         r"(?:member of|part of|miembro del|parte del) (?:the )?(?:buying |evaluation |selection )?(?:committee|comite)",

@@ -9,8 +9,11 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 import requests
@@ -282,3 +285,20 @@ def model() -> str:
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(["bash", str(root / "bin" / "train")], capture_output=True, text=True, check=True)
     return out.stdout.strip().splitlines()[-1]
+
+
+def run_cli(*argv: str, stdin: str = "", env: dict[str, str] | None = None) -> SimpleNamespace:
+    """`bin/leads ARGV` run in this process (leadqual.cli.main): its exit code, stdout and stderr,
+    like subprocess.run(..., capture_output=True, text=True) gives them. `env` replaces the whole
+    environment for the call. The same code as the command, without a Python start-up and its
+    imports per call (a second of CPU each); tests/test_console_auth.py runs the real process."""
+    from leadqual import cli
+
+    out, err = StringIO(), StringIO()
+    environment = mock.patch.dict(os.environ, env, clear=True) if env is not None else mock.patch.dict(os.environ)
+    with environment, mock.patch.object(sys, "stdin", StringIO(stdin)), redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:  # argparse's errors and --help
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return SimpleNamespace(returncode=code or 0, stdout=out.getvalue(), stderr=err.getvalue())

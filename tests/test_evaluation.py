@@ -28,16 +28,16 @@ MINIMUM = 0.90
 
 
 def _nlu_examples() -> dict[str, set[str]]:
-    """Intent -> its training examples (lower-cased) from data/nlu.yml."""
-    data = yaml.safe_load((ROOT / "data" / "nlu.yml").read_text(encoding="utf-8"))
+    """Intent -> its training examples (lower-cased) from every NLU file in data/."""
     examples: dict[str, set[str]] = {}
-    for block in data["nlu"]:
-        if "intent" not in block:
-            continue
-        lines = block["examples"].splitlines()
-        examples.setdefault(block["intent"], set()).update(
-            line.strip()[2:].strip().lower() for line in lines if line.strip().startswith("- ")
-        )
+    for path in sorted((ROOT / "data").glob("nlu*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if "intent" not in block:
+                continue
+            lines = block["examples"].splitlines()
+            examples.setdefault(block["intent"], set()).update(
+                line.strip()[2:].strip().lower() for line in lines if line.strip().startswith("- ")
+            )
     return examples
 
 

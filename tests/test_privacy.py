@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -33,8 +31,8 @@ from leadqual.models import (
 )
 from leadqual.outbox import DELIVERED, OutboxMessage, enqueue
 
-from .conftest import postgres_database
-from .console_support import ROOT, T0, seed_lead
+from .conftest import postgres_database, run_cli
+from .console_support import T0, seed_lead
 
 ODD_SENDER = "ana's widget / tab 2"  # stored hashed ("h:..."): matched by hashing the tracker's ids
 # Tables that hold no person's data (or are checked on their own).
@@ -452,18 +450,9 @@ def test_retention_also_deletes_those_conversations_in_the_tracker_store(store, 
 # -- the command line -------------------------------------------------------------------------
 
 
-def _cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leadqual.cli", "--database-url", url, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("LEADQUAL_TRACKER_DB_")},
-            "LEADQUAL_RASA_TRACKER_STORE_URL": "",
-        },
-    )
+def _cli(url: str, *args: str, stdin: str = ""):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADQUAL_TRACKER_DB_")}
+    return run_cli("--database-url", url, *args, stdin=stdin, env={**env, "LEADQUAL_RASA_TRACKER_STORE_URL": ""})
 
 
 def test_person_export_and_erase_from_the_command_line(sqlite_store, tmp_path):

@@ -64,6 +64,53 @@ def test_titles_and_clauses_give_the_level_a_sales_rep_would_record(text, lang, 
     assert parsed.level == level, (text, parsed)
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "level"),
+    [
+        # the business as the object of a first-person verb: its owner or head
+        ("dirijo la empresa desde hace años", "es", "decision_maker"),
+        ("tengo una agencia pequeña en Quito", "es", "decision_maker"),
+        ("I run a small agency", "en", "decision_maker"),
+        ("I own the business", "en", "decision_maker"),
+        # a department run by its head
+        ("dirijo el área comercial", "es", "decision_maker"),
+        ("encabezo marketing", "es", "decision_maker"),
+        ("I head up sales", "en", "decision_maker"),
+        ("I run the finance department", "en", "decision_maker"),
+        # a team or an area managed: a manager
+        ("llevo el equipo comercial", "es", "influencer"),
+        ("coordino el equipo de marketing", "es", "influencer"),
+        ("dirijo el equipo de ventas", "es", "influencer"),
+        ("superviso a los vendedores", "es", "influencer"),
+        ("estoy a cargo de soporte", "es", "influencer"),
+        ("I manage the marketing team", "en", "influencer"),
+        ("I oversee customer support", "en", "influencer"),
+        ("responsible for operations", "en", "influencer"),
+    ],
+)
+def test_a_role_said_with_a_verb_gives_the_level_of_its_title(text, lang, level):
+    parsed = parse_authority(text, lang)
+    assert parsed is not None and parsed.level == level, (text, parsed)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("llevo 3 años en la empresa", "es"),
+        ("I run the project", "en"),
+        ("gestiono mis vacaciones", "es"),
+    ],
+)
+def test_a_verb_without_a_business_team_or_area_is_no_role(text, lang):
+    assert title_level(normalize(text)) is None
+
+
+def test_someone_else_running_the_business_is_not_the_visitor():
+    for text, lang in (("mi jefe dirige la empresa", "es"), ("my boss runs the company", "en")):
+        parsed = parse_authority(text, lang)
+        assert parsed is None or parsed.level != "decision_maker", (text, parsed)
+
+
 def test_someone_elses_title_is_left_out():
     roles = visitor_roles(normalize("soy la asistente del director general"))
     assert [role.family for role in roles] == ["individual_contributor"]

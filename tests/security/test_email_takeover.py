@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ..conftest import run_cli
+
 NOW = datetime(2026, 6, 2, 10, 0, tzinfo=timezone.utc)
 VICTIM = "victim@acme.example"
 HOT = {
@@ -100,9 +102,6 @@ def test_erasing_the_person_erases_the_chats_that_claimed_their_email(store, tmp
 
 
 def test_the_command_line_confirms_a_claim(tmp_path):
-    import subprocess
-    import sys
-
     from leadqual.config import load_qualification
     from leadqual.leads import LeadStore
 
@@ -111,11 +110,10 @@ def test_the_command_line_confirms_a_claim(tmp_path):
     store.create_schema()
     victim = store.save_conversation("victim-chat", HOT | {"email": email(VICTIM)}, "es", "victim-browser-1", NOW)
     claim = store.save_conversation("other-chat", POOR | {"email": email(VICTIM)}, "es", "other-browser-1", NOW)
-    root = __import__("pathlib").Path(__file__).parents[2]
-    run = [sys.executable, "-m", "leadqual.cli", "--database-url", url, "identity", "confirm"]
-    refused = subprocess.run([*run, victim["id"], "--by", "lucia"], cwd=root, capture_output=True, text=True)
+    run = ["--database-url", url, "identity", "confirm"]
+    refused = run_cli(*run, victim["id"], "--by", "lucia")
     assert refused.returncode == 1 and "no unverified email claim" in refused.stderr
-    done = subprocess.run([*run, claim["id"], "--by", "lucia"], cwd=root, capture_output=True, text=True)
+    done = run_cli(*run, claim["id"], "--by", "lucia")
     assert done.returncode == 0, done.stderr
     assert victim["id"] in done.stdout and store.count() == 1
     store.engine.dispose()

@@ -22,8 +22,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
 from datetime import timedelta
@@ -40,7 +38,7 @@ from leadqual.models import Conversation, ErasedIdentity, Erasure, Lead, Message
 from leadqual.outbox import DELIVERED, DeliveryWorker, Destination, Destinations, OutboxMessage, enqueue, verify
 from leadqual.transcripts import lines_from_events
 
-from ..conftest import ROOT
+from ..conftest import run_cli
 from ..console_support import T0
 
 T1 = T0 + timedelta(days=1)  # the erasure
@@ -649,9 +647,9 @@ def test_the_command_line_prints_a_receipt_of_every_store_touched(store, tmp_pat
         "LEADQUAL_RASA_URL": rasa.url,
         "RASA_AUTH_TOKEN": Rasa36.TOKEN,
     }
-    command = [sys.executable, "-m", "leadqual.cli", "--database-url", store.url, "person", "erase", ANA]
+    command = ["--database-url", store.url, "person", "erase", ANA]
     command += ["--by", "dpo@nubilo.es", "--reason", "ref 12", "--yes"]
-    done = subprocess.run([*command, "--text"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    done = run_cli(*command, "--text", env=env)
     assert done.returncode == 0, done.stderr
     receipt = done.stdout
     erasure_id = store_erasure_id(store)
@@ -674,11 +672,11 @@ def test_the_command_line_prints_a_receipt_of_every_store_touched(store, tmp_pat
     assert ANA not in receipt and ANA not in (tmp_path / "rasa.log").read_text()
     assert rasa.lines("conv-ana") == []
     # For machines: the same receipt as JSON (also the default into a pipe, as before).
-    again = subprocess.run([*command, "--json"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    again = run_cli(*command, "--json", env=env)
     document = json.loads(again.stdout)
     assert document["found"] is False and document["refused"]["emails"] == 1
     assert set(document) >= {"counts", "tracker_store", "rasa", "refused", "scrubbed", "destinations", "logs"}
-    piped = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    piped = run_cli(*command, env=env)
     assert json.loads(piped.stdout)["found"] is False
 
 
