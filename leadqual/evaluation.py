@@ -36,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from leadqual.answers import parse_answer
+from leadqual.calendar_terms import hemisphere_of_locale
 from leadqual.config import QualificationConfig, load_qualification
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,9 @@ class Item:
     slot: str | None = None
     expected: dict | None = None
     intent_labelled: bool = True  # False for an answer whose file labels only its value
+    # The writer's country (a set's `country`): the widget sends the browser's locale
+    # (`es-AR`), from which the chat places the seasons; the evaluation passes the same.
+    country: str | None = None
 
 
 def set_setting(path: Path | str, name: str) -> object | None:
@@ -161,7 +165,15 @@ def load_items(path: Path | str = DEFAULT_SET) -> tuple[list[Item], date]:
             if unknown:
                 raise EvaluationError(f"{where}: `expected` has keys {sorted(unknown)} that are not {slot} keys")
         items.append(
-            Item(text=text.strip(), lang=lang, intent=intent, slot=slot, expected=expected, intent_labelled=labelled)
+            Item(
+                text=text.strip(),
+                lang=lang,
+                intent=intent,
+                slot=slot,
+                expected=expected,
+                intent_labelled=labelled,
+                country=raw.get("country") if isinstance(raw.get("country"), str) else None,
+            )
         )
     return items, today
 
@@ -235,7 +247,11 @@ def score_slots(items: list[Item], config: QualificationConfig, today: date = TO
     for item in items:
         if item.slot is None:
             continue
-        parsed = parse_answer(item.slot, item.text, config, item.lang, requested=True, today=today)
+        locale = f"{item.lang}-{item.country}" if item.country else None
+        hemisphere = hemisphere_of_locale(locale)
+        parsed = parse_answer(
+            item.slot, item.text, config, item.lang, requested=True, today=today, hemisphere=hemisphere
+        )
         got = decisive(item.slot, parsed)
         score = scores[item.slot]
         score.total += 1

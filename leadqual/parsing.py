@@ -184,7 +184,7 @@ _CURRENCIES: list[tuple[str, str]] = [
         "USD",
     ),
     (r"libras?(?:\s+esterlinas?)?|pounds?(?:\s+sterling)?|gbp|quid|sterling|£", "GBP"),
-    (r"euros?|eur|€|eurazos|pavos|euors?|eruos?|ueros?|euross", "EUR"),  # with common typos
+    (r"euros?|eur|€|eurazos|euritos|pavos|euors?|eruos?|ueros?|euross", "EUR"),  # with common typos
     (r"pesos?", ""),
     (r"\$", "$"),
 ]
@@ -354,7 +354,8 @@ _BUDGET_WORDS = re.compile(
 _MAX_QUAL = (
     r"no mas de|no mas que|no superior a|sin pasar de|sin superar|que no pase de"
     r"|menos de|menos que|como mucho|como maximo|a lo sumo|maximo de|maximo|max\.?"
-    r"|hasta|tope de|tope|por debajo de|inferior a|under|below|less than|up to|upto"
+    r"|hasta|tope de|(?:el )?tope (?:es|son|seria|serian|esta en)(?: de)?|tope|por debajo de|inferior a"
+    r"|no (?:\w+ )?pasar(?:nos)? de|no (?:\w+ )?superar|no (?:\w+ )?gastar mas de|under|below|less than|up to|upto"
     r"|no more than|not more than|at most|a maximum of|maximum of|maximum|max of"
     r"|capped at|cap of|within|<=|<|≤"
 )
@@ -405,7 +406,8 @@ _PERIODS = [
         re.compile(
             r"(?:\bpago unico|\bun (?:solo|unico) pago|\buna (?:sola )?vez|\bde una vez"
             r"|\ben un pago|\bde golpe|\bone[- ]off|\bone[- ]time|\bsingle payment"
-            r"|\bupfront|\blump sum)"
+            r"|\bupfront|\blump sum|\b(?:para|por|en) (?:todo el|el) proyecto(?: completo| entero)?\b"
+            r"|\b(?:for|on) the (?:whole|entire|full) project\b|\bfor the project as a whole\b)"
         ),
     ),
 ]
@@ -418,8 +420,24 @@ _BUDGET_NONE = re.compile(
     r"|\bno (?:money|funds)\b|\b(?:don'?t|do not|haven'?t|have not|dont) (?:have|got)"
     r"(?: a| any)? (?:budget|money)\b|\bzero budget\b|\bnothing allocated\b"
     r"|\bno podemos (?:pagar|gastar|invertir)\b|\bcan'?t afford\b"
+    # Nothing for now: free tools, bootstrapped.
+    r"|\b(?:nada|nothing)\s+(?:por ahora|de momento|ahorita|right now|for now|at the moment|yet)\b"
+    r"|\b(?:ahorita|ahora|de momento|por ahora) nada\b|\b(?:opciones|algo|herramientas?|cosas) gratis\b"
+    r"|\bfree (?:options|tools|stuff)\b|\bbootstrapp?(?:ed|ing)\b"
 )
-_BUDGET_NONE_SHORT = re.compile(r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)[\s.!]*$")
+_BUDGET_NONE_SHORT = re.compile(
+    r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)[\s.!]*"
+    r"(?:(?:lol|jaja\w*|xd|haha\w*|😅|🙃)[\s.!]*)?$"
+)
+# Someone else knows the figure: the budget is not known yet (not "no budget").
+_BUDGET_ASK_SOMEONE = re.compile(
+    r"\b(?:preguntar(?:lo|le)?|consultar(?:lo|le)?|hablar(?:lo)?|ver(?:lo)?) (?:a|con) (?:finanzas|contabilidad"
+    r"|mi jef[ae]|el jef[ae]|la jef[ae]|direccion|gerencia|mi socio|mi socia|el dueno|la duena)\b"
+    r"|\blo que (?:diga|decida|apruebe) (?:el|la|mi) (?:jef[ae]|gerente|direccion|dueno|duena|socio)\b"
+    r"|\blo que cueste\b|\bwhatever it costs\b|\bfinance (?:hasn'?t|has not|haven'?t) (?:told|said|decided)\b"
+    r"|\b(?:working (?:it|that) out|checking|check) with (?:finance|my boss|management|the board)\b"
+    r"|\b(?:until|till|before) (?:we|i) (?:see|get) (?:a|the|your) (?:quote|price|prices|proposal)\b"
+)
 _BUDGET_NOT_SET = re.compile(
     r"\b(?:presupuesto|budget)\s+(?:\w+\s+)?(?:definido|cerrado|fijo|claro|asignado"
     r"|aprobado|set|defined|approved|allocated|fixed)\b"
@@ -505,6 +523,9 @@ def _prepare_budget_text(text: str, lang: str) -> str:
     t = _EMAIL_OR_URL.sub(" ", t)
     t = _PHONE.sub(lambda m: " " if sum(c.isdigit() for c in m.group()) >= 9 else m.group(), t)
     t = _APPROX.sub(" ~ ", t)
+    # "medio millón", "medio palo" are half a million; "un palo" one (alpha2digit leaves them).
+    t = re.sub(r"\bmedio (?:millon|palo)\b", " 500000 ", t)
+    t = re.sub(r"\bun (palo|millon)\b", r"1 \1", t)
     t = _PEN_SYMBOL.sub("pen ", t)
     t = _GLUED_CUR_AFTER.sub(" ", t)
     t = _GLUED_CUR_BEFORE.sub(r"\1 ", t)
@@ -621,7 +642,7 @@ def _group_amounts(t: str, amounts: list[_Amount]) -> list[list[_Amount]]:
             sep = _RANGE_SEP.match(_strip_currency(t[a.end : b.start]))
             if sep:
                 word = sep.group("sep")
-                intro = _RANGE_INTRO.search(t[max(0, a.start - 16) : a.start])
+                intro = _RANGE_INTRO.search(_strip_currency(t[max(0, a.start - 16) : a.start]).rstrip())
                 if word not in ("y", "and") or intro:
                     units.append([a, b])
                     i += 2
@@ -662,8 +683,8 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
                     raw_cur = _currency_code(cm.group())
                     break
         currency = None if raw_cur is None else _resolve_currency(raw_cur, t)
-        if raw_cur == "" and currency is None and _PALOS.search(_norm(text)):
-            currency = "COP"  # "un palo" is a million Colombian pesos
+        # "15 palos" is a million each wherever it is said (CO, AR, CL): the currency stays
+        # unknown unless the text names the country or the peso.
         if strength == 3:
             confidence = 0.95
         elif strength == 2:
@@ -701,6 +722,8 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
         return Budget(none=True, confidence=0.8)
     if _UNKNOWN.search(t) and (requested or _BUDGET_WORDS.search(t)):
         return Budget(unknown=True, confidence=0.9)
+    if requested and _BUDGET_ASK_SOMEONE.search(t):
+        return Budget(unknown=True, confidence=0.85)
     return None
 
 
@@ -859,7 +882,17 @@ _T_HALF_YEAR = re.compile(r"\b(?:medio ano|half a year|half year|six months|seis
 _T_YEAR_AND_HALF = re.compile(
     r"\b(?:(?:un|1) ano y medio|(?:a|one|1) year and a half|(?:1[.,]5|one and a half) years?)\b"
 )
-_T_MONTH_AND_HALF = re.compile(r"\b(?:(?:un|1) mes y medio|(?:a|one|1) month and a half)\b")
+_T_MONTH_AND_HALF = re.compile(r"\b(?:(?:un|1) )?mes y medio\b|\b(?:a|one|1) month and a half\b")
+_T_FORTNIGHT = re.compile(r"\b(?:a |one |in a |en una )?(?:fortnight|quincena)\b")
+_T_MID_NEXT_YEAR = re.compile(
+    r"\b(?:mediados|mitad) del? (?:ano que viene|proximo ano|ano proximo)\b|\bmid[- ]?next[- ]year\b"
+    r"|\bmiddle of next year\b|\bmid[- ]?(?:20\d\d)\b"
+)
+# A month said with "next year" after it ("May next year", "septiembre del año que viene").
+_T_OF_NEXT_YEAR = re.compile(
+    r"\s*(?:,\s*)?(?:de |del |of )?(?:next year|the following year|el ano que viene|ano que viene"
+    r"|el proximo ano|proximo ano|el ano proximo)\b"
+)
 _T_NEXT_QUARTER = re.compile(
     r"\b(?:proximo|siguiente|next|following|coming)\s+(?:trimestre|quarter)\b"
     r"|\btrimestre\s+(?:que viene|proximo|siguiente|entrante)\b"
@@ -915,7 +948,17 @@ _T_NO_RUSH = re.compile(
     r"\bno (?:hay|tenemos|tengo) (?:ninguna )?(?:prisa|urgencia|apuro)\b|\bsin (?:prisa|apuro|urgencia)\b"
     r"|\bno (?:nos |me )?corre prisa\b|\bno es urgente\b|\bno urge\b|\bno rush\b|\bno hurry\b"
     r"|\bnot urgent\b|\bin no (?:rush|hurry)\b|\bnot in a (?:rush|hurry)\b|\bno timeline\b"
-    r"|\bno deadline\b|\bsin fecha\b|\bsin plazo\b|\bno (?:tenemos|hay) (?:una )?(?:fecha|plazo)\b"
+    r"|\bno deadline\b|\bsin plazo\b|\bsin afan\b|\bno hay afan\b|\bsin apuros?\b"
+)
+# Waiting on someone else or still deciding: the start is not known, rather than "no rush".
+_T_UNKNOWN = re.compile(
+    r"\bcuando (?:nos |me )?(?:aprueben|apruebe|den|de|diga|digan|decida|decidan|autorice|autoricen)\b"
+    r"|\b(?:no tenemos|no hay|sin) (?:una )?fecha\b|\bno (?:tenemos|hay) (?:un )?plazo\b"
+    r"|\bstill (?:scoping|figuring|working (?:it|that) out|evaluating|deciding)\b"
+    r"|\bwhen (?:the )?(?:budget|board|boss|management|finance) (?:is |gets )?(?:approved|approves|decides|says)\b"
+    r"|\bwhenever (?:the |my )?(?:boss|board|management) (?:says|decides)\b"
+    r"|\bcuando (?:el |la |mi |los |las )?(?:jef[ae]s?|direccion|gerencia|directorio|consejo|duen[oa]s?|socios)"
+    r" (?:lo )?(?:diga|digan|decida|decidan|apruebe|aprueben|autorice|autoricen)\b"
 )
 _T_NOW = re.compile(
     r"\bcuanto antes\b|\blo (?:antes|mas pronto|mas rapido) posible\b|\bde inmediato\b"
@@ -925,6 +968,7 @@ _T_NOW = re.compile(
     r"|\bthe sooner the better\b|\ben cuanto (?:podamos|se pueda|sea posible)\b"
     # Regional: "altiro"/"al tiro" (CL), "al toque" (AR, PE, UY), "de una" (CO), "ya mismito".
     r"|\bal ?tiro\b|\bal toque\b|\bde una(?=\s*(?:[,.!;]|$))|\bya mismito\b|\bahoritita\b"
+    r"|\bahorita (?:ya|mismo)\b|\b(?:today|hoy mismo|this week) if (?:possible|we can)\b"
 )
 _T_NOW_WEAK = re.compile(
     r"^(?:pues\s+|bueno\s+|lo\s+|yes,?\s+|si,?\s+)?(?:ya|ahora|ahorita|ahora mismo|now|right now"
@@ -1353,11 +1397,9 @@ def _calendar_times(
         if word == "ultimo" and not (requested or kind or m.group("gy") or _cal_year(m, today)):
             continue
         if m.group("qx"):
-            # "this quarter" is now; "next quarter" keeps its reading of three months from today
-            # (the scoring windows are tuned on it) unless it says fiscal or calendar quarter.
+            # "this quarter" is now; "next quarter" is the first month of the next quarter (in
+            # September: October), as a sales rep records it.
             if which is None and kind in (None, "in", "before", "after"):
-                continue
-            if which == "next" and kind is None and not (fiscal or m.group("natural") or m.group("calendar")):
                 continue
             found.append(_cal_parts(m, today, 3, None, fiscal))
             continue
@@ -1488,12 +1530,15 @@ def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tup
     add(_T_END_NEXT_YEAR.search(t), 0, 12 - month + 12)
     add(_T_END_YEAR.search(t), 1, 12 - month)
     add(_T_START_YEAR.search(t), 2, (12 - month + 1) % 12)
+    add(_T_MID_NEXT_YEAR.search(t), 1, 12 - month + 6)
     add(_T_MID_YEAR.search(t), 2, (6 - month) % 12)
-    add(_T_NEXT_YEAR.search(t), 3, 12)
+    # "next year" is its January (in September: 4 months), as "el año que viene" is said of a start.
+    add(_T_NEXT_YEAR.search(t), 3, 12 - month + 1)
     add(_T_YEAR_AND_HALF.search(t), 4, 18)
     add(_T_MONTH_AND_HALF.search(t), 4, 1.5)
     add(_T_HALF_YEAR.search(t), 5, 6)
-    add(_T_NEXT_QUARTER.search(t), 6, 3)
+    add(_T_NEXT_QUARTER.search(t), 6, ((month - 1) // 3 + 1) * 3 + 1 - month)
+    add(_T_FORTNIGHT.search(t), 5, 0.5)
     add(_T_THIS_QUARTER.search(t), 6, 0)
     add(_T_NEXT_SEMESTER.search(t), 6, 6)
     add(_T_NEXT_MONTH.search(t), 8, 1)
@@ -1544,12 +1589,17 @@ def _explicit_times(t: str, lang: str, today: date, requested: bool) -> list[tup
         found.append((pos, 5, _r(n * factor), 0.6 if vague else 0.95))
     for m in _MONTH_RE.finditer(t):
         name = m.group("m")
-        if m.group("prep") is None and (not requested or name in _AMBIGUOUS_MONTHS):
+        next_year = _T_OF_NEXT_YEAR.match(t, m.end())
+        dated = bool(m.group("y") or next_year)  # "May next year", "March 2027": a month, not a verb
+        if m.group("prep") is None and (not requested or (name in _AMBIGUOUS_MONTHS and not dated)):
             continue
-        year = int(m.group("y")) if m.group("y") else None
+        year = int(m.group("y")) if m.group("y") else (today.year + 1 if next_year else None)
         months = _months_until(_MONTHS[name], today, year)
         if m.group("prep") in ("el proximo", "next") and months == 0:
             months = 12
+        if next_year:
+            found.append((m.start(), 2, _r(max(0.0, months)), 0.9))  # before "next year" itself
+            continue
         add(m, 9, months, 0.9)
     for rx in (_DAY_MONTH, _NUM_DATE):
         for m in rx.finditer(t):
@@ -1598,7 +1648,10 @@ def parse_timing(
     found += [(start, -1, months, conf) for start, _end, months, conf in calendar_found if months >= 0]
     if found:
         _pos, _prio, months, conf = min(found, key=lambda f: (f[0], f[1]))
-        return Timing(months=months, confidence=conf)
+        # "para enero, pero sin prisa": the month, and that it is not pressing.
+        return Timing(months=months, no_rush=bool(_T_NO_RUSH.search(t)), confidence=conf)
+    if _T_UNKNOWN.search(t):
+        return Timing(unknown=True, confidence=0.85)
     if _T_NO_RUSH.search(t):
         return Timing(no_rush=True, confidence=0.9)
     if _T_NOW.search(t):
@@ -1648,6 +1701,11 @@ _A_NONE = re.compile(
     r"|not) for (?:a|any) (?:company|business)\b"
     r"|\bpara un (?:articulo|reportaje|ejercicio|trabajo de clase)\b"
     r"|\bfor an? (?:article|class exercise|blog post|review)\b"
+    r"|\bsolo (?:miraba|estoy mirando|mirando|estaba mirando|vengo a mirar|chusmeando|vitrineando)\b"
+    r"|\bjust (?:browsing|looking around|having a look|window shopping)\b"
+    r"|\b(?:entre|llegue|vine) (?:aqui |aca )?por error\b|\b(?:clicked|ended up here|came here) by (?:mistake|accident)\b"
+    r"|\bno company\b|\bnada que ver\b"
+    r"|^estudio (?:administracion|derecho|marketing|ingenieria|economia|informatica|empresariales|publicidad)\b"
 )
 # Someone else decides (negated self-decision included: it must be checked first).
 _A_OTHER = re.compile(
@@ -1669,6 +1727,11 @@ _A_OTHER = re.compile(
     r"|\bdepende de (?:mi|mis) (?:jefe|jefa|jefes|superior|responsable|socio|socia|director|directora)\b"
     r"|\bdepende de (?:el|la|los|direccion|gerencia|otra|otro)\b"
     r"|\botra persona\b|\balguien (?:mas|de arriba)\b"
+    r"|\b(?:lo |la )?tiene(?:n)? que (?:aprobar|firmar|autorizar|validar)\s+(?:el|la|los|las|mi|nuestro|nuestra)\b"
+    r"|\b(?:el|la) que (?:decide|firma|aprueba|manda|elige) es (?:mi|el|la|nuestro|nuestra) \w+"
+    r"|\b(?:he|she|they) (?:decides?|picks?|chooses?|approves?|signs?|has the final say)\b"
+    r"|(?<!\bi )(?<!\bwe )\b(?:make|makes) the (?:final|last) (?:call|decision|say)\b"
+    r"|\b(?:needs?|has|have) to be (?:approved|signed off|signed) by\b"
     r"|\bnot (?:my (?:call|decision)|up to me|me)\b|\bi (?:don'?t|do not) (?:decide|make the decision)"
     r"|\bi'?m not the (?:decision[- ]maker|one who decides|one deciding)\b"
     r"|\bsome(?:one|body) else\b|\banother person\b"
@@ -1725,9 +1788,14 @@ _A_SELF_DECIDES = re.compile(
     r"|\bsole decision[- ]maker\b|\bi (?:choose|pick|select)(?: the tools?)?\b"
     r"|\bel presupuesto es mio\b|\b(?:manejo|controlo|administro|tengo) (?:yo )?el presupuesto\b|\bcarta blanca\b"
     r"|\b(?:yo elijo|elijo yo|yo escojo|escojo yo|yo pago|pago yo)\b|\b(?:la )?firma (?:es )?mia\b"
+    r"|\bel presupuesto (?:lo )?(?:manejo|controlo|llevo|decido|tengo) yo\b"
+    r"|\b(?:el|la) que (?:aprueba|firma|decide|autoriza|paga)(?: \w+){0,3} soy yo\b"
+    r"|\bla decision(?: de compra| final)? es mia\b"
+    r"|\bi'?m the one who (?:approves|signs|decides|okays|pays)\b|\bi (?:approve|sign off on) (?:the )?spend\w*\b"
 )
 _DM_TITLES = (
-    r"ceo|consejer[oa] delegad[oa]|director[a]? general|director[a]? ejecutiv[oa]|gerente general|gerente"
+    r"ceo|consejer[oa] delegad[oa]|director[a]? general|director[a]? ejecutiv[oa]|gerente general"
+    r"|gerente(?! de (?!la empresa|la compania|la tienda))"
     r"|duen[oa]|propietari[oa]|fundador[a]?|co-?fundador[a]?|socio (?:fundador|director|gerente)"
     r"|socia (?:fundadora|directora|gerente)|presidente|presidenta|administrador[a]? unic[oa]"
     r"|owner|founder|co-?founder|managing director|md|president|general manager|chief executive"
@@ -1757,6 +1825,19 @@ _A_SHARED_STRONG = re.compile(
     r"|\b(?:mi socio|mi socia|mis socios|mi jefe|mi jefa) y yo\b|\byo y mi (?:socio|socia|jefe|jefa|equipo)\b"
     r"|\b(?:my (?:partner|cofounder|co-founder|boss|manager)) and i\b|\bme and my (?:partner|boss|team|manager)\b"
 )
+# Owners or partners deciding together are decision makers ("lo decidimos entre los socios").
+# "la que firma los contratos soy yo": the visitor names themself as the one who signs, whatever
+# the sentence says of others on the way.
+_A_SELF_CLAIM = re.compile(
+    r"\b(?:el|la|quien) que (?:aprueba|firma|decide|autoriza|paga|manda)(?: \w+){0,4} soy yo\b"
+    r"|\bsoy yo (?:quien|el que|la que) (?:aprueba|firma|decide|autoriza|paga|manda)\b"
+)
+_A_CO_OWNERS = re.compile(
+    r"\b(?:decidimos|decide(?:mos)?|lo vemos) entre (?:los|mis|nosotros los) socios\b"
+    r"|\b(?:my|mi) (?:business )?(?:partner|socio|socia|cofounder|co-founder) (?:and i|y yo)\b"
+    r"|\bme and my (?:business )?(?:partner|cofounder|co-founder)\b"
+    r"|\b(?:somos|we are|we'?re) (?:los |las |the )?(?:duenos|duenas|owners|co-?owners|socios|founders|cofundadores)\b"
+)
 _A_INVOLVED = re.compile(
     r"\b(?:lo )?decidimos\b|\bentre (?:varios|todos|los socios|el equipo)\b|\bsomos varios\b"
     r"|\bvarias personas\b|\bcon mi (?:socio|socia|equipo|jefe|jefa|responsable)\b|\bjunto con\b"
@@ -1774,6 +1855,7 @@ _A_INVOLVED = re.compile(
     r"|\bcotiza(?:r|ndo|ciones)\b|\bjuntando (?:cotizaciones|presupuestos|propuestas)\b|\brecomendacion\b"
     r"|\brecommendation\b|\bevaluating (?:tools|vendors|options)\b|\bevaluando (?:herramientas|proveedores|opciones)\b"
     r"|\bon behalf of (?:a |my |our )?client\b|\bpara un cliente\b|\bpara (?:mi|nuestro) cliente\b"
+    r"|\bpreseleccion\w*\b|\bse la paso\b|\bcomparativa\b|\bhelping (?:my|the|our) \w+ (?:pick|choose|decide)\b"
 )
 _A_ANSWER_ME = re.compile(
     r"^(?:si|yes|yep|yeah|claro|of course|por supuesto)?[\s,.!]*(?:yo|yo mismo|yo misma|yo mer[oa]|me|myself|i do"
@@ -1798,6 +1880,8 @@ def parse_authority(text: str, lang: str = "es", *, requested: bool = True) -> A
     t = _norm(text)
     if _A_NONE.search(t):
         return Authority("none", 0.9)
+    if _A_SELF_CLAIM.search(t):
+        return Authority("decision_maker", 0.9)
     other = _A_OTHER.search(t)
     t_self = _A_OTHER.sub(" ", t) if other else t
     # The visitor's own title, from the role taxonomy (leadqual/roles.py).
@@ -1810,6 +1894,8 @@ def parse_authority(text: str, lang: str = "es", *, requested: bool = True) -> A
     shared = _A_SHARED_STRONG.search(t)
     involved = _A_INVOLVED.search(t)
     senior = role is not None and role.level in ("decision_maker", "influencer")
+    if _A_CO_OWNERS.search(t):
+        return Authority("decision_maker", 0.85)
     if shared:
         return Authority("influencer", 0.9)
     # Someone else decides or signs: the title says how much the visitor weighs in it.

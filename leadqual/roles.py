@@ -67,7 +67,7 @@ FAMILIES: tuple[Family, ...] = (
         r"(?:looking for|seeking) (?:a )?(?:job|work|position|role)|job ?seeker|candidat[oa]",
         r"periodista|reporter[oa]?|journalist|blogger[oa]?|bloguer[oa]|youtuber"
         r"|influencer de|redactor[a]? de un (?:medio|blog)",
-        r"(?:trabajo|estoy) (?:en|para) (?:la )?competencia|competidor[a]?"
+        r"(?:trabajo|estoy) (?:en|para) (?:una empresa de )?(?:la )?competencia|competidor[a]?"
         r"|competitor|(?:work|working) for a competitor",
         r"investigador[a]?|researcher|academic|academico|profesor[a]?|profe|docente|teacher|lecturer|maestr[oa]",
     ),
@@ -87,6 +87,8 @@ FAMILIES: tuple[Family, ...] = (
         r"(?:dirijo|llevo|manejo|gestiono|administro|tengo|lidero) (?:la |una |mi |nuestra |el |un |nuestro )?"
         r"(?:propi[oa] |pequena |pequeno )?" + _BUSINESS,
         r"(?:run|own|manage|lead|head) (?:the|a|my|our) (?:own |small |little |family )?" + _BUSINESS,
+        r"(?:run|own) the (?:place|show)|own (?:a|the|my|our) (?:\w+ ){0,3}(?:chain|shops|stores|bakery|restaurants?"
+        r"|salon|gym|hotel|cafe|franchise)",
     ),
     _family(
         "department_head",
@@ -106,7 +108,8 @@ FAMILIES: tuple[Family, ...] = (
     _family(
         "manager",
         "influencer",
-        r"gerente de (?:proyecto|cuenta|producto|area|\w+)|(?:" + _W + r" )?manager|mgr",
+        r"gerente de (?:proyecto|cuenta|producto|area|\w+)|gerenta(?: de \w+)?|subgerente(?: \w+)?"
+        r"|subdirector[a]?(?: de \w+)?|(?:" + _W + r" )?manager|mgr",
         r"jef[ae] de (?:equipo|grupo|turno|proyecto|seccion|tienda)|team ?lead(?:er)?|tech ?lead|lead \w+|"
         + _W
         + r" lead",
@@ -147,6 +150,8 @@ FAMILIES: tuple[Family, ...] = (
         r"becari[oa]|practicante|pasante|intern|trainee|junior",
         r"emplead[oa]|employee|trabajador[a]?|staff|colaborador[a]?|member of the team|del equipo de \w+",
         r"usuari[oa]|end user|user",
+        r"contador[a]?|contable|accountant|bookkeeper|receptionist|cajer[oa]|cashier|ing\.? de \w+",
+        r"(?:trabajo|i work) (?:en|in) (?:el (?:area|departamento) de |the )?" + _KNOWN_AREA,
     ),
 )
 

@@ -130,7 +130,7 @@ def score_timing(value: dict | None, config: QualificationConfig) -> Criterion:
     if not value or value.get("skipped") or value.get("unknown"):
         return Criterion("timing", timing.unknown_points, None, "timing.unknown_points", "timing not known")
     months = value.get("months")
-    if value.get("no_rush") or months is None:
+    if months is None:  # "sin prisa" with no date; "para enero, sin prisa" is scored by its month
         return Criterion("timing", timing.later_points, False, "timing.later_points", "no timeline")
     for window in timing.windows:
         if months <= window.max_months:

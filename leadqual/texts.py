@@ -228,7 +228,7 @@ class Texts:
             return self.value("budget_unknown", lang)
         if slot == "timing":
             months = value.get("months")
-            if value.get("no_rush"):
+            if value.get("no_rush") and months is None:
                 return self.value("timing_no_rush", lang)
             if value.get("unknown") or months is None:
                 return self.value("timing_unknown", lang)

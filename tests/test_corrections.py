@@ -23,7 +23,7 @@ TODAY = date(2026, 3, 15)
         ("change the budget to $12,000 a year", "en", "budget", {"max": 12000, "currency": "USD", "period": "year"}),
         ("cambia el plazo a 6 meses", "es", "timing", {"months": 6}),
         ("sorry, I meant 6 months", "en", "timing", {"months": 6}),
-        ("actually we need it next quarter", "en", "timing", {"months": 3}),
+        ("actually we need it next quarter", "en", "timing", {"months": 1}),
         ("en realidad lo decide mi jefe", "es", "authority", {"level": "user"}),
         ("correction, I decide together with my partner", "en", "authority", {"level": "influencer"}),
     ],

@@ -106,7 +106,7 @@ CALENDAR_MONTHS = [
     ("finales del Q4", "es", DEC, {}, 0),
     ("this quarter", "en", date(2026, 5, 10), {}, 0),
     ("a finales de este trimestre", "es", date(2026, 4, 10), {}, 2),
-    ("next quarter", "en", SEP, {}, 3),  # unchanged: three months from today
+    ("next quarter", "en", SEP, {}, 1),  # October: the next quarter's first month
     ("next calendar quarter", "en", MAR, {}, 1),
     ("el próximo trimestre natural", "es", SEP, {}, 1),
     ("a mediados del Q1 del año que viene", "es", SEP, {}, 5),
