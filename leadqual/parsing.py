@@ -1703,7 +1703,8 @@ _A_NONE = re.compile(
     r"|\bfor an? (?:article|class exercise|blog post|review)\b"
     r"|\bsolo (?:miraba|estoy mirando|mirando|estaba mirando|vengo a mirar|chusmeando|vitrineando)\b"
     r"|\bjust (?:browsing|looking around|having a look|window shopping)\b"
-    r"|\b(?:entre|llegue|vine) (?:aqui |aca )?por error\b|\b(?:clicked|ended up here|came here) by (?:mistake|accident)\b"
+    r"|\b(?:entre|llegue|vine) (?:aqui |aca )?por error\b"
+    r"|\b(?:clicked|ended up here|came here) by (?:mistake|accident)\b"
     r"|\bno company\b|\bnada que ver\b"
     r"|^estudio (?:administracion|derecho|marketing|ingenieria|economia|informatica|empresariales|publicidad)\b"
 )
