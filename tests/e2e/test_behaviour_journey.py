@@ -74,7 +74,7 @@ def test_events_then_chat_then_the_lead_carries_the_behaviour_points(visitor, in
     assert buttons(replies) == ["Sí, hablar con ventas", "Ahora no, gracias"]
     replies = v.click(replies, "Ahora no, gracias")
     replies = v.say("quiero pedir una demo")
-    v.answer("Gestionar clientes y ventas", "el próximo trimestre", "unos 12.000 € al año", "soy el CEO")
+    v.answer("Gestionar clientes y ventas", "dentro de tres meses", "unos 12.000 € al año", "soy el CEO")
     v.answer("me llamo Marta Ruiz", "Trabajo en Ruiz Logística")
     replies = v.say("marta@ruizlogistica.es")
     assert "Marta" in texts(replies)

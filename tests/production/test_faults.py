@@ -30,7 +30,7 @@ def ask(slot: str) -> str:
 def start_qualifying(v: Visitor) -> None:
     assert ask("need") in texts(v.say("quiero pedir una demo"))
     assert ask("timing") in texts(v.say("gestionar el equipo comercial"))
-    assert ask("budget") in texts(v.say("el próximo trimestre"))
+    assert ask("budget") in texts(v.say("dentro de tres meses"))
 
 
 def finish_qualifying(v: Visitor, stack, email: str) -> dict:

@@ -24,7 +24,7 @@ def ask(slot: str) -> str:
 QUALIFICATION = [
     ("quiero pedir una demo", "need"),
     ("gestionar el equipo comercial", "timing"),
-    ("el próximo trimestre", "budget"),
+    ("dentro de tres meses", "budget"),
     ("unos 12.000 € al año", "authority"),
     ("soy el CEO", "name"),
     ("me llamo Lucía Gómez", "company"),
