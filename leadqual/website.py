@@ -33,7 +33,7 @@ _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 def embed_snippet(
     product_url: str, socket_url: str, write_key: str, lang: str, open_after: float, open_on: str = "/precios,/pricing"
 ) -> str:
-    """The lines a company pastes into its pages' <head> (see README, "Embedding the chat on your site")."""
+    """The lines a company pastes into its pages' <head> (see docs/running.md, "Embedding the chat on your site")."""
     a = partial(html.escape, quote=True)
     product = product_url.rstrip("/")
     return (
