@@ -370,7 +370,7 @@ _PRE_QUAL = re.compile(
 )
 _PERIOD_WORDS = r"(?:(?:al|por|a|per|cada|/)\s*(?:mes|ano|month|year)\s*)?"
 _POST_MAX = re.compile(
-    rf"^\s*{_PERIOD_WORDS},?\s*(?:o menos|or less|or under|or below|como mucho"
+    rf"^\s*(?:(?:per|por|a|al|x) (?:user|usuario|seat|persona|licencia)\s*)?{_PERIOD_WORDS},?\s*(?:o menos|or less|or under|or below|como mucho|no mas|not more"
     r"|como maximo|maximo|max|tops|at most|at the most|como tope|de tope|top)\b"
 )
 _POST_MIN = re.compile(
@@ -389,7 +389,7 @@ _PERIODS = [
         re.compile(
             r"(?:\bal mes|\bpor mes|\bcada mes|\bx mes|\bmensual(?:es|mente)?|/\s*mes\b"
             r"|\bper month|\ba month|\bmonthly|\bevery month|\beach month|/\s*mo(?:nth)?\b"
-            r"|\bp/?m\b|\bpcm\b|\bmes a mes)"
+            r"|\bp/?m\b|(?<=\d)pm\b|\bpcm\b|\bmes a mes)"
         ),
     ),
     (
@@ -398,6 +398,7 @@ _PERIODS = [
             r"(?:\bal ano|\bpor ano|\bcada ano|\bx ano|\banual(?:es|mente)?|/\s*ano\b"
             r"|\bper year|\ba year|\byearly|\bannual(?:ly)?|\bper annum|\bp\.a\."
             r"|/\s*y(?:ea)?r\b|\bevery year|\beach year|\btodo el ano\b|\bel ano (?:entero|completo)\b"
+            r"|\bpara el ano\b|\bfor (?:this|the|next) (?:fiscal |financial )?year\b|\bpara este ano\b"
             r"|\b(?:the )?(?:whole|entire|full) year\b|\bfor the year\b)"
         ),
     ),
@@ -424,6 +425,8 @@ _BUDGET_NONE = re.compile(
     r"|\b(?:nada|nothing)\s+(?:por ahora|de momento|ahorita|right now|for now|at the moment|yet)\b"
     r"|\b(?:ahorita|ahora|de momento|por ahora) nada\b|\b(?:opciones|algo|herramientas?|cosas) gratis\b"
     r"|\bfree (?:options|tools|stuff)\b|\bbootstrapp?(?:ed|ing)\b"
+    r"|\bpresupuesto no hay\b|\bno (?:tenemos|hay) nada asignado\b|\bno manejamos presupuesto\b"
+    r"|\bnil budget\b|\bsomething free\b|\bbasically (?:\$|€|£)?0\b"
 )
 _BUDGET_NONE_SHORT = re.compile(
     r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)[\s.!]*"
@@ -437,6 +440,8 @@ _BUDGET_ASK_SOMEONE = re.compile(
     r"|\blo que cueste\b|\bwhatever it costs\b|\bfinance (?:hasn'?t|has not|haven'?t) (?:told|said|decided)\b"
     r"|\b(?:working (?:it|that) out|checking|check) with (?:finance|my boss|management|the board)\b"
     r"|\b(?:until|till|before) (?:we|i) (?:see|get) (?:a|the|your) (?:quote|price|prices|proposal)\b"
+    r"|\b(?:haven'?t|have not) got a clue\b|\bfinance (?:director|team|department) handles\b"
+    r"|\bstill (?:figuring|working) (?:that|it) out\b"
 )
 _BUDGET_NOT_SET = re.compile(
     r"\b(?:presupuesto|budget)\s+(?:\w+\s+)?(?:definido|cerrado|fijo|claro|asignado"
@@ -704,8 +709,8 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
                 confidence=_r(confidence),
             )
         a = unit[0]
-        if a.value == 0:
-            return Budget(none=True, currency=currency, period=period, confidence=0.9)
+        if a.value == 0:  # "$0", "cero euros": no budget, and nothing else to record
+            return Budget(none=True, confidence=0.9)
         if a.approx:
             confidence -= 0.05
         if a.vague:
@@ -1702,10 +1707,17 @@ _A_NONE = re.compile(
     r"|\bpara un (?:articulo|reportaje|ejercicio|trabajo de clase)\b"
     r"|\bfor an? (?:article|class exercise|blog post|review)\b"
     r"|\bsolo (?:miraba|estoy mirando|mirando|estaba mirando|vengo a mirar|chusmeando|vitrineando)\b"
+    r"(?!.*\b(?:me lo pidio|me pidio|mi jefe|mi jefa|for my (?:boss|manager)))"
     r"|\bjust (?:browsing|looking around|having a look|window shopping)\b"
     r"|\b(?:entre|llegue|vine) (?:aqui |aca )?por error\b"
     r"|\b(?:clicked|ended up here|came here) by (?:mistake|accident)\b"
     r"|\bno company\b|\bnada que ver\b"
+    r"|\bentre de curios[oa]\b|\b(?:nomas|solo) (?:estoy )?viendo\b(?!.*\b(?:jefe|jefa|gerente|dueno|duena)\b)"
+    r"|\b(?:no compro|no compramos|not buying) (?:nada|anything)\b|\bnosing around\b|\ba friend sent me\b"
+    r"|\b(?:entrevista de trabajo|vacante|aplicando a|postulando a|postulo a)\b|\brecruiter\b|\breclutador[a]?\b"
+    r"|\b(?:escribo|tengo) un blog\b|\b(?:writing|write) a (?:comparison |review )?(?:blog|article|post)\b"
+    r"|\breviews? de software\b|\bsoftware reviews?\b|\bresearching the (?:\w+ )?market\b"
+    r"|\bviendo como lo hacen\b|\bde otra empresa de software\b"
     r"|^estudio (?:administracion|derecho|marketing|ingenieria|economia|informatica|empresariales|publicidad)\b"
 )
 # Someone else decides (negated self-decision included: it must be checked first).
@@ -1729,10 +1741,15 @@ _A_OTHER = re.compile(
     r"|\bdepende de (?:el|la|los|direccion|gerencia|otra|otro)\b"
     r"|\botra persona\b|\balguien (?:mas|de arriba)\b"
     r"|\b(?:lo |la )?tiene(?:n)? que (?:aprobar|firmar|autorizar|validar)\s+(?:el|la|los|las|mi|nuestro|nuestra)\b"
-    r"|\b(?:el|la) que (?:decide|firma|aprueba|manda|elige) es (?:mi|el|la|nuestro|nuestra) \w+"
+    r"|\b(?:el|la) que (?:decide|firma|aprueba|manda|elige|escoge) es (?:mi|el|la|nuestro|nuestra) \w+"
+    r"|\blo va(?:n)? a decidir (?:el|ella|ellos|mi|la|los)\b"
     r"|\b(?:he|she|they) (?:decides?|picks?|chooses?|approves?|signs?|has the final say)\b"
     r"|(?<!\bi )(?<!\bwe )\b(?:make|makes) the (?:final|last) (?:call|decision|say)\b"
     r"|\b(?:needs?|has|have) to be (?:approved|signed off|signed) by\b"
+    r"|\b(?:has|have|gets?) (?:the )?final (?:approval|sign[- ]off|say)\b|\b(?:approve|approves) (?:any|all|every) (?:spend|purchase)"
+    r"|\b(?:le |les )?present[oa] (?:las )?opciones a (?:la|el|los|mi)\b|\bthe (?:partners|owners|board) vote\b"
+    r"|\bpass (?:your|the) (?:info|details) (?:up )?to\b|\bal final (?:el|ella) (?:dice|decide|elige)\b"
+    r"|\b(?:el|ella) (?:elige|decide|escoge)\b|\b(?:he|she)'?ll decide\b"
     r"|\bnot (?:my (?:call|decision)|up to me|me)\b|\bi (?:don'?t|do not) (?:decide|make the decision)"
     r"|\bi'?m not the (?:decision[- ]maker|one who decides|one deciding)\b"
     r"|\bsome(?:one|body) else\b|\banother person\b"
@@ -1761,7 +1778,10 @@ _A_OTHER = re.compile(
 _A_USER_ONLY = re.compile(
     r"\b(?:yo )?solo (?:lo )?(?:usaria|usare|uso|voy a usar|lo voy a usar|seria usuari[oa])\b"
     r"|\b(?:yo )?(?:lo )?usaria yo\b|\bsoy (?:solo )?(?:un |una )?usuari[oa]\b"
-    r"|\bi'?d (?:just|only) use it\b|\bi would (?:just|only) use it\b"
+    r"|\bi'?d (?:just|only) use it\b|\bi would (?:just|only) use it\b|\bi'?d use it\b|\blo usariamos\b"
+    r"|\b(?:uno|una) de (?:los|las) que lo (?:va|vamos) a usar\b|\bsoy del equipo\b"
+    r"|\bsoy (?:la|el) (?:de|que) (?:atencion al cliente|soporte|ventas|contesta|carga|atiende|hace los|lleva las cuentas)\b"
+    r"|\b(?:enfermer[oa]|recepcion|dispatcher|warehouse|bodeguer[oa]|chofer|driver|cociner[oa]|mesero|camarer[oa])\b"
     r"|\bi'?ll (?:just|only) (?:be )?us(?:e|ing) it\b|\bi'?m (?:just )?(?:a|an|the)? ?(?:end )?user\b"
     r"|\bjust a user\b|\bsoy (?:un |una )?(?:emplead[oa]|becari[oa]|comercial|tecnic[oa]|administrativ[oa]"
     r"|asistente|analista|vendedor[a]?)\b|\bi'?m (?:an? )?(?:employee|intern|assistant|sales rep|analyst)\b"
@@ -1793,6 +1813,15 @@ _A_SELF_DECIDES = re.compile(
     r"|\b(?:el|la) que (?:aprueba|firma|decide|autoriza|paga)(?: \w+){0,3} soy yo\b"
     r"|\bla decision(?: de compra| final)? es mia\b"
     r"|\bi'?m the one who (?:approves|signs|decides|okays|pays)\b|\bi (?:approve|sign off on) (?:the )?spend\w*\b"
+    # Authority handed to the visitor: "me delegó la decisión", "the owner handed this decision to me".
+    r"|\bme (?:dio|dieron|ha dado|han dado|delego|delegaron|ha delegado|han delegado|paso|pasaron|cedio|confio)"
+    r" (?:el ok|luz verde|la decision|autorizacion|autoridad|permiso|carta blanca|el presupuesto)\b"
+    r"|\b(?:tengo|con) (?:autonomia|autoridad|libertad) (?:total |completa |plena )?(?:para|de) (?:elegir|decidir|comprar|contratar)\b"
+    r"|\b(?:quien|el que|la que) tiene la ultima palabra(?: \w+){0,3} soy yo\b"
+    r"|\bel presupuesto (?:del area |del departamento |de \w+ )?es mio\b"
+    r"|\b(?:handed|delegated|gave|left) (?:this |the )?(?:decision|call|budget) (?:to me|over to me)\b"
+    r"|\b(?:told|asked) me to (?:pick|choose|buy|sign)(?: \w+){0,3} and (?:buy|sign|pay)\b"
+    r"|\bi have (?:the )?(?:company card|budget authority|purchasing authority|sign-?off authority)\b"
 )
 _DM_TITLES = (
     r"ceo|consejer[oa] delegad[oa]|director[a]? general|director[a]? ejecutiv[oa]|gerente general"
@@ -1811,7 +1840,10 @@ _SELF = r"\b(?:soy|yo soy|como|i'?m|i am|as|im)\s+(?:el |la |un |una |the |a |an
 _A_DM_TITLE = re.compile(rf"{_SELF}(?:{_DM_TITLES})\b")
 _A_MID_TITLE = re.compile(rf"{_SELF}(?:{_MID_TITLES})\b")
 _A_OWN_BUSINESS = re.compile(
-    r"\b(?:soy|i'?m|i am) (?:un |una |a |an )?(?:autonom[oa]|freelance|freelancer|self[- ]employed"
+    r"\b(?:la|lo) funde yo\b|\bfunde (?:la|el) (?:empresa|negocio|estudio|agencia|tienda)\b|\bsoy (?:el |la )?titular\b"
+    r"|\b(?:la |el )?jef[ae] de todo(?: esto)? soy yo\b|\bes mi[oa]\b(?=.*\b(?:llevo|tengo|dirijo|manejo)\b)"
+    r"|\brepresentante legal\b|\btengo (?:una |mi )?(?:tiendita|tienda|empresita|negocito|pyme)\b"
+    r"|\b(?:soy|i'?m|i am) (?:un |una |a |an )?(?:autonom[oa]|freelance|freelancer|self[- ]employed"
     r"|emprendedor[a]?|entrepreneur|independiente|solopreneur)\b|\btrabajo por mi cuenta\b"
     r"|\bmi propia empresa\b|\bmy own (?:company|business)\b|\bi own (?:the|a|my|this) (?:company|business)\b"
     r"|\bes mi (?:empresa|negocio)\b|\btengo (?:una|mi) (?:empresa|negocio|tienda|agencia|startup)\b"
@@ -1838,6 +1870,12 @@ _A_CO_OWNERS = re.compile(
     r"|\b(?:my|mi) (?:business )?(?:partner|socio|socia|cofounder|co-founder) (?:and i|y yo)\b"
     r"|\bme and my (?:business )?(?:partner|cofounder|co-founder)\b"
     r"|\b(?:somos|we are|we'?re) (?:los |las |the )?(?:duenos|duenas|owners|co-?owners|socios|founders|cofundadores)\b"
+    r"|\bsomos (?:dos|tres|\d) socios\b|\b(?:con|junto con) mi soci[oa] (?:lo )?decidimos\b"
+    r"|\b(?:lo decidimos|decidimos) entre (?:los dos|las dos|ambos|ambas)\b"
+    r"|\bthe partners decide\b|\bone of the (?:partners|owners|founders)\b"
+    r"|\b(?:and i|y yo) (?:own|are (?:the )?(?:co-?owners|owners)|somos (?:los )?(?:duenos|duenas|socios))\b"
+    r"|\bown the \w+,? we decide\b|\b(?:i|we) (?:are|'re) co-?owners\b"
+    r"|\b(?:la|lo) (?:manejamos|llevamos|dirigimos) (?:mi|con mi) (?:hermano|hermana|socio|socia|esposo|esposa|marido|mujer|padre|madre)\b"
 )
 _A_INVOLVED = re.compile(
     r"\b(?:lo )?decidimos\b|\bentre (?:varios|todos|los socios|el equipo)\b|\bsomos varios\b"
@@ -1857,6 +1895,8 @@ _A_INVOLVED = re.compile(
     r"|\brecommendation\b|\bevaluating (?:tools|vendors|options)\b|\bevaluando (?:herramientas|proveedores|opciones)\b"
     r"|\bon behalf of (?:a |my |our )?client\b|\bpara un cliente\b|\bpara (?:mi|nuestro) cliente\b"
     r"|\bpreseleccion\w*\b|\bse la paso\b|\bcomparativa\b|\bhelping (?:my|the|our) \w+ (?:pick|choose|decide)\b"
+    r"|\blista corta\b|\bbenchmark\b|\ble ayudo a (?:escoger|elegir|decidir)\b|\ble digo (?:que|lo que) conviene\b"
+    r"|\b(?:do|doing) the research\b|\bpresent (?:the )?options\b"
 )
 _A_ANSWER_ME = re.compile(
     r"^(?:si|yes|yep|yeah|claro|of course|por supuesto)?[\s,.!]*(?:yo|yo mismo|yo misma|yo mer[oa]|me|myself|i do"

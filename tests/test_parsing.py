@@ -861,3 +861,70 @@ def test_a_start_that_waits_on_someone_is_not_known(text, lang):
 def test_authority_said_other_ways(text, lang, level):
     a = parse_authority(text, lang)
     assert a is not None and a.level == level, (text, a)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "level"),
+    [
+        # authority handed to the visitor, or their own budget
+        ("soy técnica, pero el director me delegó la decisión", "es", "decision_maker"),
+        ("tengo autonomía total para contratar herramientas", "es", "decision_maker"),
+        ("the MD handed this decision to me", "en", "decision_maker"),
+        ("office assistant, but I have purchasing authority", "en", "decision_maker"),
+        # partners, co-owners, a family running it together
+        ("somos tres socios y lo decidimos entre los tres", "es", "decision_maker"),
+        ("my sister and I are co-owners", "en", "decision_maker"),
+        ("la llevamos mi hermano y yo desde 2015", "es", "decision_maker"),
+        ("la fundé yo en 2019", "es", "decision_maker"),
+        # above the visitor, someone approves
+        ("I'm the founder, but the group has final approval on software", "en", "influencer"),
+        ("Head of Ops, the owners approve any spend over 1k", "en", "influencer"),
+        ("hago la lista corta y luego decide la gerencia", "es", "influencer"),
+        # doing the work, not the buying
+        ("soy la que atiende a los clientes", "es", "user"),
+        ("soy del equipo, la que escoge es la directora", "es", "user"),
+        ("enfermero de planta", "es", "user"),
+        # no buying role
+        ("estoy postulando a una vacante de ustedes", "es", "none"),
+        ("recruiter here, looking at your team", "en", "none"),
+        ("tengo un blog de marketing y estoy comparando", "es", "none"),
+        ("not buying anything, a friend sent me the link", "en", "none"),
+    ],
+)
+def test_authority_said_in_yet_other_ways(text, lang, level):
+    a = parse_authority(text, lang)
+    assert a is not None and a.level == level, (text, a)
+
+
+def test_just_looking_for_a_boss_is_a_user_not_a_bystander():
+    a = parse_authority("solo estoy mirando porque me lo pidió mi jefa, ella decide", "es")
+    assert a is not None and a.level == "user"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("presupuesto no hay, empezamos ahora", "es", "none"),
+        ("no tenemos nada asignado", "es", "none"),
+        ("we're a charity, basically $0", "en", "none"),
+        ("nil budget for now", "en", "none"),
+        ("no idea, the finance team handles that", "en", "unknown"),
+    ],
+)
+def test_budget_none_and_unknown_in_yet_other_ways(text, lang, expected):
+    b = parse_budget(text, lang)
+    assert b is not None and getattr(b, expected) is True and b.currency is None, b
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("$40 per seat per month max", "en", (None, 40, "USD", "month")),
+        ("unos 3 mil al mes, no más", "es", (None, 3000, None, "month")),
+        ("we have 15k for this year", "en", (15000, 15000, None, "year")),
+        ("tenemos 30 mil pesos mexicanos para el año", "es", (30000, 30000, "MXN", "year")),
+    ],
+)
+def test_budget_caps_and_years_in_yet_other_ways(text, lang, expected):
+    b = parse_budget(text, lang)
+    assert b is not None and (b.min, b.max, b.currency, b.period) == expected, b
