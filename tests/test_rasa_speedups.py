@@ -10,6 +10,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -32,25 +34,16 @@ print(json.dumps(results))
 """
 
 
-def test_responses_are_validated_exactly_as_rasa_does():
-    bodies = [
-        {"events": [{"event": "slot", "name": "budget", "value": {"min": 1}}], "responses": [{"text": "hola"}]},
-        {"events": []},
-        {"events": "not a list"},
-        {"events": [{"name": "no event key"}]},
-    ]
-    out = (
-        subprocess.run(
-            [str(RASA_PYTHON), "-c", CHECK, str(ROOT), json.dumps(bodies)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    results = json.loads(out)
+ACTION_BODIES = [
+    {"events": [{"event": "slot", "name": "budget", "value": {"min": 1}}], "responses": [{"text": "hola"}]},
+    {"events": []},
+    {"events": "not a list"},
+    {"events": [{"name": "no event key"}]},
+]
+
+
+def test_responses_are_validated_exactly_as_rasa_does(checked):
+    results = json.loads(last_line(checked, "validate"))
     assert results[0] == ["ok", True] and results[1] == ["ok", True]
     assert results[2][0] == "ValidationError" and results[2][1].startswith("'not a list' is not of type 'array'")
     assert results[3][0] == "ValidationError" and "Failed to validate Action server response" in results[3][1]
@@ -84,8 +77,8 @@ print(json.dumps({"same": after == [before, before], "count": len(names), "unkno
 """
 
 
-def test_events_are_read_back_as_the_same_classes():
-    found = json.loads(rasa_python(EVENTS))
+def test_events_are_read_back_as_the_same_classes(checked):
+    found = json.loads(last_line(checked, "events"))
     assert found["same"] is True and found["count"] > 20
     assert found["unknown"] == "Unknown event name 'no_such_event'."
     assert found["default"] == "Event"
@@ -140,8 +133,8 @@ print(json.dumps({"first": first, "second": second, "text": text, "error": error
 """
 
 
-def test_action_calls_reuse_one_connection_and_send_the_same_json():
-    found = json.loads(rasa_python(HTTP))
+def test_action_calls_reuse_one_connection_and_send_the_same_json(checked):
+    found = json.loads(last_line(checked, "http"))
     assert found["first"] == found["second"] == {"events": []}
     assert found["text"] is None  # not JSON: None, as Rasa returns
     assert found["error"] == 400
@@ -163,11 +156,11 @@ print(json.dumps({k: getattr(trusted, k) for k in sorted(dir(trusted)) if k.ends
 """
 
 
-def test_importing_skops_first_trusts_the_same_types():
+def test_importing_skops_first_trusts_the_same_types(checked):
     """leadqual_rasa/serve.py imports skops.io before Rasa: the model loader must trust exactly the
     types it trusts when skops is imported after TensorFlow, as plain `rasa run` does."""
     first = json.loads(rasa_python(TRUSTED, "first"))
-    after_rasa = json.loads(rasa_python(TRUSTED, "after-rasa"))
+    after_rasa = json.loads(last_line(checked, "trusted-after-rasa"))  # a fork of a process with Rasa loaded
     assert first == after_rasa
     assert len(first["NUMPY_UFUNC_TYPE_NAMES"]) > 50 and len(first["SKLEARN_ESTIMATOR_TYPE_NAMES"]) > 100
 
@@ -210,8 +203,8 @@ print(json.dumps({"replies": asyncio.run(main()), "calls": calls}))
 """
 
 
-def test_a_kept_alive_connection_closed_by_the_server_is_retried_once_on_a_new_one():
-    found = json.loads(rasa_python(DROPPED))
+def test_a_kept_alive_connection_closed_by_the_server_is_retried_once_on_a_new_one(checked):
+    found = json.loads(last_line(checked, "dropped"))
     assert found["replies"] == [{"events": []}, {"events": []}]
     first, dropped, retried = found["calls"]
     assert first == dropped != retried  # the retry went over a new connection
@@ -237,15 +230,76 @@ print(json.dumps({"before": before, "after": outcomes()}))
 """
 
 
-def test_nlg_responses_are_validated_exactly_as_rasa_does():
-    bodies = [
-        {"text": "¿Qué presupuesto tenéis?", "buttons": [{"title": "Menos de 5.000 €", "payload": "/inform"}]},
-        None,
-        "",
-        {"text": 3},
-        {"buttons": "not a list"},
-        {"custom": {"any": "thing"}, "image": None},
-    ]
-    found = json.loads(rasa_python(NLG, json.dumps(bodies)))
+NLG_BODIES = [
+    {"text": "¿Qué presupuesto tenéis?", "buttons": [{"title": "Menos de 5.000 €", "payload": "/inform"}]},
+    None,
+    "",
+    {"text": 3},
+    {"buttons": "not a list"},
+    {"custom": {"any": "thing"}, "image": None},
+]
+
+
+def test_nlg_responses_are_validated_exactly_as_rasa_does(checked):
+    found = json.loads(last_line(checked, "nlg"))
     assert found["after"] == found["before"]
     assert [kind for kind, _ in found["after"]] == ["ok", "ok", "ok", "RasaException", "RasaException", "ok"]
+
+
+# Rasa's imports (TensorFlow's among them) cost ~10 s of CPU a process. The checks above that need no
+# fresh interpreter run in one: it imports what they import, then runs each in a fork of itself, so each
+# starts as Rasa is before leadqual_rasa's speed-ups are installed, and none sees another's.
+DRIVER = """
+import contextlib, io, json, os, sys, traceback
+sys.path.insert(0, sys.argv[1])
+import rasa.core.actions.action, rasa.core.nlg.callback, rasa.shared.core.events, rasa.shared.utils.common
+import rasa.utils.endpoints
+assert "leadqual_rasa.channels" not in sys.modules
+jobs = json.loads(sys.stdin.read())
+results = {}
+for name, (code, args) in jobs.items():
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        sys.argv = [sys.argv[0], sys.argv[1], *args]
+        out, status = io.StringIO(), 0
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, name, "exec"), {"__name__": "__main__"})
+        except BaseException:
+            out.write("\\n" + traceback.format_exc())
+            status = 1
+        with os.fdopen(write_end, "w") as pipe:
+            pipe.write(json.dumps([status, out.getvalue()]))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        results[name] = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def checked() -> dict:
+    jobs = {
+        "validate": (CHECK, [json.dumps(ACTION_BODIES)]),
+        "events": (EVENTS, []),
+        "http": (HTTP, []),
+        "dropped": (DROPPED, []),
+        "nlg": (NLG, [json.dumps(NLG_BODIES)]),
+        "trusted-after-rasa": (TRUSTED, ["after-rasa"]),
+    }
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", DRIVER, str(ROOT)], input=json.dumps(jobs), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def last_line(checked: dict, name: str) -> str:
+    """The last line a check printed; its traceback when it failed."""
+    status, out = checked[name]
+    assert status == 0, out[-3000:]
+    return out.strip().splitlines()[-1]

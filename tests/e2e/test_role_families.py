@@ -10,7 +10,12 @@ from leadqual.config import load_messages
 
 from .conftest import texts
 
-pytestmark = pytest.mark.e2e
+# On PostgreSQL only: what differs between families is the parse, not the storage, which the other
+# e2e modules run on both databases (12 conversations fewer on SQLite).
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True, scope="module"),
+]
 M = load_messages()
 PLAIN = {
     "es": {"need": "un CRM para el equipo", "timing": "cuanto antes", "budget": "unos 12.000 € al año"},
