@@ -370,7 +370,8 @@ _PRE_QUAL = re.compile(
 )
 _PERIOD_WORDS = r"(?:(?:al|por|a|per|cada|/)\s*(?:mes|ano|month|year)\s*)?"
 _POST_MAX = re.compile(
-    rf"^\s*(?:(?:per|por|a|al|x) (?:user|usuario|seat|persona|licencia)\s*)?{_PERIOD_WORDS},?\s*(?:o menos|or less|or under|or below|como mucho|no mas|not more"
+    r"^\s*(?:(?:per|por|a|al|x) (?:user|usuario|seat|persona|licencia)\s*)?"
+    rf"{_PERIOD_WORDS},?\s*(?:o menos|or less|or under|or below|como mucho|no mas|not more"
     r"|como maximo|maximo|max|tops|at most|at the most|como tope|de tope|top)\b"
 )
 _POST_MIN = re.compile(
@@ -1746,7 +1747,8 @@ _A_OTHER = re.compile(
     r"|\b(?:he|she|they) (?:decides?|picks?|chooses?|approves?|signs?|has the final say)\b"
     r"|(?<!\bi )(?<!\bwe )\b(?:make|makes) the (?:final|last) (?:call|decision|say)\b"
     r"|\b(?:needs?|has|have) to be (?:approved|signed off|signed) by\b"
-    r"|\b(?:has|have|gets?) (?:the )?final (?:approval|sign[- ]off|say)\b|\b(?:approve|approves) (?:any|all|every) (?:spend|purchase)"
+    r"|\b(?:has|have|gets?) (?:the )?final (?:approval|sign[- ]off|say)\b"
+    r"|\b(?:approve|approves) (?:any|all|every) (?:spend|purchase)"
     r"|\b(?:le |les )?present[oa] (?:las )?opciones a (?:la|el|los|mi)\b|\bthe (?:partners|owners|board) vote\b"
     r"|\bpass (?:your|the) (?:info|details) (?:up )?to\b|\bal final (?:el|ella) (?:dice|decide|elige)\b"
     r"|\b(?:el|ella) (?:elige|decide|escoge)\b|\b(?:he|she)'?ll decide\b"
@@ -1780,7 +1782,8 @@ _A_USER_ONLY = re.compile(
     r"|\b(?:yo )?(?:lo )?usaria yo\b|\bsoy (?:solo )?(?:un |una )?usuari[oa]\b"
     r"|\bi'?d (?:just|only) use it\b|\bi would (?:just|only) use it\b|\bi'?d use it\b|\blo usariamos\b"
     r"|\b(?:uno|una) de (?:los|las) que lo (?:va|vamos) a usar\b|\bsoy del equipo\b"
-    r"|\bsoy (?:la|el) (?:de|que) (?:atencion al cliente|soporte|ventas|contesta|carga|atiende|hace los|lleva las cuentas)\b"
+    r"|\bsoy (?:la|el) (?:de|que) (?:atencion al cliente|soporte|ventas|contesta|carga|atiende|hace los"
+    r"|lleva las cuentas)\b"
     r"|\b(?:enfermer[oa]|recepcion|dispatcher|warehouse|bodeguer[oa]|chofer|driver|cociner[oa]|mesero|camarer[oa])\b"
     r"|\bi'?ll (?:just|only) (?:be )?us(?:e|ing) it\b|\bi'?m (?:just )?(?:a|an|the)? ?(?:end )?user\b"
     r"|\bjust a user\b|\bsoy (?:un |una )?(?:emplead[oa]|becari[oa]|comercial|tecnic[oa]|administrativ[oa]"
@@ -1816,7 +1819,8 @@ _A_SELF_DECIDES = re.compile(
     # Authority handed to the visitor: "me delegó la decisión", "the owner handed this decision to me".
     r"|\bme (?:dio|dieron|ha dado|han dado|delego|delegaron|ha delegado|han delegado|paso|pasaron|cedio|confio)"
     r" (?:el ok|luz verde|la decision|autorizacion|autoridad|permiso|carta blanca|el presupuesto)\b"
-    r"|\b(?:tengo|con) (?:autonomia|autoridad|libertad) (?:total |completa |plena )?(?:para|de) (?:elegir|decidir|comprar|contratar)\b"
+    r"|\b(?:tengo|con) (?:autonomia|autoridad|libertad) (?:total |completa |plena )?(?:para|de)"
+    r" (?:elegir|decidir|comprar|contratar)\b"
     r"|\b(?:quien|el que|la que) tiene la ultima palabra(?: \w+){0,3} soy yo\b"
     r"|\bel presupuesto (?:del area |del departamento |de \w+ )?es mio\b"
     r"|\b(?:handed|delegated|gave|left) (?:this |the )?(?:decision|call|budget) (?:to me|over to me)\b"
@@ -1875,7 +1879,8 @@ _A_CO_OWNERS = re.compile(
     r"|\bthe partners decide\b|\bone of the (?:partners|owners|founders)\b"
     r"|\b(?:and i|y yo) (?:own|are (?:the )?(?:co-?owners|owners)|somos (?:los )?(?:duenos|duenas|socios))\b"
     r"|\bown the \w+,? we decide\b|\b(?:i|we) (?:are|'re) co-?owners\b"
-    r"|\b(?:la|lo) (?:manejamos|llevamos|dirigimos) (?:mi|con mi) (?:hermano|hermana|socio|socia|esposo|esposa|marido|mujer|padre|madre)\b"
+    r"|\b(?:la|lo) (?:manejamos|llevamos|dirigimos) (?:mi|con mi)"
+    r" (?:hermano|hermana|socio|socia|esposo|esposa|marido|mujer|padre|madre)\b"
 )
 _A_INVOLVED = re.compile(
     r"\b(?:lo )?decidimos\b|\bentre (?:varios|todos|los socios|el equipo)\b|\bsomos varios\b"
