@@ -12,10 +12,11 @@ is not a company size. A range is recorded by its middle ("entre 50 y 100 emplea
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import asdict, dataclass
 
 from text_to_num import alpha2digit
+
+from leadqual.parsing import normalize
 
 MAX_EMPLOYEES = 5_000_000
 
@@ -60,9 +61,8 @@ class CompanySize:
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[’']", " ", text)
+    """parsing.normalize, with apostrophes as spaces ("we're" -> "we re")."""
+    return re.sub(r"[’']", " ", normalize(text))
 
 
 def _digits(text: str, lang: str) -> str:

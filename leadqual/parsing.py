@@ -204,9 +204,6 @@ _COUNTRY = [
 ]
 
 
-_PALOS = re.compile(r"(?:\d|\b)\s*palos?\b")
-
-
 def _currency_code(token: str) -> str:
     token = token.strip()
     for rx, code in _CUR_COMPILED:
@@ -951,10 +948,10 @@ _T_COMING_MONTHS = re.compile(
 )
 
 _T_NO_RUSH = re.compile(
-    r"\bno (?:hay|tenemos|tengo) (?:ninguna )?(?:prisa|urgencia|apuro)\b|\bsin (?:prisa|apuro|urgencia)\b"
+    r"\bno (?:hay|tenemos|tengo) (?:ninguna )?(?:prisa|urgencia|apuro)\b|\bsin (?:prisa|apuros?|urgencia)\b"
     r"|\bno (?:nos |me )?corre prisa\b|\bno es urgente\b|\bno urge\b|\bno rush\b|\bno hurry\b"
     r"|\bnot urgent\b|\bin no (?:rush|hurry)\b|\bnot in a (?:rush|hurry)\b|\bno timeline\b"
-    r"|\bno deadline\b|\bsin plazo\b|\bsin afan\b|\bno hay afan\b|\bsin apuros?\b"
+    r"|\bno deadline\b|\bsin plazo\b|\bsin afan\b|\bno hay afan\b"
 )
 # Waiting on someone else or still deciding: the start is not known, rather than "no rush".
 _T_UNKNOWN = re.compile(
