@@ -223,6 +223,12 @@ def test_no_rush_is_no_timeline(config):
     assert (c.points, c.qualifies, c.reason) == (0, False, "no timeline")
 
 
+def test_a_date_said_without_hurry_is_scored_by_its_month(config):
+    # "para enero, sin prisa": the month counts; "sin prisa" alone (above) has no timeline.
+    c = scoring.score_timing({"months": 3, "no_rush": True}, config)
+    assert (c.points, c.qualifies, c.rule) == (15, True, "timing.windows.quarter")
+
+
 @pytest.mark.parametrize("value", [None, answers.skipped(), {"unknown": True}], ids=["none", "skipped", "unknown"])
 def test_unknown_timing_is_undecided(config, value):
     c = scoring.score_timing(value, config)

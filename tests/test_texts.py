@@ -320,3 +320,8 @@ def test_button_labels_differ_by_language(texts):
         es = [b["title"] for b in texts.question(slot, "es")["buttons"]]
         en = [b["title"] for b in texts.question(slot, "en")["buttons"]]
         assert es != en
+
+
+def test_a_date_said_without_hurry_is_read_back_as_its_date(texts):
+    assert texts.describe("timing", {"months": 4, "no_rush": True}, "es") == "en 4 meses"
+    assert texts.describe("timing", {"months": None, "no_rush": True}, "en") == "no rush"
