@@ -52,18 +52,23 @@ _ensure_uv() {
     && sha256sum "$lock" | cut -d' ' -f1 > "$UV_VENV/.lock.sha256"
 }
 
-# locked_install VENV LOCK: every package of LOCK, exactly those versions, into VENV.
+# locked_install VENV LOCK PIP: every package of LOCK, exactly those versions, into VENV; with pip
+# (first upgraded to the PIP requirement) when uv is not there.
 locked_install() {
   if [ -x "$UV_VENV/bin/uv" ] && venv_ready "$UV_VENV" "$ROOT/requirements/tools.lock"; then
     "$UV_VENV/bin/uv" pip install -q --python "$1/bin/python" -r "$2" && return 0
     log "uv could not install $(basename "$2"); installing it with pip instead"
   fi
+  "$1/bin/pip" install -q --upgrade "$3" 2> >(grep -v "^WARNING: Location" >&2)
   # --no-compile: Python compiles what is imported when it is first imported, not every module of
   # every package now (a minute of CPU at install, most of it TensorFlow's).
   "$1/bin/pip" install -q --no-compile -r "$2" 2> >(grep -v "^WARNING: Location" >&2)
 }
 
-ensure_rasa_env() { ensure_uv; ( umask "$SHARED_UMASK"; _ensure_rasa_env ); }
+# ensure_*_env install uv first; ensure_envs installs it once, then both environments side by side
+# (install_*_env), so two installs never build .venv-uv at the same time.
+ensure_rasa_env() { ensure_uv; install_rasa_env; }
+install_rasa_env() { ( umask "$SHARED_UMASK"; _ensure_rasa_env ); }
 _ensure_rasa_env() {
   local lock="$ROOT/requirements/rasa.lock"
   venv_ready "$RASA_VENV" "$lock" && { rasa_sees_repo; return 0; }
@@ -71,7 +76,7 @@ _ensure_rasa_env() {
   log "Installing Rasa 3.6.21 into .venv-rasa (Python 3.10: $py); takes a few minutes the first time"
   rm -rf "$RASA_VENV"
   "$py" -m venv "$RASA_VENV"
-  locked_install "$RASA_VENV" "$lock"
+  locked_install "$RASA_VENV" "$lock" "pip<25"
   "$RASA_VENV/bin/rasa" telemetry disable >/dev/null 2>&1 || true
   sha256sum "$lock" | cut -d' ' -f1 > "$RASA_VENV/.lock.sha256"
   rasa_sees_repo
@@ -84,7 +89,8 @@ rasa_sees_repo() {
   [ "$(cat "$site/leadqual-repo.pth" 2>/dev/null)" = "$ROOT" ] || echo "$ROOT" > "$site/leadqual-repo.pth"
 }
 
-ensure_app_env() { ensure_uv; ( umask "$SHARED_UMASK"; _ensure_app_env ); }
+ensure_app_env() { ensure_uv; install_app_env; }
+install_app_env() { ( umask "$SHARED_UMASK"; _ensure_app_env ); }
 _ensure_app_env() {
   local lock="$ROOT/requirements/app.lock"
   venv_ready "$APP_VENV" "$lock" && return 0
@@ -94,7 +100,7 @@ _ensure_app_env() {
   log "Installing the action server's libraries into .venv ($("$py" --version))"
   rm -rf "$APP_VENV"
   "$py" -m venv "$APP_VENV"
-  locked_install "$APP_VENV" "$lock"
+  locked_install "$APP_VENV" "$lock" pip
   sha256sum "$lock" | cut -d' ' -f1 > "$APP_VENV/.lock.sha256"
 }
 
@@ -102,9 +108,9 @@ _ensure_app_env() {
 ensure_envs() {
   local rasa_status=0
   ensure_uv  # once, before the two installs run side by side
-  ensure_rasa_env &
+  install_rasa_env &
   local rasa_pid=$!
-  ensure_app_env || { wait "$rasa_pid" || true; return 1; }
+  install_app_env || { wait "$rasa_pid" || true; return 1; }
   wait "$rasa_pid" || rasa_status=$?
   return "$rasa_status"
 }
