@@ -39,17 +39,17 @@ _W = (
     r"|i|im|soy|as|como|and|y)\b)\w+"
 )
 
-_AREA = (
+# The areas a department or team is named by. After a verb ("dirijo ventas", "I run marketing") only
+# these count, so "llevo 3 años" or "I run the project" is no role; after a title ("director de X")
+# any word does (_AREA).
+_KNOWN_AREA = (
     r"(?:marketing|ventas|comercial|operaciones|finanzas|tecnologia|ti|it|sistemas|compras|rrhh|recursos humanos"
     r"|producto|datos|growth|crecimiento|atencion al cliente|soporte|servicio al cliente|clientes|customer \w+"
     r"|sales|operations|ops|finance|technology|engineering|ingenieria|product|data|support|procurement"
     r"|purchasing|people|hr|revenue|digital|ecommerce|e-commerce|administracion|logistica|logistics"
-    r"|innovacion|innovation|estrategia|strategy|negocio|business development|desarrollo de negocio"
-    r"|\w+)"
+    r"|innovacion|innovation|estrategia|strategy|negocio|business development|desarrollo de negocio)"
 )
-# The same without the catch-all word: after a verb ("dirijo ventas", "I run marketing") only a
-# known area counts, so "llevo 3 años" or "I run the project" is no role.
-_KNOWN_AREA = _AREA.removesuffix(r"|\w+)") + ")"
+_AREA = _KNOWN_AREA[:-1] + r"|\w+)"
 _BUSINESS = (
     r"(?:empresa|compania|negocio|agencia|startup|firma|pyme|tienda|consultora|estudio|despacho|clinica"
     r"|company|business|agency|firm|shop|store|practice|studio|clinic)"
