@@ -14,12 +14,25 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual import analytics, extras, knowledge, routing, scoring, stages, timeutil
-from leadqual.answers import skipped
-from leadqual.calendar_terms import hemisphere_of_locale
-from leadqual.company_size import stated_company_size
-from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
-from leadqual.conversation import (
+from leadqual import timeutil
+from leadqual.config.marketing import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
+from leadqual.conversation import analytics, questions
+from leadqual.conversation.flows import Flow, FlowStore, check_preview_token
+from leadqual.conversation.texts import Texts
+from leadqual.delivery import routing
+from leadqual.leads.spool import SaveSpool
+from leadqual.leads.store import LeadStore, valid_anonymous_id
+from leadqual.leads.takeover import LiveChats, TakeoverError
+from leadqual.leads.transcripts import lines_from_events
+from leadqual.scoring import extras, stages
+from leadqual.scoring import fit as scoring
+from leadqual.understanding import knowledge
+from leadqual.understanding.answers import skipped
+from leadqual.understanding.calendar_terms import hemisphere_of_locale
+from leadqual.understanding.company_size import stated_company_size
+from leadqual.understanding.corrections import read_correction
+from leadqual.understanding.language import DEFAULT, choose_language, normalize_code
+from leadqual.understanding.reading import (
     Message,
     Reading,
     interruptions_on,
@@ -28,14 +41,6 @@ from leadqual.conversation import (
     read_other_answers,
     skip_unanswered_bant,
 )
-from leadqual.corrections import read_correction
-from leadqual.flows import Flow, FlowStore, check_preview_token
-from leadqual.language import DEFAULT, choose_language, normalize_code
-from leadqual.leads import LeadStore, valid_anonymous_id
-from leadqual.spool import SaveSpool
-from leadqual.takeover import LiveChats, TakeoverError
-from leadqual.texts import Texts
-from leadqual.transcripts import lines_from_events
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +103,7 @@ def previewing(tracker: Tracker) -> bool:
 
 
 def note(tracker: Tracker, question: str | None, kind: str) -> None:
-    """Per-question analytics (leadqual/analytics.py): asked, answered, re-asked..."""
+    """Per-question analytics (leadqual/conversation/analytics.py): asked, answered, re-asked..."""
     if question and not previewing(tracker):
         version = tracker.get_slot("flow_version") or flow_of(tracker).version
         analytics.record(base_store().engine, tracker.sender_id, version, language_of(tracker), question, kind)
@@ -365,8 +370,8 @@ class ActionReadMessage(Action):
         language = events[0]["value"] if events else language_of(tracker)
         if held_after_erasure(tracker):
             # The person was erased: nothing of what Rasa still holds is read back to them, and
-            # Rasa's copy is reset as soon as this turn ends (leadqual/privacy.py).
-            from leadqual import privacy
+            # Rasa's copy is reset as soon as this turn ends (leadqual/leads/privacy.py).
+            from leadqual.leads import privacy
 
             threading.Thread(target=privacy.retry_rasa_resets, args=(base_store(),), daemon=True).start()
             return [*forget_slots(tracker), *events, *visitor_events(tracker), *flow_events(tracker)]
@@ -408,7 +413,7 @@ class ValidateQualificationForm(FormValidationAction):
         return "validate_qualification_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        return extras.ordered_questions(config_of(tracker), lead_answers(tracker, answers_of(tracker)))
+        return questions.ordered_questions(config_of(tracker), lead_answers(tracker, answers_of(tracker)))
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         before = answers_of(tracker)

@@ -4,7 +4,7 @@ One process (default port 5055): POST /webhook runs custom actions for Rasa, POS
 renders utter_* responses in the visitor's language, POST /v1/{track,page,identify,batch} is
 the tracking intake (GET /v1/openapi.json describes it), GET /embed/{track,chat,webchat}.js are
 what a website embeds, GET /health answers for probes, GET /ready when the database is usable and
-GET /metrics for Prometheus (leadqual/observability.py).
+GET /metrics for Prometheus (leadqual/http/observability.py).
 Run: python -m actions.server --port 5055
 """
 
@@ -13,20 +13,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 from sanic import response
 
-from leadqual.config import ConfigError, messages, qualification
+from leadqual import settings
+from leadqual.config.marketing import ConfigError, messages, qualification
 
 
 def build_app():
     # Fail at start-up, naming the field, if marketing's files are invalid.
     qualification()
     messages()
-    from leadqual import parsing
+    from leadqual.understanding import parsing
 
     warm_up = getattr(parsing, "warm_up", None)
     if warm_up:
@@ -35,18 +35,19 @@ def build_app():
     executor = ThreadedActionExecutor()
     executor.register_package("actions")
     # Allowed browser origins: space- or comma-separated (e.g. the company's website).
-    origins = os.environ.get("LEADQUAL_CORS_ORIGINS", "").replace(",", " ").split()
+    origins = settings.CORS_ORIGINS.get().replace(",", " ").split()
     token = action_token()
     app = create_app(executor, cors_origins=origins or "")
     from actions.actions import base_store, current_store, flows, spool
-    from leadqual import analytics, observability
-    from leadqual.embed_api import embed_blueprint
-    from leadqual.intake_api import tracking_blueprint
+    from leadqual.conversation import analytics
+    from leadqual.http import observability
+    from leadqual.http.embed import embed_blueprint
+    from leadqual.http.intake import tracking_blueprint
 
     # Events are scored with the newest published flow.
     app.blueprint(tracking_blueprint(current_store, lambda: flows().current().config))
     app.blueprint(embed_blueprint())
-    # GET /ready, GET /metrics, and timing of actions, NLG and intake calls (leadqual/observability.py).
+    # GET /ready, GET /metrics, and timing of actions, NLG and intake calls (leadqual/http/observability.py).
     observability.install(app, engine=lambda: base_store().engine, spool=spool)
 
     @app.post("/nlg")
@@ -122,7 +123,7 @@ class ThreadedActionExecutor(ActionExecutor):
         super().__init__()
         from concurrent.futures import ThreadPoolExecutor
 
-        threads = int(os.environ.get("LEADQUAL_ACTION_THREADS", 16))
+        threads = int(settings.ACTION_THREADS.get())
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="action")
 
     async def run(self, action_call, sink=None, dispatcher=None):
@@ -143,7 +144,7 @@ class MissingToken(SystemExit):
 
 
 def action_token() -> str:
-    token = os.environ.get("LEADQUAL_ACTION_TOKEN", "")
+    token = settings.ACTION_TOKEN.get()
     if len(token) < MIN_TOKEN_LENGTH:
         raise MissingToken(
             f"LEADQUAL_ACTION_TOKEN must be set to a secret of at least {MIN_TOKEN_LENGTH} characters "
@@ -225,7 +226,7 @@ async def _retry_spool_forever() -> None:
 
     from actions.actions import current_store, spool
 
-    interval = float(os.environ.get("LEADQUAL_SPOOL_RETRY_SECONDS", 30))
+    interval = float(settings.SPOOL_RETRY_SECONDS.get())
     while True:
         await asyncio.sleep(interval)
         try:
@@ -243,9 +244,9 @@ async def _deliver_handoffs_forever() -> None:
     import asyncio
 
     from actions.actions import base_store
-    from leadqual.outbox import DeliveryWorker, Destinations
+    from leadqual.delivery.outbox import DeliveryWorker, Destinations
 
-    interval = float(os.environ.get("LEADQUAL_DELIVERY_SECONDS", 2))
+    interval = float(settings.DELIVERY_SECONDS.get())
     worker = DeliveryWorker(base_store(), Destinations.from_env())
     while True:
         await asyncio.sleep(interval)
@@ -259,10 +260,10 @@ async def _deliver_handoffs_forever() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LEADQUAL_ACTIONS_PORT", 5055)))
-    parser.add_argument("--host", default=os.environ.get("LEADQUAL_ACTIONS_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(settings.ACTIONS_PORT.get()))
+    parser.add_argument("--host", default=settings.ACTIONS_HOST.get())
     args = parser.parse_args()
-    from leadqual.observability import adopt_library_loggers, configure_logging
+    from leadqual.http.observability import adopt_library_loggers, configure_logging
 
     configure_logging("actions")  # LEADQUAL_LOG_FORMAT=json for JSON lines; personal data masked
     try:

@@ -26,8 +26,8 @@ from sqlalchemy import insert, text  # noqa: E402
 
 import leadqual.console.app  # noqa: E402, F401 - the console's tables are part of the schema
 from leadqual.console.queries import LeadFilter, list_leads  # noqa: E402
-from leadqual.leads import LeadStore  # noqa: E402
-from leadqual.models import Lead, new_id  # noqa: E402
+from leadqual.db.tables import Lead, new_id  # noqa: E402
+from leadqual.leads.store import LeadStore  # noqa: E402
 
 DEFAULT_SQLITE = ROOT / "var" / "bench-console.db"
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from leadqual import knowledge  # noqa: E402
-from leadqual.parsing import normalize  # noqa: E402
+from leadqual.understanding import knowledge  # noqa: E402
+from leadqual.understanding.parsing import normalize  # noqa: E402
 
 OTHERS = [
     "hola",

@@ -27,12 +27,12 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from leadqual import scoring  # noqa: E402
-from leadqual.behaviour import Event  # noqa: E402
-from leadqual.leads import LeadStore  # noqa: E402
-from leadqual.models import Lead, ScoreChange, StageTransition, TrackedEvent, new_id  # noqa: E402
-from leadqual.rescore import rescore_all  # noqa: E402
-from leadqual.stages import meets, score_stage  # noqa: E402
+from leadqual.db.tables import Lead, ScoreChange, StageTransition, TrackedEvent, new_id  # noqa: E402
+from leadqual.leads.rescore import rescore_all  # noqa: E402
+from leadqual.leads.store import LeadStore  # noqa: E402
+from leadqual.scoring import fit as scoring  # noqa: E402
+from leadqual.scoring.behaviour import Event  # noqa: E402
+from leadqual.scoring.stages import meets, score_stage  # noqa: E402
 
 SEEDED_AT = datetime(2026, 6, 1, tzinfo=timezone.utc)
 DEFAULT_SQLITE = ROOT / "var" / "bench-rescore.db"

@@ -1,6 +1,6 @@
 """Emails and phone numbers masked out of text that goes to logs. Standard library only: Rasa's
 own environment imports it too (leadqual_rasa/logmask.py), as does the action server
-(leadqual/observability.py)."""
+(leadqual/http/observability.py)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 import uuid
@@ -34,6 +33,7 @@ from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 from sanic.exceptions import Forbidden, InvalidUsage, PayloadTooLarge
 
+from leadqual import settings
 from leadqual_rasa import logmask, speedups
 
 speedups.install()  # Rasa imports this module at start-up (credentials.yml)
@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 
 # Longer chat messages are refused before Rasa parses them: 500 KB took 5 s of CPU and stalled
 # every other visitor of that process. The widget's socket.io frames are capped as well.
-MAX_MESSAGE_CHARS = int(os.environ.get("LEADQUAL_MAX_MESSAGE_CHARS", 2000))
-MAX_SOCKET_BYTES = int(os.environ.get("LEADQUAL_MAX_SOCKET_BYTES", 64 * 1024))
+MAX_MESSAGE_CHARS = int(settings.MAX_MESSAGE_CHARS.get())
+MAX_SOCKET_BYTES = int(settings.MAX_SOCKET_BYTES.get())
 TOO_LONG = {
     "es": "Tu mensaje es demasiado largo. ¿Me lo resumes en menos de {n} caracteres?",
     "en": "Your message is too long. Could you sum it up in fewer than {n} characters?",
@@ -85,7 +85,7 @@ class SignedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
-        sessions = SignedSessions(os.environ.get("LEADQUAL_SESSION_SECRET"))
+        sessions = SignedSessions(settings.SESSION_SECRET.get())
         namespace = self.namespace or "/"
         handlers = self.sio.handlers[namespace]
         rasa_session_request = handlers["session_request"]
@@ -146,7 +146,7 @@ class GuardedRestInput(RestInput):
         return "rest"
 
     def __init__(self, token: str | None = None) -> None:
-        self.token = token if token is not None else os.environ.get("LEADQUAL_REST_TOKEN", "")
+        self.token = token if token is not None else settings.REST_TOKEN.get()
         if not self.token:
             logger.warning("LEADQUAL_REST_TOKEN is not set: the REST channel refuses every call")
 

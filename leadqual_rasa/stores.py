@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +28,8 @@ import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+
+from leadqual import settings
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        self.retry_seconds = float(os.environ.get("LEADQUAL_TRACKER_RETRY_SECONDS", 10))
+        self.retry_seconds = float(settings.TRACKER_RETRY_SECONDS.get())
 
     async def _retrying(self, work: Callable[[], Any]) -> Any:
         import asyncio

@@ -27,8 +27,8 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from leadqual.config import load_qualification  # noqa: E402
-from leadqual.leads import LeadStore  # noqa: E402
+from leadqual.config.marketing import load_qualification  # noqa: E402
+from leadqual.leads.store import LeadStore  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_URL = os.environ.get("LEADQUAL_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
@@ -288,11 +288,11 @@ def model() -> str:
 
 
 def run_cli(*argv: str, stdin: str = "", env: dict[str, str] | None = None) -> SimpleNamespace:
-    """`bin/leads ARGV` run in this process (leadqual.cli.main): its exit code, stdout and stderr,
+    """`bin/leads ARGV` run in this process (leadqual.tools.cli.main): its exit code, stdout and stderr,
     like subprocess.run(..., capture_output=True, text=True) gives them. `env` replaces the whole
     environment for the call. The same code as the command, without a Python start-up and its
     imports per call (a second of CPU each); tests/test_console_auth.py runs the real process."""
-    from leadqual import cli
+    from leadqual.tools import cli
 
     out, err = StringIO(), StringIO()
     environment = mock.patch.dict(os.environ, env, clear=True) if env is not None else mock.patch.dict(os.environ)

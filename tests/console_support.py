@@ -14,11 +14,11 @@ from pathlib import Path
 
 import requests
 
-from leadqual.answers import parse_answer
 from leadqual.console import auth
 from leadqual.console.decisions import LeadNote  # noqa: F401 - its table is part of the schema
-from leadqual.leads import LeadStore
-from leadqual.models import Lead, Message
+from leadqual.db.tables import Lead, Message
+from leadqual.leads.store import LeadStore
+from leadqual.understanding.answers import parse_answer
 
 from .conftest import free_port, stop, wait_for
 

@@ -14,9 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import OperationalError
 
 from actions import actions
-from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, load_messages
-from leadqual.flows import files_content
-from leadqual.leads import LeadStore
+from leadqual.config.marketing import BANT_SLOTS, QUESTION_SLOTS, load_messages
+from leadqual.conversation.flows import files_content
+from leadqual.leads.store import LeadStore
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -54,7 +54,7 @@ def texts_of(messages: list[dict]) -> list[str]:
 
 
 def stored_answers(store: LeadStore, conversation_id: str) -> dict | None:
-    from leadqual.leads import Conversation
+    from leadqual.leads.store import Conversation
 
     with store.sessions() as session:
         conversation = session.get(Conversation, conversation_id)
@@ -610,7 +610,7 @@ def test_the_consent_answer_is_recorded_and_a_yes_goes_to_nurturing(lead_store, 
     assert slot_events(events) == {"consent_asked": False}
     lead = lead_store.get_by_email("tom@uni.edu")
     assert lead["marketing_consent"] is granted
-    from leadqual.outbox import OutboxMessage
+    from leadqual.delivery.outbox import OutboxMessage
 
     with lead_store.sessions() as session:
         kinds = [m.kind for m in session.query(OutboxMessage).filter(OutboxMessage.lead_id == lead["id"])]
@@ -652,7 +652,7 @@ def test_a_conversation_keeps_the_flow_version_it_started_with(lead_store):
 
 
 def test_questions_asked_answered_and_reasked_are_counted_for_marketing(lead_store):
-    from leadqual import analytics
+    from leadqual.conversation import analytics
 
     run(actions.AskBudget(), tracker_from("ask_budget"))
     run(actions.ValidateQualificationForm(), tracker_from("form_budget_button"))
@@ -667,7 +667,7 @@ def test_questions_asked_answered_and_reasked_are_counted_for_marketing(lead_sto
 
 
 def test_a_console_preview_runs_the_draft_and_writes_no_lead(lead_store, monkeypatch):
-    from leadqual.flows import Drafts, preview_token
+    from leadqual.conversation.flows import Drafts, preview_token
 
     monkeypatch.setenv("LEADQUAL_PREVIEW_SECRET", "preview-secret")
     qualification, texts = files_content()
@@ -699,7 +699,7 @@ def test_the_browser_locale_places_the_seasons_of_a_timing_answer():
     """ "Antes del verano" said in September is 3 months away in Buenos Aires, 9 in Madrid; a
     locale that is not one (sent by anyone) is the north."""
     from leadqual import timeutil
-    from leadqual.conversation import Message
+    from leadqual.understanding.reading import Message
 
     with timeutil.frozen(datetime(2026, 9, 10, 10, 0, tzinfo=timezone.utc)):
         months = {}

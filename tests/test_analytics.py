@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadqual import analytics
-from leadqual.stages import Actor
+from leadqual.conversation import analytics
+from leadqual.scoring.stages import Actor
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)  # a Monday
 MINUTE = timedelta(minutes=1)

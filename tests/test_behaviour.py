@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from leadqual.behaviour import Event, explicit_fit, score_behaviour
-from leadqual.config import DEFAULT_QUALIFICATION, QualificationConfig, load_qualification
+from leadqual.config.marketing import DEFAULT_QUALIFICATION, QualificationConfig, load_qualification
+from leadqual.scoring.behaviour import Event, explicit_fit, score_behaviour
 
 from .test_config import broken_qualification
 

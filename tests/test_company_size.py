@@ -1,10 +1,10 @@
-"""leadqual/company_size.py: the company's size a visitor states unprompted, in employees."""
+"""leadqual/understanding/company_size.py: the company's size a visitor states unprompted, in employees."""
 
 from __future__ import annotations
 
 import pytest
 
-from leadqual.company_size import parse_company_size, stated_company_size, valid_stated_size
+from leadqual.understanding.company_size import parse_company_size, stated_company_size, valid_stated_size
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from leadqual.config import (
+from leadqual.config.marketing import (
     DEFAULT_MESSAGES,
     DEFAULT_QUALIFICATION,
     QUESTION_SLOTS,
@@ -141,7 +141,7 @@ def test_a_question_that_is_not_asked_cannot_be_required_for_a_stage(tmp_path):
 
 
 def test_marketing_can_leave_a_bant_question_out(tmp_path, config):
-    from leadqual.config import QualificationConfig
+    from leadqual.config.marketing import QualificationConfig
 
     data = config.model_dump()
     data["questions"] = ["need", "timing", "name", "email"]

@@ -14,10 +14,10 @@ from datetime import timedelta
 
 import pytest
 
-from leadqual import outbox
 from leadqual.console import auth
 from leadqual.console.i18n import LANGUAGES, STRINGS, pick
-from leadqual.models import utcnow
+from leadqual.db.tables import utcnow
+from leadqual.delivery import outbox
 
 from .console_support import PASSWORD, ROOT, XSS, Browser, add_user, console_database, console_process, seed_lead
 
@@ -76,7 +76,7 @@ def test_every_string_in_both_languages_and_accept_language():
 
 def test_first_admin_from_the_command_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'leads.db'}"
-    run = [sys.executable, "-m", "leadqual.cli", "--database-url", url, "user", "add", "boss@nubilo.es"]
+    run = [sys.executable, "-m", "leadqual.tools.cli", "--database-url", url, "user", "add", "boss@nubilo.es"]
     done = subprocess.run(
         [*run, "--role", "admin", "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT
     )
@@ -85,7 +85,7 @@ def test_first_admin_from_the_command_line(tmp_path):
         [*run, "--role", "admin", "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT
     )
     assert again.returncode == 1 and "already exists" in again.stderr
-    from leadqual.leads import LeadStore
+    from leadqual.leads.store import LeadStore
 
     store = LeadStore(url)
     with store.sessions() as session:

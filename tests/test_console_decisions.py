@@ -8,11 +8,11 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from leadqual.config import ROOT, QualificationConfig
+from leadqual.config.marketing import ROOT, QualificationConfig
 from leadqual.console.auth import User
 from leadqual.console.decisions import DecisionError, Decisions, LeadNote
 from leadqual.console.queries import lead_page
-from leadqual.outbox import OutboxMessage
+from leadqual.delivery.outbox import OutboxMessage
 
 from .console_support import seed_lead
 

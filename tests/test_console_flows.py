@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 import yaml
 
-from leadqual import analytics
-from leadqual.flows import FlowStore, check_preview_token
+from leadqual.conversation import analytics
+from leadqual.conversation.flows import FlowStore, check_preview_token
 
 from .conftest import postgres_database
 from .console_support import Browser, add_user, console_process, seed_lead
@@ -91,7 +91,7 @@ def console(request, tmp_path_factory, config):
             database_url = f"sqlite:///{workdir / 'leads.db'}"
         else:
             database_url = stack.enter_context(postgres_database())
-        from leadqual.leads import LeadStore
+        from leadqual.leads.store import LeadStore
 
         store = LeadStore(database_url, config=config)
         stack.callback(store.engine.dispose)
@@ -410,7 +410,7 @@ TRIAL_ANSWER = "Sí: 30 días gratis, sin tarjeta y con todas las funciones."
 
 
 def _entry_index(entry_id: str) -> int:
-    from leadqual.flows import knowledge_file_content
+    from leadqual.conversation.flows import knowledge_file_content
 
     return next(i for i, e in enumerate(knowledge_file_content()["entries"]) if e["id"] == entry_id)
 
@@ -460,7 +460,7 @@ def test_marketing_edits_an_answer_adds_one_and_publishes_them_with_the_flow(con
         "knowledge.entries.trial_free.answer.es",
         "knowledge.entries.pricing_nonprofit",
     } <= set(entry["changes"])
-    from leadqual import knowledge
+    from leadqual.understanding import knowledge
 
     flow = console["flows"].get(before + 1)
     assert knowledge.answer("¿tenéis prueba gratuita?", "es", kb=flow.knowledge).text == TRIAL_ANSWER

@@ -13,10 +13,10 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from leadqual.leads import LeadStore, conversation_key
-from leadqual.models import Conversation, Message
-from leadqual.outbox import OutboxMessage
-from leadqual.takeover import LiveChats, RasaAPI, TakeoverError
+from leadqual.db.tables import Conversation, Message
+from leadqual.delivery.outbox import OutboxMessage
+from leadqual.leads.store import LeadStore, conversation_key
+from leadqual.leads.takeover import LiveChats, RasaAPI, TakeoverError
 
 from .conftest import free_port, postgres_database
 from .console_support import XSS, Browser, add_user, console_process, seed_lead

@@ -17,7 +17,7 @@ from leadqual.console.queries import (
     lead_page,
     list_leads,
 )
-from leadqual.models import Lead
+from leadqual.db.tables import Lead
 
 from .console_support import T0, XSS, seed_lead
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from leadqual.config import BANT_SLOTS
-from leadqual.conversation import Message, read_answer, read_other_answers, skip_unanswered_bant
+from leadqual.config.marketing import BANT_SLOTS
+from leadqual.understanding.reading import Message, read_answer, read_other_answers, skip_unanswered_bant
 
 TODAY = date(2026, 3, 15)
 MULTI = "somos 20 comerciales, tenemos unos 10.000 € y lo decido yo"
@@ -221,7 +221,7 @@ def test_skip_unanswered_bant_never_touches_contact_details():
     "text", ["'; DROP TABLE leads; --", "<script>alert('leads')</script>", "<b>CRM</b>", "SELECT * FROM leads"]
 )
 def test_markup_or_sql_is_never_an_answer(config, text):
-    from leadqual.answers import parse_answer
+    from leadqual.understanding.answers import parse_answer
 
     for slot in ("need", "budget", "timing", "authority", "name", "company", "email"):
         assert parse_answer(slot, text, config, "es", requested=True) is None, (slot, text)
@@ -229,7 +229,7 @@ def test_markup_or_sql_is_never_an_answer(config, text):
 
 # -- no loops: interruptions share the re-ask cap (issue 18) ---------------------------------
 
-from leadqual.conversation import interruptions_on, may_interrupt  # noqa: E402
+from leadqual.understanding.reading import interruptions_on, may_interrupt  # noqa: E402
 
 
 def _asked(slot):

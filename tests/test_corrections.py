@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from leadqual.config import load_qualification
-from leadqual.corrections import read_correction
-from leadqual.texts import Texts
+from leadqual.config.marketing import load_qualification
+from leadqual.conversation.texts import Texts
+from leadqual.understanding.corrections import read_correction
 
 CONFIG = load_qualification()
 TODAY = date(2026, 3, 15)

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from leadqual.config import ConfigError
-from leadqual.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
-from leadqual.flows import build, files_content, knowledge_file_content
+from leadqual.config.marketing import ConfigError
+from leadqual.conversation.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
+from leadqual.conversation.flows import build, files_content, knowledge_file_content
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 

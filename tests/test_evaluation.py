@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leadqual.evaluation import (
+from leadqual.tools.evaluation import (
     CONTACT,
     DEFAULT_RASA,
     DEFAULT_SET,

@@ -11,10 +11,12 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions import actions
-from leadqual import extras, scoring
-from leadqual.config import ConfigError, QualificationConfig
-from leadqual.conversation import Message
-from leadqual.flows import FlowInvalid, build, files_content
+from leadqual.config.marketing import ConfigError, QualificationConfig
+from leadqual.conversation import questions
+from leadqual.conversation.flows import FlowInvalid, build, files_content
+from leadqual.scoring import extras
+from leadqual.scoring import fit as scoring
+from leadqual.understanding.reading import Message
 
 from .test_actions import run, slot_events, texts_of
 
@@ -68,12 +70,12 @@ def test_extra_questions_are_validated_and_errors_name_the_field():
 
 def test_an_extra_question_is_asked_after_its_question_only_when_the_condition_holds():
     config = flow_with(TEAM_SIZE, TOOLS).config
-    assert extras.ordered_questions(config, {}) == config.questions
+    assert questions.ordered_questions(config, {}) == config.questions
     crm = {"need": {"value": "crm"}}
-    assert extras.ordered_questions(config, crm)[:3] == ["need", "extra_1", "timing"]
+    assert questions.ordered_questions(config, crm)[:3] == ["need", "extra_1", "timing"]
     large = {**crm, "extra:team_size": {"option": "large"}}
-    assert extras.ordered_questions(config, large)[:4] == ["need", "extra_1", "extra_2", "timing"]
-    assert "extra_1" not in extras.ordered_questions(config, {"need": {"value": "support"}})
+    assert questions.ordered_questions(config, large)[:4] == ["need", "extra_1", "extra_2", "timing"]
+    assert "extra_1" not in questions.ordered_questions(config, {"need": {"value": "support"}})
 
 
 def test_answers_are_read_from_buttons_labels_numbers_and_text():
@@ -150,7 +152,7 @@ def asyncio_run(coroutine):
 
 def test_the_shipped_flow_has_no_extra_question_and_a_bad_one_fails_to_load(tmp_path):
     assert QualificationConfig(**files_content()[0]).extra_questions == []
-    from leadqual.config import load_qualification
+    from leadqual.config.marketing import load_qualification
 
     qualification = files_content()[0] | {"extra_questions": [{**TEAM_SIZE, "kind": "quiz"}]}
     path = tmp_path / "qualification.yml"

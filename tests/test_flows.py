@@ -8,9 +8,8 @@ import copy
 import pytest
 from sqlalchemy import create_engine
 
-from leadqual import knowledge
-from leadqual.config import load_messages, load_qualification
-from leadqual.flows import (
+from leadqual.config.marketing import load_messages, load_qualification
+from leadqual.conversation.flows import (
     Drafts,
     FlowInvalid,
     FlowStore,
@@ -21,6 +20,7 @@ from leadqual.flows import (
     load_draft,
     load_draft_knowledge,
 )
+from leadqual.understanding import knowledge
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_changed_paths_lists_leaves_and_items():
 
 
 def test_the_command_line_exports_publishes_and_refuses_a_broken_draft(tmp_path, capsys):
-    from leadqual import cli
+    from leadqual.tools import cli
 
     url = f"sqlite:///{tmp_path / 'leads.db'}"
     assert cli.main(["--database-url", url, "flow", "export", str(tmp_path / "draft")]) == 0
@@ -135,7 +135,7 @@ def test_the_command_line_exports_publishes_and_refuses_a_broken_draft(tmp_path,
 
 
 def test_the_command_line_dry_run_prints_both_versions(tmp_path, capsys):
-    from leadqual import cli
+    from leadqual.tools import cli
 
     url = f"sqlite:///{tmp_path / 'leads.db'}"
     assert cli.main(["--database-url", url, "flow", "export", str(tmp_path / "draft")]) == 0
@@ -154,7 +154,7 @@ def test_the_command_line_dry_run_prints_both_versions(tmp_path, capsys):
 
 
 def test_drafts_are_saved_valid_or_not_and_published_when_valid(flows):
-    from leadqual.flows import Drafts
+    from leadqual.conversation.flows import Drafts
 
     drafts = Drafts(flows)
     qualification, messages = draft()
@@ -178,7 +178,7 @@ def test_drafts_are_saved_valid_or_not_and_published_when_valid(flows):
 
 
 def test_only_a_signed_unexpired_token_opens_a_preview():
-    from leadqual.flows import check_preview_token, preview_token
+    from leadqual.conversation.flows import check_preview_token, preview_token
 
     token = preview_token(7, secret="s3cret", ttl=60, now=1000)
     assert check_preview_token(token, secret="s3cret", now=1030) == 7

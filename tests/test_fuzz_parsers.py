@@ -8,10 +8,10 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadqual.answers import extract_other_answers, parse_answer
-from leadqual.config import BANT_SLOTS, QUESTION_SLOTS, load_qualification
-from leadqual.conversation import Message, read_answer
-from leadqual.corrections import read_correction
+from leadqual.config.marketing import BANT_SLOTS, QUESTION_SLOTS, load_qualification
+from leadqual.understanding.answers import extract_other_answers, parse_answer
+from leadqual.understanding.corrections import read_correction
+from leadqual.understanding.reading import Message, read_answer
 
 CONFIG = load_qualification()
 TODAY = date(2026, 11, 23)

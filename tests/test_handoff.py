@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from leadqual.outbox import DeliveryWorker, Destinations, OutboxMessage
+from leadqual.delivery.outbox import DeliveryWorker, Destinations, OutboxMessage
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)  # a Tuesday, in business hours in Madrid
 HOT = {

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadqual.stages import Actor, StageError
+from leadqual.scoring.stages import Actor, StageError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 HOT = {
@@ -142,7 +142,7 @@ def test_two_leads_that_are_one_person_merge_without_losing_history(store):
     assert lead["scores"]["behaviour"] == 15  # pricing 10 + webinar 5
     explained(lead)
     # A later chat from an unknown browser with the merged-away address only claims that lead: its
-    # answers stay apart until confirmed (leadqual/identity.py), and then they join it.
+    # answers stay apart until confirmed (leadqual/leads/identity.py), and then they join it.
     claim = store.save_conversation("chat-2", {"email": {"address": "ana@acme.example"}}, "es", None, NOW)
     assert store.count() == 2 and claim["identity"] == {
         "verified": False,
@@ -281,7 +281,7 @@ def test_concurrent_events_and_chat_saves_lose_no_point(pg_store):
 
 
 def test_the_leads_command_lists_scores_grade_and_stage_and_shows_one_lead(store, capsys):
-    from leadqual import cli
+    from leadqual.tools import cli
 
     store.save_conversation("chat-1", HOT | {"email": {"address": "ana@acme.example"}}, "es", None, NOW)
     assert cli.main(["--database-url", store.url, "list", "--stage", "sql"]) == 0
@@ -294,7 +294,7 @@ def test_the_leads_command_lists_scores_grade_and_stage_and_shows_one_lead(store
 
 
 def test_an_sdr_working_a_lead_keeps_it_from_going_cold(store):
-    from leadqual.rescore import rescore_all
+    from leadqual.leads.rescore import rescore_all
 
     then = NOW - timedelta(days=100)
     no_need = HOT | {"need": {"value": None}}  # 75 points but no need: an mql for an SDR to look at

@@ -16,9 +16,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from leadqual import tracking
-from leadqual.leads import LeadStore
-from leadqual.models import TrackedEvent
+from leadqual.db.tables import TrackedEvent
+from leadqual.http import tracking
+from leadqual.leads.store import LeadStore
 
 from .conftest import action_server_process, free_port, postgres_database
 

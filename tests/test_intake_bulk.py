@@ -13,9 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from leadqual import leads, timeutil
-from leadqual.leads import LeadStore
-from leadqual.models import Lead, TrackedEvent, Visitor
+from leadqual import timeutil
+from leadqual.db.tables import Lead, TrackedEvent, Visitor
+from leadqual.leads import store as leads
+from leadqual.leads.store import LeadStore
 
 from .conftest import postgres_database
 from .test_identity import NOW
@@ -217,7 +218,7 @@ class Counting:
 
 
 def send_together(counting: Counting, calls: list[list[dict]]) -> list:
-    from leadqual.intake_api import GroupCommit
+    from leadqual.http.intake import GroupCommit
 
     committer = GroupCommit()
 
@@ -300,7 +301,7 @@ def test_a_database_that_goes_away_is_503_with_retry_after_and_nothing_is_lost(t
     ],
 )
 def test_unstorable_text_is_still_found_however_it_is_written(raw):
-    from leadqual import tracking
+    from leadqual.http import tracking
 
     with pytest.raises(tracking.IntakeError) as refused:
         tracking.parse_body(raw, "page")
@@ -311,7 +312,7 @@ def test_a_call_that_prints_longer_than_it_was_written_is_still_measured():
     """Floats print longer (1e15 -> 1000000000000000.0): a 15 KB batch can hold a 57 KB call."""
     import json
 
-    from leadqual import tracking
+    from leadqual.http import tracking
 
     call = {"type": "track", "event": "x", "anonymousId": "browser-aaaa", "properties": {"v": [1e15] * 3000}}
     raw = json.dumps({"batch": [call]}).replace("1000000000000000.0", "1e15").encode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from leadqual.ratelimit import Limit, RateLimiter
+from leadqual.http.ratelimit import Limit, RateLimiter
 
 from .conftest import running_action_server
 

@@ -15,9 +15,9 @@ import time
 import pytest
 import yaml
 
-from leadqual import knowledge
-from leadqual.config import ConfigError
-from leadqual.knowledge import (
+from leadqual.config.marketing import ConfigError
+from leadqual.understanding import knowledge
+from leadqual.understanding.knowledge import (
     DEFAULT_KNOWLEDGE,
     TOPICS,
     KnowledgeBase,
@@ -28,7 +28,7 @@ from leadqual.knowledge import (
     looks_like_question,
     match,
 )
-from leadqual.parsing import normalize
+from leadqual.understanding.parsing import normalize
 
 DATA = yaml.safe_load(DEFAULT_KNOWLEDGE.read_text(encoding="utf-8"))
 KB = load_knowledge()
@@ -492,7 +492,7 @@ def test_matching_is_deterministic():
 
 _MATCH_ALL = """
 import json, sys
-from leadqual.knowledge import match
+from leadqual.understanding.knowledge import match
 texts = json.load(sys.stdin)
 print(json.dumps([[m.entry.id, m.score, list(m.words)] if (m := match(t, "es")) else None for t in texts]))
 """

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from leadqual.answers import skipped
-from leadqual.leads import Lead
+from leadqual.leads.store import Lead
+from leadqual.understanding.answers import skipped
 
 NEED = {"value": "crm", "matched": "comerciales", "text": "gestionar a los comerciales", "source": "text"}
 TIMING = {"months": 0, "no_rush": False, "unknown": False, "text": "cuanto antes", "source": "text"}
@@ -85,7 +85,7 @@ def test_giving_an_email_attaches_it_to_the_conversation_lead(store):
 
 def confirmed(store, claim: dict) -> dict:
     """A chat from another conversation (no shared browser) only claims an existing email: an SDR
-    confirms it is the same person, and then it joins that lead (leadqual/identity.py)."""
+    confirms it is the same person, and then it joins that lead (leadqual/leads/identity.py)."""
     assert claim["identity"]["verified"] is False and claim["identity"]["claims_lead_id"]
     return store.confirm_identity(claim["id"], by="lucia")
 
@@ -318,7 +318,7 @@ def test_two_conversations_creating_the_same_email_at_once_end_in_one_lead(pg_st
     other.close()
     saver.join(timeout=10)
 
-    # The other transaction won the email: this conversation only claims it (leadqual/identity.py),
+    # The other transaction won the email: this conversation only claims it (leadqual/leads/identity.py),
     # and once confirmed its answers join that one lead.
     claim = result["lead"]
     assert pg_store.count() == 2 and claim["identity"]["claimed_email"].lower() == "ana@acme.es"

@@ -10,9 +10,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import create_engine
 
-from leadqual import schema
-from leadqual.observability import JsonFormatter, MaskingFilter, StoreCollector, mask, readiness
-from leadqual.outbox import enqueue
+from leadqual.db import schema
+from leadqual.delivery.outbox import enqueue
+from leadqual.http.observability import JsonFormatter, MaskingFilter, StoreCollector, mask, readiness
 
 
 @pytest.mark.parametrize(

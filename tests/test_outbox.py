@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from leadqual.models import Base, Lead, utcnow
-from leadqual.outbox import (
+from leadqual.db.tables import Base, Lead, utcnow
+from leadqual.delivery.outbox import (
     DEAD,
     DELIVERED,
     PENDING,

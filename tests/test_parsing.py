@@ -1,4 +1,4 @@
-"""Tests for leadqual.parsing: real visitor answers (Spain, Latin America, English)."""
+"""Tests for leadqual.understanding.parsing: real visitor answers (Spain, Latin America, English)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 # from anywhere (e.g. `.venv/bin/pytest tests/test_parsing.py`).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leadqual.parsing import (
+from leadqual.understanding.parsing import (
     Authority,
     Budget,
     Need,
@@ -570,7 +570,7 @@ def test_need_matches(text, lang, value, matched):
     ],
 )
 def test_need_configured_synonyms(text, value):
-    from leadqual.config import load_qualification
+    from leadqual.config.marketing import load_qualification
 
     n = parse_need(text, load_qualification().need.synonyms(), "es")
     assert n is not None

@@ -14,10 +14,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 
-from leadqual import analytics, privacy, schema
 from leadqual.console.decisions import LeadNote
-from leadqual.leads import LeadStore, conversation_key
-from leadqual.models import (
+from leadqual.conversation import analytics
+from leadqual.db import schema
+from leadqual.db.tables import (
     Consent,
     Conversation,
     Erasure,
@@ -29,7 +29,9 @@ from leadqual.models import (
     TrackedEvent,
     Visitor,
 )
-from leadqual.outbox import DELIVERED, OutboxMessage, enqueue
+from leadqual.delivery.outbox import DELIVERED, OutboxMessage, enqueue
+from leadqual.leads import privacy
+from leadqual.leads.store import LeadStore, conversation_key
 
 from .conftest import postgres_database, run_cli
 from .console_support import T0, seed_lead
@@ -86,7 +88,7 @@ def seed_person(store: LeadStore, who: str) -> dict:
     old_email = seed_lead(store, f"{who}.old@acme.es", visitor_text=f"otra cuenta de {who}")
     store.merge_leads(old_email, lead_id, reason="duplicate")
     # A conversation with an odd sender id (stored hashed), from no known browser: it only claims
-    # the email (leadqual/identity.py), and is held under that email all the same.
+    # the email (leadqual/leads/identity.py), and is held under that email all the same.
     odd_sender = f"{ODD_SENDER} {who}"
     claim = store.save_conversation(
         odd_sender,
@@ -222,7 +224,7 @@ def test_consent_rows_carry_the_flow_version_and_language(store):
 def test_marketing_consent_question_can_be_switched_off(config):
     assert config.privacy.ask_marketing_consent is True
     assert (config.privacy.anonymous_events_days, config.privacy.unqualified_transcripts_days) == (180, 365)
-    from leadqual.config import QualificationConfig
+    from leadqual.config.marketing import QualificationConfig
 
     with pytest.raises(ValueError, match="privacy.unqualified_transcripts_days"):
         QualificationConfig(**{**config.model_dump(), "privacy": {"unqualified_transcripts_days": 0}})
@@ -353,7 +355,7 @@ def test_a_failed_tracker_store_delete_waits_and_is_retried(store, tmp_path):
 
 
 def test_erase_drops_the_persons_spooled_saves(store):
-    from leadqual.spool import SaveSpool
+    from leadqual.leads.spool import SaveSpool
 
     ana = seed_person(store, "ana")
     spool = SaveSpool()

@@ -10,8 +10,8 @@ pytest.importorskip("rasa_sdk")
 from sqlalchemy import select  # noqa: E402
 
 import actions.actions as actions  # noqa: E402
-from leadqual.flows import FlowStore, files_content  # noqa: E402
-from leadqual.models import Consent  # noqa: E402
+from leadqual.conversation.flows import FlowStore, files_content  # noqa: E402
+from leadqual.db.tables import Consent  # noqa: E402
 
 from .test_actions import MONDAY_10_MADRID, replying, run, say, slot_events, texts_of, tracker_from  # noqa: E402
 

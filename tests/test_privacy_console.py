@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from leadqual.models import Erasure, Lead
+from leadqual.db.tables import Erasure, Lead
 
 from .console_support import Browser, console_database, console_process
 from .test_privacy import _mentions, seed_person

@@ -1,4 +1,4 @@
-"""Re-scoring every lead (leadqual/rescore.py and `bin/leads rescore`), on SQLite and PostgreSQL."""
+"""Re-scoring every lead (leadqual/leads/rescore.py and `bin/leads rescore`), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from leadqual import cli, rescore
-from leadqual.leads import LeadStore
-from leadqual.models import Lead, ScoreChange, StageTransition
-from leadqual.rescore import rescore_all
-from leadqual.stages import Actor
+from leadqual.db.tables import Lead, ScoreChange, StageTransition
+from leadqual.leads import rescore
+from leadqual.leads.rescore import rescore_all
+from leadqual.leads.store import LeadStore
+from leadqual.scoring.stages import Actor
+from leadqual.tools import cli
 from tests.test_leads import AUTHORITY, HOT, NEED, TIMING, email
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -433,7 +434,7 @@ def test_cli_rescore_full_scores_every_lead_from_its_answers(store, capsys):
 
 
 def test_a_lead_the_new_config_makes_sales_ready_is_handed_off_once(store, config):
-    from leadqual.outbox import OutboxMessage
+    from leadqual.delivery.outbox import OutboxMessage
 
     answers = {"need": NEED, "timing": TIMING, "authority": AUTHORITY, "email": email("maria@lowbudget.example")}
     lead = store.save_conversation("conv-maria", answers, "es", now=T0)

@@ -21,12 +21,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from bench.rescore import event_row
-from leadqual import rescore, scoring
-from leadqual.behaviour import Event
-from leadqual.leads import LeadStore
-from leadqual.models import Lead, ScoreChange, StageTransition, TrackedEvent
-from leadqual.rescore import rescore_all
-from leadqual.stages import meets, score_stage
+from leadqual.db.tables import Lead, ScoreChange, StageTransition, TrackedEvent
+from leadqual.leads import rescore
+from leadqual.leads.rescore import rescore_all
+from leadqual.leads.store import LeadStore
+from leadqual.scoring import fit as scoring
+from leadqual.scoring.behaviour import Event
+from leadqual.scoring.stages import meets, score_stage
 from tests.conftest import postgres_database
 from tests.test_leads import AUTHORITY, BUDGET, NEED, TIMING
 

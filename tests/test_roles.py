@@ -1,4 +1,4 @@
-"""The role taxonomy (leadqual/roles.py) as the authority parser uses it: a title alone gives
+"""The role taxonomy (leadqual/understanding/roles.py) as the authority parser uses it: a title alone gives
 its family's level, a clause about who decides or signs overrides it, and someone else's title
 ("mi jefe", "the MD") is never taken for the visitor's. Phrasings written for this file, not
 taken from any evaluation set."""
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from leadqual.parsing import normalize, parse_authority
-from leadqual.roles import FAMILIES, title_level, visitor_roles
+from leadqual.understanding.parsing import normalize, parse_authority
+from leadqual.understanding.roles import FAMILIES, title_level, visitor_roles
 
 
 @pytest.mark.parametrize(

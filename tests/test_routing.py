@@ -1,4 +1,4 @@
-"""Routing of leads to SDRs (leadqual/routing.py) and the `handoff:` config that drives it."""
+"""Routing of leads to SDRs (leadqual/delivery/routing.py) and the `handoff:` config that drives it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadqual.config import Handoff, load_qualification
-from leadqual.routing import Assignment, available_now, next_steps, route
+from leadqual.config.marketing import Handoff, load_qualification
+from leadqual.delivery.routing import Assignment, available_now, next_steps, route
 from tests.test_config import broken_qualification
 
 # Monday 16 March 2026, 10:00 in Madrid (CET, UTC+1).

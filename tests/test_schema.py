@@ -10,7 +10,8 @@ from contextlib import ExitStack
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from leadqual import cli, schema
+from leadqual.db import schema
+from leadqual.tools import cli
 
 from .conftest import postgres_database
 

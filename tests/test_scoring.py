@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from leadqual import answers, scoring
-from leadqual.config import load_qualification
-from leadqual.stages import score_stage
+from leadqual.config.marketing import load_qualification
+from leadqual.scoring import fit as scoring
+from leadqual.scoring.stages import score_stage
+from leadqual.understanding import answers
 
 
 def budget(**value) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadqual.spool import SaveSpool
+from leadqual.leads.spool import SaveSpool
 
 
 class FlakyStore:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadqual import stages
-from leadqual.stages import (
+from leadqual.scoring import stages
+from leadqual.scoring.stages import (
     FUNNEL,
     MOVES,
     REASON_CODES,

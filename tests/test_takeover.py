@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 from sqlalchemy import select
 
-from leadqual.models import Consent, LiveChat, Message
-from leadqual.outbox import OutboxMessage
-from leadqual.takeover import LiveChats, RasaAPI, TakeoverError
-from leadqual.transcripts import MAX_TEXT, lines_from_events
+from leadqual.db.tables import Consent, LiveChat, Message
+from leadqual.delivery.outbox import OutboxMessage
+from leadqual.leads.takeover import LiveChats, RasaAPI, TakeoverError
+from leadqual.leads.transcripts import MAX_TEXT, lines_from_events
 
 TUESDAY_10 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # 10:00 in Madrid: business hours
 SUNDAY = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
@@ -313,7 +313,7 @@ def test_a_merged_lead_keeps_the_latest_consent_answer(store):
     store.record_consent("chat-2", False, "q", "no", TUESDAY_10)
     store.record_consent("chat-1", True, "q", "sí", TUESDAY_10 + timedelta(minutes=1))
     claim = store.save_conversation("chat-1", {"email": {"address": "tom@uni.example"}}, "es", None, TUESDAY_10)
-    # No browser ties chat-1 to that lead: only claimed until an SDR confirms (leadqual/identity.py).
+    # No browser ties chat-1 to that lead: only claimed until an SDR confirms (leadqual/leads/identity.py).
     assert claim["identity"]["verified"] is False
     store.confirm_identity(claim["id"], by="lucia", now=TUESDAY_10)
     lead = store.get_by_email("tom@uni.example")

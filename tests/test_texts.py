@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from leadqual import texts as texts_module
-from leadqual.config import QUESTION_SLOTS, load_messages
-from leadqual.texts import Texts
+from leadqual.config.marketing import QUESTION_SLOTS, load_messages
+from leadqual.conversation import texts as texts_module
+from leadqual.conversation.texts import Texts
 
 MESSAGES = load_messages()
 RESPONSES = sorted(MESSAGES.responses)

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadqual import outbox, timeutil
-from leadqual.outbox import DeliveryWorker, Destinations
-from leadqual.ratelimit import Limit, RateLimiter
+from leadqual import timeutil
+from leadqual.delivery import outbox
+from leadqual.delivery.outbox import DeliveryWorker, Destinations
+from leadqual.http.ratelimit import Limit, RateLimiter
 
 PAST = datetime(2024, 2, 29, 9, 30, tzinfo=timezone.utc)  # long gone, on purpose
 

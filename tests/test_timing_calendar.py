@@ -15,9 +15,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leadqual.answers import parse_answer
-from leadqual.config import ConfigError, QualificationConfig, load_qualification
-from leadqual.parsing import Timing, parse_timing
+from leadqual.config.marketing import ConfigError, QualificationConfig, load_qualification
+from leadqual.understanding.answers import parse_answer
+from leadqual.understanding.parsing import Timing, parse_timing
 
 SEP = date(2026, 9, 10)
 MAR = date(2026, 3, 15)
@@ -276,7 +276,7 @@ def test_parse_answer_passes_the_configured_fiscal_year(tmp_path):
     ],
 )
 def test_the_hemisphere_of_a_browser_locale(locale, hemisphere):
-    from leadqual.calendar_terms import hemisphere_of_locale
+    from leadqual.understanding.calendar_terms import hemisphere_of_locale
 
     assert hemisphere_of_locale(locale) == hemisphere
 

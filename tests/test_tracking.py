@@ -1,5 +1,5 @@
 """Tracking intake without HTTP: what a valid Segment call is, what each write key may send,
-when an event happened, and what the lead store is handed (leadqual/tracking.py)."""
+when an event happened, and what the lead store is handed (leadqual/http/tracking.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadqual.tracking import (
+from leadqual.http.tracking import (
     MAX_BATCH_BYTES,
     MAX_BATCH_CALLS,
     MAX_CALL_BYTES,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from leadqual.config import ConfigError
+from leadqual import settings
+from leadqual.config.marketing import ConfigError
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LEADQUAL_CONSOLE_PORT", 8090)))
-    parser.add_argument("--host", default=os.environ.get("LEADQUAL_CONSOLE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(settings.CONSOLE_PORT.get()))
+    parser.add_argument("--host", default=settings.CONSOLE_HOST.get())
     args = parser.parse_args()
     from leadqual.console.app import build_app
-    from leadqual.observability import adopt_library_loggers, configure_logging
+    from leadqual.http.observability import adopt_library_loggers, configure_logging
 
     configure_logging("console")  # LEADQUAL_LOG_FORMAT=json for JSON lines; personal data masked
     try:

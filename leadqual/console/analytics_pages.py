@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from leadqual import analytics
+from leadqual.conversation import analytics
 
 from .i18n import LANGUAGES, translator
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 from collections import OrderedDict, deque
 from datetime import datetime
@@ -22,11 +21,13 @@ from sanic import Sanic, response
 from sanic.exceptions import NotFound
 from sqlalchemy import select
 
-from leadqual import clientaddr, observability, timeutil
-from leadqual.leads import Lead, LeadStore
-from leadqual.outbox import DeliveryWorker
-from leadqual.stages import MACHINE, REASON_CODES, STAGES
-from leadqual.transcripts import MAX_TEXT
+from leadqual import settings, timeutil
+from leadqual.delivery.outbox import DeliveryWorker
+from leadqual.http import clientaddr, observability
+from leadqual.leads import serialize
+from leadqual.leads.store import Lead, LeadStore
+from leadqual.leads.transcripts import MAX_TEXT
+from leadqual.scoring.stages import MACHINE, REASON_CODES, STAGES
 
 from . import analytics_pages, auth, flow_editor, privacy_pages
 from .auth import AuthError, User
@@ -41,7 +42,7 @@ LOGIN_CSRF_COOKIE = "lq_login_csrf"
 LANG_COOKIE = "lq_lang"
 # Failed sign-ins one client address may make in LOGIN_WINDOW, to any accounts, before it is
 # told to wait (per process; the per-account-and-address lockout in auth.py holds across
-# processes). The address is the one behind LEADQUAL_TRUSTED_PROXIES (leadqual/clientaddr.py),
+# processes). The address is the one behind LEADQUAL_TRUSTED_PROXIES (leadqual/http/clientaddr.py),
 # not the proxy's: otherwise one client could make every sign-in wait.
 LOGIN_LIMIT, LOGIN_WINDOW = 20, 15 * 60
 # Addresses the throttle remembers (least recently failed dropped first): bounded memory.
@@ -153,8 +154,8 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
     decisions = Decisions(store)
     throttle = Throttle()
     config = store.config
-    api_token = os.environ.get("LEADQUAL_CONSOLE_API_TOKEN") or None
-    https = os.environ.get("LEADQUAL_CONSOLE_URL", "").startswith("https://")
+    api_token = settings.CONSOLE_API_TOKEN.get() or None
+    https = settings.CONSOLE_URL.get().startswith("https://")
     dead_letters = DeliveryWorker(store)
     live = live or LiveConsole(store)
 
@@ -579,7 +580,7 @@ def build_app(store: LeadStore | None = None, name: str = "leadqual_console", li
         ids = [row["id"] for row in page.rows]
         with store.sessions() as session:
             rows = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
-            leads_json = [store._lead_json(session, rows[i], history=False) for i in ids if i in rows]
+            leads_json = [serialize.lead_json(session, rows[i], history=False) for i in ids if i in rows]
         return response.json(
             {"leads": leads_json, "total": page.total, "next": page.next_cursor},
             dumps=lambda value: json.dumps(value, ensure_ascii=False),

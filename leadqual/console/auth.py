@@ -25,24 +25,15 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, and_, delete, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
 
-from leadqual.clientaddr import for_log, rate_key
-from leadqual.models import Base, utcnow
+from leadqual.db.tables import ROLES, SignInFailures, User, WebSession, utcnow
+from leadqual.http.clientaddr import for_log, rate_key
 from leadqual.timeutil import aware
 
 log = logging.getLogger(__name__)
 
-ROLES = ("sdr", "marketing", "admin")
-# What each role may do. sdr: work leads (decide, note, take over); marketing: read and export,
-# edit and publish the question flow, read the analytics; admin: everything, including users and
-# the outbox's dead letters.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "sdr": frozenset({"read", "decide"}),
-    "marketing": frozenset({"read", "export", "flows", "analytics"}),
-    "admin": frozenset({"read", "decide", "export", "flows", "analytics", "admin"}),
-}
 MIN_PASSWORD = 10
 # Consecutive failed sign-ins from one client address before that address is locked out of the
 # account, and for how long; how long a record of failures is kept after the last one.
@@ -71,64 +62,6 @@ class AuthError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-class User(Base):
-    __tablename__ = "console_users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-case
-    name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(10))
-    password_hash: Mapped[str] = mapped_column(String(200))
-    # The SDR id in config (handoff.sdrs) this user is: their leads, their decisions.
-    sdr_id: Mapped[str | None] = mapped_column(String(50))
-    # "es" or "en"; None = from the browser's Accept-Language.
-    language: Mapped[str | None] = mapped_column(String(5))
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Last request seen: the start of "new since your last visit" for the next sign-in.
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    def can(self, permission: str) -> bool:
-        return not self.disabled and permission in PERMISSIONS.get(self.role, frozenset())
-
-    @property
-    def actor_id(self) -> str:
-        """The id written in a lead's history for this user's moves."""
-        return self.sdr_id or self.email
-
-
-class SignInFailures(Base):
-    """Failed sign-ins in a row to one account from one client address (an IPv4 address or an
-    IPv6 /64, leadqual/clientaddr.rate_key), and until when that address is locked out."""
-
-    __tablename__ = "console_sign_in_failures"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), primary_key=True)
-    address: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
-class WebSession(Base):
-    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
-
-    __tablename__ = "console_sessions"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), index=True)
-    # The synchronizer token every POST form of this session must carry.
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Leads created or assigned after this are marked new: the user's previous visit.
-    new_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def digest(token: str) -> str:
@@ -173,7 +106,7 @@ def authenticate(
 ) -> User:
     """The user, if the password is right and the account usable; AuthError otherwise.
 
-    `address` is the client's (leadqual/clientaddr.py; None for one that cannot be told). Each
+    `address` is the client's (leadqual/http/clientaddr.py; None for one that cannot be told). Each
     wrong password counts against that address; MAX_FAILURES in a row lock the address out of
     the account for LOCKOUT, even against the right password. Other addresses are not affected.
     The caller commits the session either way (it holds the count)."""

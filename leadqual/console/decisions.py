@@ -9,16 +9,16 @@ are not stage moves: they are `LeadNote` rows, shown in the same history.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from leadqual import outbox
-from leadqual.leads import Lead, LeadStore
-from leadqual.models import Base, new_id, utcnow
-from leadqual.stages import BACK_REASONS, DISQUALIFY_REASONS, REASON_CODES, Actor, StageError, Transition
+from leadqual import settings
+from leadqual.db.tables import LeadNote, new_id, utcnow
+from leadqual.delivery import outbox
+from leadqual.leads.store import Lead, LeadStore
+from leadqual.scoring.stages import BACK_REASONS, DISQUALIFY_REASONS, REASON_CODES, Actor, StageError, Transition
 
 from .auth import User
 
@@ -39,22 +39,6 @@ class DecisionError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-class LeadNote(Base):
-    """A note, a reassignment or a takeover on a lead: history that is not a stage move."""
-
-    __tablename__ = "lead_notes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
-    # "note", "reassigned", "took_over" or "handed_back" (data: the conversation).
-    kind: Mapped[str] = mapped_column(String(20))
-    # The console user's history id (their SDR id, else their email).
-    author: Mapped[str] = mapped_column(String(320))
-    text: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 def notes_of(session: Session, lead_id: str) -> list[dict]:
@@ -83,7 +67,7 @@ class Decisions:
     def _deliver(self, session: Session, lead: Lead, decision: str, user: User, details: dict, now) -> None:
         if decision not in self.store.config.handoff.deliver_decisions:
             return
-        console = os.environ.get("LEADQUAL_CONSOLE_URL", "").rstrip("/")
+        console = settings.CONSOLE_URL.get().rstrip("/")
         payload = {
             "type": "decision",
             "decision": decision,
@@ -169,7 +153,7 @@ class Decisions:
             session.flush()
             self._deliver(session, lead, "reassigned", user, {"from": previous, "to": sdr_id, "note": note}, now)
 
-        self.store._retrying(work)
+        self.store.transaction(work)
 
     def add_note(self, user: User, lead_id: str, text: str, kind: str = "note", now: datetime | None = None) -> None:
         text = (text or "").strip()
@@ -183,7 +167,7 @@ class Decisions:
             session.flush()
             self._deliver(session, lead, "noted" if kind == "note" else kind, user, {"note": text[:MAX_NOTE]}, now)
 
-        self.store._retrying(work)
+        self.store.transaction(work)
 
     def record_live(
         self, user: User, lead_id: str, kind: str, conversation_id: str, now: datetime | None = None
@@ -202,4 +186,4 @@ class Decisions:
             session.flush()
             self._deliver(session, lead, kind, user, data, now)
 
-        self.store._retrying(work)
+        self.store.transaction(work)

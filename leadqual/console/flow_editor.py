@@ -1,8 +1,8 @@
 """Marketing's side of the console: the question flow's versions, drafts, the editor, the dry run,
 a chat preview of a draft, publishing and restoring (routes under /flow, roles marketing and admin).
 
-The backend is `leadqual.flows` (FlowStore, Drafts, preview tokens) and `leadqual.dryrun`; this
-module only maps forms onto a draft and renders pages:
+The backend is `leadqual.conversation.flows` (FlowStore, Drafts, preview tokens) and
+`leadqual.conversation.dryrun`; this module only maps forms onto a draft and renders pages:
 
 - the editor's form fields are named after the dotted path they change in the draft
   (`f.messages.questions.budget.ask.es`, `f.qualification.stages.sql.min_score`), so a problem
@@ -31,10 +31,11 @@ from sanic import response
 from sanic.exceptions import NotFound
 from sqlalchemy import delete, select
 
-from leadqual.config import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS
+from leadqual import settings
+from leadqual.config.marketing import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS
 from leadqual.console.knowledge_editor import knowledge_from_form, knowledge_view
-from leadqual.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
-from leadqual.flows import Drafts, FlowDraft, FlowInvalid, FlowStore, preview_token
+from leadqual.conversation.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
+from leadqual.conversation.flows import Drafts, FlowDraft, FlowInvalid, FlowStore, preview_token
 
 from .i18n import LANGUAGES, translator
 
@@ -352,7 +353,7 @@ class PreviewChat:
 
     def send(self, sender: str, message: str, token: str, lang: str) -> list[dict]:
         # Rasa's REST channel needs its own token (leadqual_rasa/channels.py GuardedRestInput).
-        rest_token = os.environ.get("LEADQUAL_REST_TOKEN", "")
+        rest_token = settings.REST_TOKEN.get()
         replies = self._call(
             "post",
             "/webhooks/rest/webhook",

@@ -592,7 +592,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "conversion_rate": {"es": "Conversión", "en": "Conversion"},
 }
 
-# Reason codes (leadqual.stages.REASON_CODES), as SDRs read them.
+# Reason codes (leadqual.scoring.stages.REASON_CODES), as SDRs read them.
 REASONS: dict[str, dict[str, str]] = {
     "score_threshold": {"es": "la puntuación llegó al umbral", "en": "the score reached the threshold"},
     "marketing_review": {"es": "revisado por marketing", "en": "reviewed by marketing"},

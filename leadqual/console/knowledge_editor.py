@@ -7,7 +7,7 @@ so each problem is shown next to its field. Example questions and keywords are o
 
 from __future__ import annotations
 
-from leadqual.knowledge import TOPICS
+from leadqual.understanding.knowledge import TOPICS
 
 LANGUAGES = ("es", "en")
 TEXTS = ("price_band", "fallback", "continue_prompt")

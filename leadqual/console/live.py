@@ -1,6 +1,6 @@
 """The console's live chats: what the pages read (who is waiting for a person, who is talking,
 a conversation's transcript and status) and what the SDR does (take over, say, hand back), on top
-of `leadqual.takeover.LiveChats`, with the console's rules about who may do what:
+of `leadqual.leads.takeover.LiveChats`, with the console's rules about who may do what:
 
 - taking over needs an SDR id (the user's `sdr` link); any SDR may take over any conversation
   nobody is in (Intercom-style), but only the SDR in it talks in it;
@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
-from leadqual.leads import Lead, LeadStore, conversation_key
-from leadqual.models import Conversation, LiveChat, Message, utcnow
-from leadqual.takeover import OPEN, LiveChats, RasaAPI, TakeoverError
+from leadqual.db.tables import Conversation, LiveChat, Message, utcnow
+from leadqual.leads.store import Lead, LeadStore, conversation_key
+from leadqual.leads.takeover import OPEN, LiveChats, RasaAPI, TakeoverError
+from leadqual.leads.transcripts import lines_from_events
 from leadqual.timeutil import aware
-from leadqual.transcripts import lines_from_events
 
 from .auth import User
 from .decisions import Decisions

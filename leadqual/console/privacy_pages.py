@@ -1,5 +1,5 @@
 """The console's privacy pages (admins only): export everything held about one person as a JSON
-download, and erase them (leadqual/privacy.py), from the Privacy page (by email) or from the lead
+download, and erase them (leadqual/leads/privacy.py), from the Privacy page (by email) or from the lead
 page. Erasing needs the person's email typed again and a reason; it is recorded in `erasures`
 (who, when, why, counts; no personal data), listed on the Privacy page.
 
@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from sanic import response
 
-from leadqual import privacy
+from leadqual.leads import privacy
 
 from .i18n import translator
 

@@ -17,9 +17,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from leadqual.leads import Lead, LeadStore
-from leadqual.models import Conversation, Message
-from leadqual.stages import STAGES
+from leadqual.db.tables import Conversation, Message
+from leadqual.leads.store import Lead, LeadStore
+from leadqual.scoring.stages import STAGES
 from leadqual.timeutil import aware
 
 from .decisions import notes_of

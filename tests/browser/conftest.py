@@ -1,4 +1,4 @@
-"""Browser harness: the demo website (leadqual.website) on its own origin, the trained model in Rasa
+"""Browser harness: the demo website (leadqual.http.website) on its own origin, the trained model in Rasa
 with the socket.io channel and CORS for that origin, the real action server (intake, embed assets)
 on SQLite, and Debian's Chromium driven by Playwright. No browser is ever downloaded: without
 /usr/bin/chromium (bin/test installs it when it can) or without playwright, these tests skip."""
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leadqual.leads import LeadStore
+from leadqual.leads.store import LeadStore
 
 from ..conftest import RASA_SERVE, free_port, stop, wait_for
 
@@ -107,7 +107,7 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
                 ],
                 workdir,
             ),
-            ("browser-site", [sys.executable, "-m", "leadqual.website", "--port", str(ports["site"])], ROOT),
+            ("browser-site", [sys.executable, "-m", "leadqual.http.website", "--port", str(ports["site"])], ROOT),
         ]
         logs = {}
         for name, cmd, cwd in specs:

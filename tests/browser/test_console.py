@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from leadqual.leads import LeadStore
+from leadqual.leads.store import LeadStore
 
 from ..console_support import PASSWORD, XSS, add_user, console_process, seed_lead
 from .conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from leadqual.flows import FlowStore
+from leadqual.conversation.flows import FlowStore
 
 from ..console_support import PASSWORD, add_user, console_process
 from .conftest import RASA_TOKEN
@@ -23,7 +23,7 @@ NEW_TEXT = "¿Cuánto pensáis invertir en Nubilo este año?"
 def console(stack, database_url, tmp_path_factory):
     """The console on the stack's database with a marketer; afterwards the flow the other browser
     tests expect is restored (they share the database)."""
-    from leadqual.leads import LeadStore
+    from leadqual.leads.store import LeadStore
 
     store = LeadStore(database_url)
     store.create_schema()

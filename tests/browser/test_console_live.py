@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def console(stack, database_url, tmp_path_factory):
-    from leadqual.leads import LeadStore
+    from leadqual.leads.store import LeadStore
 
     store = LeadStore(database_url)
     store.create_schema()  # the console's tables (console_support imports them)

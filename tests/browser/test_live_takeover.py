@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from leadqual.takeover import LiveChats, RasaAPI
+from leadqual.leads.takeover import LiveChats, RasaAPI
 
 from .conftest import RASA_TOKEN
 from .test_website_chat import bot_says, type_message
@@ -53,7 +53,7 @@ def test_an_sdr_takes_over_the_widget_and_hands_it_back(stack, new_page, leads, 
     with leads.sessions() as session:
         from sqlalchemy import select
 
-        from leadqual.models import Message
+        from leadqual.db.tables import Message
 
         lines = [
             (m.sender, m.text)

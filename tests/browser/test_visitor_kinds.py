@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from leadqual import knowledge
-from leadqual.config import load_messages
+from leadqual.config.marketing import load_messages
+from leadqual.understanding import knowledge
 
 from .test_website_chat import bot_says, click_button, messages, type_message, visitor_id
 

@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from leadqual.models import TrackedEvent
+from leadqual.db.tables import TrackedEvent
 
 from .conftest import PROACTIVE_SECONDS
 

@@ -17,8 +17,8 @@ import requests
 import yaml
 from sqlalchemy import text
 
-from leadqual.config import WEEKDAYS
-from leadqual.leads import LeadStore
+from leadqual.config.marketing import WEEKDAYS
+from leadqual.leads.store import LeadStore
 
 from ..conftest import (
     RASA_SERVE,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadqual.config import load_messages
+from leadqual.config.marketing import load_messages
 
 from .conftest import BROWSER_KEY, buttons, delivered, texts
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from leadqual.config import load_messages
+from leadqual.config.marketing import load_messages
 
 from .conftest import API_TOKEN, buttons, database_down, texts
 
@@ -115,7 +115,7 @@ def test_multi_answer_message_fills_every_slot_it_can(visitor, leads):
 
 
 def test_returning_visitor_updates_the_same_lead(visitor, leads):
-    # The same browser (its visitor id) comes back: the same person (leadqual/identity.py). From
+    # The same browser (its visitor id) comes back: the same person (leadqual/leads/identity.py). From
     # another browser the email would only be claimed: tests/e2e/test_identity_claims.py.
     browser = "anon-" + uuid.uuid4().hex
     first = visitor("es", anonymous_id=browser)

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from leadqual.config import load_messages
-from leadqual.flows import FlowStore, files_content
+from leadqual.config.marketing import load_messages
+from leadqual.conversation.flows import FlowStore, files_content
 
 from ..conftest import REST_HEADERS
 from .conftest import buttons, texts
@@ -73,7 +73,7 @@ def test_a_published_flow_reaches_new_chats_while_older_ones_keep_theirs(visitor
 def test_a_console_preview_runs_the_draft_in_real_rasa_and_writes_no_lead(rasa_url, leads, monkeypatch):
     import requests
 
-    from leadqual.flows import Drafts, preview_token
+    from leadqual.conversation.flows import Drafts, preview_token
 
     from .conftest import PREVIEW_SECRET
 
@@ -99,7 +99,7 @@ NEW_TRIAL_ANSWER = "Sí: 30 días gratis, sin tarjeta y con todas las funciones.
 
 
 def test_a_published_answer_reaches_new_chats_while_older_ones_keep_theirs(visitor, leads):
-    from leadqual import knowledge
+    from leadqual.understanding import knowledge
 
     old = visitor("es")
     old.say("hola")

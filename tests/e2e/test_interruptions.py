@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadqual.config import load_messages, load_qualification
+from leadqual.config.marketing import load_messages, load_qualification
 
 from .conftest import texts
 

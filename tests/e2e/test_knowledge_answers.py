@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from leadqual.analytics import UnansweredQuestion
-from leadqual.config import load_messages
-from leadqual.knowledge import continue_prompt, knowledge, price_band
+from leadqual.config.marketing import load_messages
+from leadqual.conversation.analytics import UnansweredQuestion
+from leadqual.understanding.knowledge import continue_prompt, knowledge, price_band
 
 from .conftest import buttons, texts
 

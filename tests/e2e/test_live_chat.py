@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadqual.takeover import LiveChats, RasaAPI
+from leadqual.leads.takeover import LiveChats, RasaAPI
 
 from .conftest import API_TOKEN, buttons, delivered, texts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadqual.config import load_messages
+from leadqual.config.marketing import load_messages
 
 from .conftest import texts
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from leadqual.leads import LeadStore
+from leadqual.leads.store import LeadStore
 
 from ..conftest import RASA_SERVE, REST_HEADERS, free_port, postgres_database, stop, wait_for
 from ..e2e.conftest import always_open_config

@@ -14,7 +14,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from leadqual.config import load_messages
+from leadqual.config.marketing import load_messages
 
 from ..conftest import POSTGRES_URL
 from .conftest import Visitor, texts, wait_until

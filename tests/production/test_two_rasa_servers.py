@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from leadqual.config import load_messages
+from leadqual.config.marketing import load_messages
 
 from .conftest import Visitor, texts, wait_until
 

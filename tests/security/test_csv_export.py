@@ -11,7 +11,7 @@ import re
 import pytest
 
 from leadqual.console.queries import LeadFilter, export_csv
-from leadqual.models import Lead
+from leadqual.db.tables import Lead
 
 from ..console_support import seed_lead
 

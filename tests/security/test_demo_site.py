@@ -1,4 +1,4 @@
-"""The demo website (leadqual/website.py, port 8080 under bin/run) as a real server: no header can
+"""The demo website (leadqual/http/website.py, port 8080 under bin/run) as a real server: no header can
 be injected through the path, a redirect never leaves the site, and an odd path is answered (400
 or 404), never with a dropped connection. Requests are sent as raw bytes, as an attacker would."""
 
@@ -19,7 +19,7 @@ def site(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("site") / "site.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "leadqual.website", "--port", str(port)],
+        [sys.executable, "-m", "leadqual.http.website", "--port", str(port)],
         cwd=ROOT,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,

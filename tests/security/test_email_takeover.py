@@ -90,7 +90,7 @@ def test_a_lead_without_a_claim_cannot_be_confirmed_into_another(store):
 
 
 def test_erasing_the_person_erases_the_chats_that_claimed_their_email(store, tmp_path, monkeypatch):
-    from leadqual import privacy
+    from leadqual.leads import privacy
 
     monkeypatch.setenv("LEADQUAL_HANDOFF_DIR", str(tmp_path))
     monkeypatch.setenv("LEADQUAL_LOG_DIR", str(tmp_path))
@@ -102,8 +102,8 @@ def test_erasing_the_person_erases_the_chats_that_claimed_their_email(store, tmp
 
 
 def test_the_command_line_confirms_a_claim(tmp_path):
-    from leadqual.config import load_qualification
-    from leadqual.leads import LeadStore
+    from leadqual.config.marketing import load_qualification
+    from leadqual.leads.store import LeadStore
 
     url = f"sqlite:///{tmp_path / 'leads.db'}"
     store = LeadStore(url, config=load_qualification())

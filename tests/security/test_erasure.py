@@ -1,4 +1,4 @@
-"""Erasure leaves nothing that brings the person back (leadqual/privacy.py, on SQLite and PostgreSQL):
+"""Erasure leaves nothing that brings the person back (leadqual/leads/privacy.py, on SQLite and PostgreSQL):
 
 - a late save of an erased conversation (the visitor types once more in a chat Rasa still holds)
   stores nothing and returns the marker; so does an older conversation giving the erased email; a
@@ -31,12 +31,21 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import func, select
 
-from leadqual import analytics, privacy
 from leadqual.console.decisions import LeadNote
-from leadqual.leads import LeadStore
-from leadqual.models import Conversation, ErasedIdentity, Erasure, Lead, Message
-from leadqual.outbox import DELIVERED, DeliveryWorker, Destination, Destinations, OutboxMessage, enqueue, verify
-from leadqual.transcripts import lines_from_events
+from leadqual.conversation import analytics
+from leadqual.db.tables import Conversation, ErasedIdentity, Erasure, Lead, Message
+from leadqual.delivery.outbox import (
+    DELIVERED,
+    DeliveryWorker,
+    Destination,
+    Destinations,
+    OutboxMessage,
+    enqueue,
+    verify,
+)
+from leadqual.leads import privacy
+from leadqual.leads.store import LeadStore
+from leadqual.leads.transcripts import lines_from_events
 
 from ..conftest import run_cli
 from ..console_support import T0

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from leadqual.leads import LeadStore
-from leadqual.outbox import enqueue
-from leadqual.spool import SaveSpool
+from leadqual.delivery.outbox import enqueue
+from leadqual.leads.spool import SaveSpool
+from leadqual.leads.store import LeadStore
 
 from ..conftest import ROOT, running_action_server
 
@@ -187,7 +187,7 @@ def started_by_bin_run(tmp_path):
     finally:
         os.umask(old)
     started = repo / "started"
-    servers = ("actions.server", "leadqual.website", "leadqual.console")
+    servers = ("actions.server", "leadqual.http.website", "leadqual.console")
     wanted = ["rasa.cmdline", "rasa.umask"] + [f"app-{module}.umask" for module in servers]
     try:
         deadline = time.monotonic() + 60
@@ -221,7 +221,12 @@ def test_bin_run_makes_its_files_and_its_servers_files_private(started_by_bin_ru
     repo = started_by_bin_run
     for name in ("secrets.env", "endpoints.yml", "actions.log", "rasa.log", "site.log", "console.log"):
         assert mode(repo / "var" / name) == 0o600, name
-    for name in ("rasa.umask", "app-actions.server.umask", "app-leadqual.website.umask", "app-leadqual.console.umask"):
+    for name in (
+        "rasa.umask",
+        "app-actions.server.umask",
+        "app-leadqual.http.website.umask",
+        "app-leadqual.console.umask",
+    ):
         assert (repo / "started" / name).read_text().strip() == "0077", name
     # What is built for everyone using the checkout keeps the caller's umask (a systemd unit may
     # run as another user): e.g. the line bin/run writes into the Rasa environment.

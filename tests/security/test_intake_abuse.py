@@ -24,11 +24,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from leadqual import intake_api, rescore, tracking
-from leadqual.behaviour import Event, score_behaviour
-from leadqual.config import ConfigError
-from leadqual.leads import LeadStore
-from leadqual.models import TrackedEvent
+from leadqual.config.marketing import ConfigError
+from leadqual.db.tables import TrackedEvent
+from leadqual.http import intake as intake_api
+from leadqual.http import tracking
+from leadqual.leads import rescore
+from leadqual.leads.store import LeadStore
+from leadqual.scoring.behaviour import Event, score_behaviour
 from leadqual.timeutil import aware
 
 from ..conftest import postgres_database, running_action_server

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from leadqual.console import auth
-from leadqual.models import utcnow
+from leadqual.db.tables import utcnow
 
 from ..console_support import PASSWORD, Browser, add_user, console_database, console_process
 

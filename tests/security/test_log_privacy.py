@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadqual.observability import MaskingFilter
+from leadqual.http.observability import MaskingFilter
 
 SECRET = "ana.secreta@acme.example"
 

@@ -14,9 +14,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from leadqual import tracking
-from leadqual.leads import LeadStore
-from leadqual.models import TrackedEvent
+from leadqual.db.tables import TrackedEvent
+from leadqual.http import tracking
+from leadqual.leads.store import LeadStore
 
 from ..conftest import postgres_database, running_action_server
 

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import requests
 
-from leadqual.texts import Texts
+from leadqual.conversation.texts import Texts
 
 from ..conftest import ROOT, running_action_server
 

@@ -19,9 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from leadqual import clientaddr, intake_api
-from leadqual.config import ConfigError
+from leadqual.config.marketing import ConfigError
 from leadqual.console import app as console_app
+from leadqual.http import clientaddr
+from leadqual.http import intake as intake_api
 
 from ..conftest import running_action_server
 from ..console_support import PASSWORD, Browser, console_database, console_process

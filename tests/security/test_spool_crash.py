@@ -1,4 +1,4 @@
-"""The spool of failed saves (leadqual/spool.py) loses nothing: not the entry after a line torn by a
+"""The spool of failed saves (leadqual/leads/spool.py) loses nothing: not the entry after a line torn by a
 crash, not an entry appended by another action server on the same host while a retry runs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 
-from leadqual.spool import SaveSpool
+from leadqual.leads.spool import SaveSpool
 
 from ..conftest import ROOT
 
@@ -53,7 +53,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys, time
     sys.path.insert(0, sys.argv[1])
-    from leadqual.spool import SaveSpool
+    from leadqual.leads.spool import SaveSpool
 
     spool, name, start = SaveSpool(sys.argv[2]), sys.argv[3], float(sys.argv[4])
     saved = []

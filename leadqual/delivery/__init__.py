@@ -1,0 +1,1 @@
+"""Qualified leads to people and systems: SDR routing, hand-off, and the CRM outbox."""

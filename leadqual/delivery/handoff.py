@@ -1,0 +1,123 @@
+"""Handing a sales-ready lead to sales: pick its SDR (routing.py), record who and by which rule,
+and queue the handoff packet for the CRM (outbox.py) in the same transaction as the score that
+made the lead sales-ready, so a lead cannot become sales-ready without its packet being queued.
+
+Called by the lead store when a lead's `sales_ready` turns true (the chat's answers or events
+met `stages.sql`). A lead that drops and qualifies again is handed off again, with a new
+idempotency key; re-saving a lead that is still sales-ready queues nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadqual import settings
+from leadqual.config.marketing import QualificationConfig
+from leadqual.db.tables import RoutingState
+from leadqual.delivery import outbox, routing
+
+# Event lines shown in the packet's behaviour highlights, highest value first.
+HIGHLIGHTS = 5
+
+
+def packet(lead: dict, assignment: routing.Assignment) -> dict:
+    """What the CRM receives: contact, BANT as said and as parsed, the score line by line, what the
+    visitor did, the owner and a link back."""
+    events = [line for line in lead["score_breakdown"] if line["source"] == "event"]
+    console = settings.CONSOLE_URL.get().rstrip("/")
+    return {
+        "lead_id": lead["id"],
+        "contact": {k: lead[k] for k in ("email", "name", "company", "language", "user_id")},
+        "profile": lead["profile"],
+        "stage": lead["stage"],
+        "grade": lead["grade"],
+        "scores": lead["scores"],
+        "bant": lead["bant"],
+        "score_breakdown": lead["score_breakdown"],
+        "behaviour_highlights": sorted(events, key=lambda line: -line["value"])[:HIGHLIGHTS],
+        "owner": {"sdr": assignment.sdr_id, "queue": assignment.queue, "rule": assignment.rule},
+        "conversations": lead["conversations"],
+        # Every conversation's lines (visitor, bot, SDR) with times: the rep reads what was said.
+        "transcripts": lead.get("transcripts", []),
+        "links": {"lead": f"{console}/leads/{lead['id']}"} if console else {},
+    }
+
+
+def hand_off(session: Session, lead, lead_json: dict, config: QualificationConfig, now: datetime) -> None:
+    """Assign `lead` (a Lead row, being re-scored in `session`) and queue its packet."""
+    state = session.get(RoutingState, 1, with_for_update=True)
+    if state is None:
+        state = RoutingState(id=1, state={})
+        session.add(state)
+        session.flush()
+    assignment, state.state = routing.route({**lead_json, "owner": lead.owner}, config, now, state.state)
+    lead.owner, lead.owner_queue = assignment.sdr_id, assignment.queue
+    lead.owner_rule, lead.owner_reason, lead.assigned_at = assignment.rule, assignment.reason, now
+    lead_json = {**lead_json, "owner": assignment.sdr_id}
+    outbox.enqueue(
+        session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=_next_key(session, lead, "crm"), now=now
+    )
+
+
+def _next_key(session: Session, lead, kind: str) -> str:
+    """The idempotency key of a lead's next message of `kind`: `<kind>-<lead>-<n>`, n counting
+    the ones queued before (a lead handed off or nurtured again gets a new key)."""
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(outbox.OutboxMessage)
+        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == kind)
+    )
+    return f"{kind}-{lead.id}-{earlier + 1}"
+
+
+def nurture_reason(lead: dict, config: QualificationConfig) -> dict:
+    """Why a lead goes to nurturing instead of sales: the score short of the sql threshold and
+    the required BANT criteria that did not qualify, as codes and as a sentence."""
+    rule = config.stages.sql
+    total = lead["scores"]["total"]
+    failed = [c for c in rule.requires if not lead["bant"][c]["qualifies"]]
+    parts = []
+    if total < rule.min_score:
+        parts.append(f"score {total} below the sales threshold {rule.min_score}")
+    parts += [f"{criterion} does not qualify" for criterion in failed]
+    return {
+        "code": "below_threshold" if total < rule.min_score else "criteria_not_met",
+        "score": total,
+        "threshold": rule.min_score,
+        "failed_criteria": failed,
+        "text": "; ".join(parts) or "not sales-ready",
+    }
+
+
+def nurture_packet(lead: dict, config: QualificationConfig, consent: dict) -> dict:
+    """What marketing automation receives for a lead that consented but is not for sales yet."""
+    return {
+        "lead_id": lead["id"],
+        "contact": {k: lead[k] for k in ("email", "name", "company", "language", "user_id")},
+        "stage": lead["stage"],
+        "grade": lead["grade"],
+        "scores": lead["scores"],
+        "reason": nurture_reason(lead, config),
+        "bant": lead["bant"],
+        "consent": consent,
+    }
+
+
+def nurture(
+    session: Session, lead, lead_json: dict, config: QualificationConfig, consent: dict, now: datetime | None = None
+) -> bool:
+    """Queue a consenting, not sales-ready lead for nurturing; False when it does not apply."""
+    if not lead.marketing_consent or lead.sales_ready or not lead.email:
+        return False
+    outbox.enqueue(
+        session,
+        "nurture",
+        nurture_packet(lead_json, config, consent),
+        lead_id=lead.id,
+        key=_next_key(session, lead, "nurture"),
+        now=now,
+    )
+    return True

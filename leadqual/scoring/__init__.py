@@ -1,0 +1,1 @@
+"""Typed answers and behaviour to points, grades and stages."""

@@ -1,0 +1,1 @@
+"""Command-line tools: bin/leads and the understanding evaluation."""
