@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sanic import Blueprint
+
 from leadqual.conversation import analytics
 
+from .context import Console
 from .i18n import LANGUAGES, translator
 
 WIDTH = 720
@@ -183,3 +186,10 @@ def register(app, store, render, need) -> None:
         need(request, "analytics")
         context = page_context(store.engine, request.ctx.lang, request.args)
         return render(request, "analytics.html", status=400 if context["since_error"] else 200, **context)
+
+
+def blueprint(console: Console) -> Blueprint:
+    """These pages as a blueprint of the console app (app.build_app)."""
+    bp = Blueprint("analytics_pages")
+    register(bp, console.store, console.render, console.need)
+    return bp

@@ -27,7 +27,7 @@ from urllib.parse import quote, urlencode
 
 import requests
 import yaml
-from sanic import response
+from sanic import Blueprint, response
 from sanic.exceptions import NotFound
 from sqlalchemy import delete, select
 
@@ -37,6 +37,7 @@ from leadqual.console.knowledge_editor import knowledge_from_form, knowledge_vie
 from leadqual.conversation.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
 from leadqual.conversation.flows import Drafts, FlowDraft, FlowInvalid, FlowStore, preview_token
 
+from .context import Console
 from .i18n import LANGUAGES, translator
 
 log = logging.getLogger(__name__)
@@ -776,3 +777,10 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
 
 def _preview_url(draft_id: int, sender: str, lang: str) -> str:
     return f"/flow/drafts/{draft_id}/preview?" + urlencode({"chat": sender, "lang": lang})
+
+
+def blueprint(console: Console) -> Blueprint:
+    """These pages as a blueprint of the console app (app.build_app)."""
+    bp = Blueprint("flow_editor")
+    register(bp, console.store, console.render, console.need)
+    return bp

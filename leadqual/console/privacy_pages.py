@@ -12,10 +12,11 @@ import asyncio
 import json
 from urllib.parse import urlencode
 
-from sanic import response
+from sanic import Blueprint, response
 
 from leadqual.leads import privacy
 
+from .context import Console
 from .i18n import translator
 
 
@@ -73,3 +74,10 @@ def register(app, store, render, need) -> None:
             return page(request, status=400, error=t("privacy_reason_needed"), email=email)
         result = await asyncio.to_thread(privacy.erase_person, store, email, user.email, reason)
         return response.redirect("/admin/privacy?" + urlencode({"erased": result["erasure_id"]}), status=303)
+
+
+def blueprint(console: Console) -> Blueprint:
+    """These pages as a blueprint of the console app (app.build_app)."""
+    bp = Blueprint("privacy_pages")
+    register(bp, console.store, console.render, console.need)
+    return bp

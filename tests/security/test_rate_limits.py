@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from leadqual.config.marketing import ConfigError
-from leadqual.console import app as console_app
+from leadqual.console import sign_in
 from leadqual.http import clientaddr
 from leadqual.http import intake as intake_api
 
@@ -174,7 +174,7 @@ class ProxiedBrowser(Browser):
 def test_one_client_failing_sign_ins_does_not_make_everyone_wait(console):
     stranger = ProxiedBrowser(console, "198.51.100.50")
     codes = [
-        stranger.sign_in(f"nobody{n}@nubilo.es", "not the password").status_code for n in range(console_app.LOGIN_LIMIT)
+        stranger.sign_in(f"nobody{n}@nubilo.es", "not the password").status_code for n in range(sign_in.LOGIN_LIMIT)
     ]
     assert set(codes) == {401}
     assert stranger.sign_in("admin@nubilo.es").status_code == 429  # that client now waits
@@ -186,7 +186,7 @@ def test_one_client_failing_sign_ins_does_not_make_everyone_wait(console):
 
 
 def test_the_throttle_remembers_a_bounded_number_of_addresses():
-    throttle = console_app.Throttle(limit=2, window=60, max_addresses=100)
+    throttle = sign_in.Throttle(limit=2, window=60, max_addresses=100)
     for n in range(1000):
         throttle.failed(f"10.0.{n // 250}.{n % 250}")
     assert len(throttle.failures) == 100
