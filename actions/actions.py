@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from leadqual import timeutil
 from leadqual.config.marketing import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, QualificationConfig
-from leadqual.conversation import analytics, questions
+from leadqual.conversation import analytics, questions, turns
 from leadqual.conversation.flows import Flow, FlowStore, check_preview_token
 from leadqual.conversation.texts import Texts
 from leadqual.delivery import routing
@@ -24,10 +24,8 @@ from leadqual.leads.spool import SaveSpool
 from leadqual.leads.store import LeadStore, valid_anonymous_id
 from leadqual.leads.takeover import LiveChats, TakeoverError
 from leadqual.leads.transcripts import lines_from_events
-from leadqual.scoring import extras, stages
-from leadqual.scoring import fit as scoring
+from leadqual.scoring import extras
 from leadqual.understanding import knowledge
-from leadqual.understanding.answers import skipped
 from leadqual.understanding.calendar_terms import hemisphere_of_locale
 from leadqual.understanding.company_size import stated_company_size
 from leadqual.understanding.corrections import read_correction
@@ -508,117 +506,49 @@ class ValidateQualificationForm(FormValidationAction):
             if other is not None:
                 note(tracker, slot, "answered")
             return {slot: other}
-        pending = tracker.get_slot("pending_confirmation") or {}
-        # Whatever happens now settles a pending read-back of this question.
-        settled = {"pending_confirmation": None} if pending else {}
         reading = read_for(slot, message, tracker)
-        if reading.kind == "question":
-            # Answered from marketing's knowledge, then "¿Seguimos con las preguntas?" (Sí / No).
-            # It counts toward the question's cap like any interruption, so it cannot loop.
-            failures = dict(tracker.get_slot("failures") or {})
-            failures[slot] = failures.get(slot, 0) + 1
-            if answer_question(dispatcher, tracker, message.text, lang):
-                dispatcher.utter_message(**continue_prompt(lang, flow_of(tracker).knowledge))
-                return {slot: None, "failures": failures, "continue_asked": True, **settled}
-            return {slot: None, "failures": failures, **settled}
-        unsure_budget = slot == "budget" and (reading.kind != "value" or reading.value.get("unknown"))
-        if unsure_budget and knowledge.is_price_dependent(message.text, lang):
-            # "Depende del precio": the price band, then the budget question again (capped).
+        step = turns.read_requested(
+            slot,
+            reading,
+            intent=message.intent,
+            text=message.text,
+            pending=tracker.get_slot("pending_confirmation") or {},
+            failures=dict(tracker.get_slot("failures") or {}),
+            interruptions=interruptions_on(tracker.events, slot),
+            answers=answers_of(tracker),
+            price_dependent=slot == "budget" and knowledge.is_price_dependent(message.text, lang),
+            config=config,
+        )
+        if step.price_band:
             dispatcher.utter_message(text=knowledge.price_band(lang, kb=flow_of(tracker).knowledge))
-            failures = dict(tracker.get_slot("failures") or {})
-            failures[slot] = failures.get(slot, 0) + 1
-            if failures[slot] + interruptions_on(tracker.events, slot) <= config.max_reasks:
-                return {slot: None, "failures": failures, **settled}
-        if pending.get("slot") == slot and reading.kind != "value":
-            if message.intent == "affirm":
-                note(tracker, slot, "answered")
-                return {slot: pending["value"] | {"confirmed": True}, **settled}
-            if message.intent == "deny":
-                return {slot: None, **settled}  # asked again, plainly
-        if reading.kind == "value":
-            if reading.value.get("source") == "text" and reading.value.get("confidence", 1) < config.confirm_below:
-                return {slot: None, "pending_confirmation": {"slot": slot, "value": reading.value}}
-            note(tracker, slot, "answered")
-            return {slot: reading.value, **settled}
-        if reading.kind == "skip":
-            note(tracker, slot, "skipped")
-            dispatcher.utter_message(**texts(tracker).response("utter_skipped", lang))
-            return {slot: reading.value, **settled}
-        if reading.kind == "human":
-            dispatcher.utter_message(**texts(tracker).response("utter_handoff_contact", lang))
-            filled = answers_of(tracker) | {slot: None}
-            return {slot: None, **skip_unanswered_bant(filled)}
-        failures = dict(tracker.get_slot("failures") or {})
-        failures[slot] = failures.get(slot, 0) + 1
-        if failures[slot] + interruptions_on(tracker.events, slot) > config.max_reasks:
-            note(tracker, slot, "gave_up")
-            dispatcher.utter_message(**texts(tracker).response("utter_gave_up_question", lang))
-            return {slot: skipped(message.text, source="gave_up"), "failures": failures, **settled}
-        note(tracker, slot, "reasked")
-        dispatcher.utter_message(**texts(tracker).reask(slot, lang))
-        return {slot: None, "failures": failures, **settled}
+        if step.answer_question and answer_question(dispatcher, tracker, message.text, lang):
+            dispatcher.utter_message(**continue_prompt(lang, flow_of(tracker).knowledge))
+            step.slots["continue_asked"] = True
+        if step.note:
+            note(tracker, slot, step.note)
+        for response in step.say:
+            reply = texts(tracker).reask(slot, lang) if response == "reask" else texts(tracker).response(response, lang)
+            dispatcher.utter_message(**reply)
+        return step.slots
 
-    # One extract_/validate_ pair per question (rasa-sdk finds them by name).
-    def extract_need(self, dispatcher, tracker, domain):
-        return self._extract("need", tracker)
 
-    def extract_timing(self, dispatcher, tracker, domain):
-        return self._extract("timing", tracker)
+def _per_question(slot: str):
+    """rasa-sdk finds `extract_<slot>` and `validate_<slot>` by name: one pair per question."""
 
-    def extract_budget(self, dispatcher, tracker, domain):
-        return self._extract("budget", tracker)
+    def extract(self, dispatcher, tracker, domain):
+        return self._extract(slot, tracker)
 
-    def extract_authority(self, dispatcher, tracker, domain):
-        return self._extract("authority", tracker)
+    def validate(self, value, dispatcher, tracker, domain):
+        return self._validate(slot, value, dispatcher, tracker)
 
-    def extract_name(self, dispatcher, tracker, domain):
-        return self._extract("name", tracker)
+    return extract, validate
 
-    def extract_company(self, dispatcher, tracker, domain):
-        return self._extract("company", tracker)
 
-    def extract_email(self, dispatcher, tracker, domain):
-        return self._extract("email", tracker)
-
-    def validate_need(self, value, dispatcher, tracker, domain):
-        return self._validate("need", value, dispatcher, tracker)
-
-    def validate_timing(self, value, dispatcher, tracker, domain):
-        return self._validate("timing", value, dispatcher, tracker)
-
-    def validate_budget(self, value, dispatcher, tracker, domain):
-        return self._validate("budget", value, dispatcher, tracker)
-
-    def validate_authority(self, value, dispatcher, tracker, domain):
-        return self._validate("authority", value, dispatcher, tracker)
-
-    def validate_name(self, value, dispatcher, tracker, domain):
-        return self._validate("name", value, dispatcher, tracker)
-
-    def validate_company(self, value, dispatcher, tracker, domain):
-        return self._validate("company", value, dispatcher, tracker)
-
-    def validate_email(self, value, dispatcher, tracker, domain):
-        return self._validate("email", value, dispatcher, tracker)
-
-    # Marketing's extra questions, asked with the spare slots extra_1..extra_3.
-    def extract_extra_1(self, dispatcher, tracker, domain):
-        return self._extract("extra_1", tracker)
-
-    def extract_extra_2(self, dispatcher, tracker, domain):
-        return self._extract("extra_2", tracker)
-
-    def extract_extra_3(self, dispatcher, tracker, domain):
-        return self._extract("extra_3", tracker)
-
-    def validate_extra_1(self, value, dispatcher, tracker, domain):
-        return self._validate("extra_1", value, dispatcher, tracker)
-
-    def validate_extra_2(self, value, dispatcher, tracker, domain):
-        return self._validate("extra_2", value, dispatcher, tracker)
-
-    def validate_extra_3(self, value, dispatcher, tracker, domain):
-        return self._validate("extra_3", value, dispatcher, tracker)
+# The configured questions and marketing's extra questions (the spare slots extra_1..extra_3).
+for _slot in QUESTION_SLOTS + EXTRA_SLOTS:
+    _extract_slot, _validate_slot = _per_question(_slot)
+    setattr(ValidateQualificationForm, f"extract_{_slot}", _extract_slot)
+    setattr(ValidateQualificationForm, f"validate_{_slot}", _validate_slot)
 
 
 class ActionSubmitQualification(Action):
@@ -633,43 +563,25 @@ class ActionSubmitQualification(Action):
         lead, events = save_answers(dispatcher, tracker, answers)
         if erased(lead):
             return events
-        if lead is not None:
-            result = {
-                "stage": lead["stage"],
-                "sales_ready": lead["sales_ready"],
-                "grade": lead["grade"],
-                **lead["scores"],
-            }
-        else:  # database down: still answer correctly (on the answers alone); the write is retried
-            fit = scoring.fit_score(lead_answers(tracker, answers), config)
-            qualifies = {c.criterion: c.qualifies for c in fit.criteria}
-            stage = stages.score_stage(fit.fit, qualifies, config.stages)
-            ready = stages.meets(config.stages.sql, fit.fit, qualifies)
-            result = {"stage": stage, "sales_ready": ready, "fit": fit.fit, "behaviour": 0, "total": fit.fit}
+        result = turns.outcome(lead, lead_answers(tracker, answers), config)
         name = (answers.get("name") or {}).get("value")
         company = (answers.get("company") or {}).get("value")
         lang = language_of(tracker)
-        # Sales-ready leads hear what sales will do, whether the config makes them sql or leaves
-        # them mql for an SDR to accept.
-        stage = "sql" if result["sales_ready"] else result["stage"]
-        response = {"sql": "utter_result_sql", "mql": "utter_result_mql"}.get(stage, "utter_result_nurture")
+        response = turns.result_response(result)
         company_text = company or texts(tracker).response("your_company", lang)["text"]
         dispatcher.utter_message(**texts(tracker).response(response, lang, name=name, company=company_text))
         events += [SlotSet("qualification", result), SlotSet("failures", None)]
         has_email = bool((answers.get("email") or {}).get("address"))
         if has_email:
             events.append(SlotSet("contact_known", True))
-        if result["sales_ready"]:
+        follow = turns.after_result(result, lead, has_email=has_email, previewing=previewing(tracker), config=config)
+        if follow == "next_steps":
             for message in texts(tracker).next_steps(next_steps_of(tracker, lead, lang), lang):
                 dispatcher.utter_message(**message)
-        elif (
-            has_email
-            and config.privacy.ask_marketing_consent
-            and (previewing(tracker) or (lead is not None and lead.get("marketing_consent") is None))
-        ):
+        elif follow == "consent":
             dispatcher.utter_message(**texts(tracker).consent_question(lang))
             events.append(SlotSet("consent_asked", True))
-        elif lead is not None and has_email and lead.get("marketing_consent"):
+        elif follow == "nurture" and lead is not None:
             nurture_again(tracker, lead["id"])
         return events
 
