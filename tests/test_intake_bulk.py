@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from leadqual import timeutil
 from leadqual.db.tables import Lead, TrackedEvent, Visitor
-from leadqual.leads import store as leads
+from leadqual.leads import ingest
 from leadqual.leads.store import LeadStore
 
 from .conftest import postgres_database
@@ -140,7 +140,7 @@ def test_a_mixed_batch_stores_and_scores_as_the_same_events_one_by_one(store, se
 def test_the_one_by_one_path_gives_the_same_result(store, second_store, monkeypatch):
     """Databases without INSERT ... ON CONFLICT store each event with the ORM."""
     store.ingest_events(mixed_events(), NOW)
-    monkeypatch.setattr(leads, "_bulk_insert", lambda dialect: None)
+    monkeypatch.setattr(ingest, "_bulk_insert", lambda dialect: None)
     second_store.ingest_events(mixed_events(), NOW)
     assert snapshot(store) == snapshot(second_store)
 
