@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,7 +23,7 @@ from leadqual.delivery import routing
 from leadqual.leads.spool import SaveSpool
 from leadqual.leads.store import LeadStore, valid_anonymous_id
 from leadqual.leads.takeover import LiveChats, TakeoverError
-from leadqual.leads.transcripts import lines_from_events
+from leadqual.leads.transcripts import lines_from_events, replies_of
 from leadqual.scoring import extras
 from leadqual.understanding import knowledge
 from leadqual.understanding.calendar_terms import hemisphere_of_locale
@@ -271,6 +271,22 @@ def save_answers(
     return lead, ([SlotSet("lead_save_pending", False)] if tracker.get_slot("lead_save_pending") else [])
 
 
+def keep_replies(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Store the transcript with the replies this action sends: the last turn of a conversation
+    would otherwise never reach it (Rasa adds them to the tracker after the action returns)."""
+    if previewing(tracker):
+        return
+    lines = lines_from_events(tracker.events)
+    # After every line so far: the replies are sent after them, whatever the clock says.
+    after = max([clock(), *(line["at"] + timedelta(microseconds=1) for line in lines)])
+    try:
+        store(tracker).save_transcript(
+            tracker.sender_id, lines, language_of(tracker), replies=replies_of(dispatcher.messages, after)
+        )
+    except SQLAlchemyError:  # the next copy of the tracker brings them
+        logger.exception("storing the transcript of %s failed", tracker.sender_id)
+
+
 # -- after an erasure (GDPR): the person's conversations start over, empty ------------------
 
 
@@ -424,7 +440,8 @@ class ValidateQualificationForm(FormValidationAction):
                 events.append(SlotSet("continue_asked", None))
         after = dict(before)
         after.update({e["name"]: e["value"] for e in events if e.get("event") == "slot" and e["name"] in after})
-        known = self._known_answers(tracker) if activating and visitor_of(tracker) else {}
+        qualified = tracker.get_slot("qualification") is not None
+        known = self._known_answers(tracker) if activating and visitor_of(tracker) and not qualified else {}
         if any(after.get(slot) is not None and after.get(slot) == value for slot, value in known.items()):
             dispatcher.utter_message(**texts(tracker).response("utter_known_answers", language_of(tracker)))
         if after != before:
@@ -519,6 +536,8 @@ class ValidateQualificationForm(FormValidationAction):
             price_dependent=slot == "budget" and knowledge.is_price_dependent(message.text, lang),
             config=config,
         )
+        if step.person_request:
+            record_person_request(tracker)
         if step.price_band:
             dispatcher.utter_message(text=knowledge.price_band(lang, kb=flow_of(tracker).knowledge))
         if step.answer_question and answer_question(dispatcher, tracker, message.text, lang):
@@ -560,30 +579,59 @@ class ActionSubmitQualification(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         config = config_of(tracker)
         answers = answers_of(tracker)
+        told_before = tracker.get_slot("qualification") is not None
         lead, events = save_answers(dispatcher, tracker, answers)
         if erased(lead):
             return events
         result = turns.outcome(lead, lead_answers(tracker, answers), config)
-        name = (answers.get("name") or {}).get("value")
-        company = (answers.get("company") or {}).get("value")
         lang = language_of(tracker)
-        response = turns.result_response(result)
-        company_text = company or texts(tracker).response("your_company", lang)["text"]
-        dispatcher.utter_message(**texts(tracker).response(response, lang, name=name, company=company_text))
+        if told_before:
+            # A buying message after the result (the NLG said "Ya tengo todo lo que necesito"):
+            # nothing is asked or thanked again; a sales-ready lead hears its next steps again.
+            events.append(SlotSet("qualification", result))
+            if result["sales_ready"]:
+                events += self.next_steps(dispatcher, tracker, lead, lang)
+            keep_replies(dispatcher, tracker)
+            return events
         events += [SlotSet("qualification", result), SlotSet("failures", None)]
         has_email = bool((answers.get("email") or {}).get("address"))
         if has_email:
             events.append(SlotSet("contact_known", True))
-        follow = turns.after_result(result, lead, has_email=has_email, previewing=previewing(tracker), config=config)
-        if follow == "next_steps":
-            for message in texts(tracker).next_steps(next_steps_of(tracker, lead, lang), lang):
-                dispatcher.utter_message(**message)
+        follow = turns.after_result(
+            result,
+            lead,
+            has_email=has_email,
+            previewing=previewing(tracker),
+            config=config,
+            person_requested=bool(tracker.get_slot("person_requested")),
+        )
+        if follow != "person":  # who asked for a person hears who will talk to them, not a result
+            name = (answers.get("name") or {}).get("value")
+            company = (answers.get("company") or {}).get("value") or texts(tracker).response("your_company", lang)[
+                "text"
+            ]
+            response = turns.result_response(result)
+            dispatcher.utter_message(**texts(tracker).response(response, lang, name=name, company=company))
+        if follow == "person":  # asked for a person before their details: now with the lead attached
+            dispatcher.utter_message(**person_message(tracker, record_person_request(tracker)))
+            events.append(SlotSet("person_requested", False))
+        elif follow == "next_steps":
+            events += self.next_steps(dispatcher, tracker, lead, lang)
         elif follow == "consent":
             dispatcher.utter_message(**texts(tracker).consent_question(lang))
             events.append(SlotSet("consent_asked", True))
         elif follow == "nurture" and lead is not None:
             nurture_again(tracker, lead["id"])
+        keep_replies(dispatcher, tracker)
         return events
+
+    @staticmethod
+    def next_steps(dispatcher: CollectingDispatcher, tracker: Tracker, lead: dict | None, lang: str) -> list:
+        """Booking link, talk now, SLA; remembers that "talk now?" was asked (action_decline)."""
+        steps = next_steps_of(tracker, lead, lang)
+        for message in texts(tracker).next_steps(steps, lang):
+            dispatcher.utter_message(**message)
+        return [SlotSet("talk_now_offered", any(step["kind"] == "talk_now" for step in steps))]
 
 
 def next_steps_of(tracker: Tracker, lead: dict | None, lang: str) -> list[dict]:
@@ -631,30 +679,72 @@ class ActionRecordConsent(Action):
             dispatcher.utter_message(**texts(tracker).response("utter_consent_given", lang, email=email))
         else:
             dispatcher.utter_message(**texts(tracker).response("utter_consent_declined", lang))
+        keep_replies(dispatcher, tracker)
         return [SlotSet("consent_asked", False)]
 
 
+def record_person_request(tracker: Tracker):
+    """The visitor asked for a person: the request waits in the console (/live) and, when their
+    SDR (or anyone) is available now, they are alerted. The Request, or None if it was not
+    recorded (a preview, or the database is down: the visitor still hears the SLA)."""
+    if previewing(tracker):
+        return None
+    try:
+        return LiveChats(store(tracker)).request(tracker.sender_id, now=clock())
+    except (SQLAlchemyError, TakeoverError):
+        logger.exception("recording the request for a person in %s failed", tracker.sender_id)
+        return None
+
+
+def person_message(tracker: Tracker, request) -> dict:
+    """Who will talk to the visitor: their SDR here in a few minutes, or the SLA promise."""
+    lang = language_of(tracker)
+    if request is None:
+        return texts(tracker).person_request("later", None, config_of(tracker).handoff.sla_hours, lang)
+    return texts(tracker).person_request(request.kind, request.sdr_name, request.hours, lang)
+
+
 class ActionRequestPerson(Action):
-    """ "I want to talk to a person" once we know how to reach the visitor: the lead's SDR is
-    alerted and joins this chat when available; otherwise the SLA promise."""
+    """ "I want to talk to a person": the request reaches the console at once. Once we know how
+    to reach the visitor they hear who will talk to them; before that, the questions collect
+    their details first (person_requested: the last answer is followed by who will contact them)."""
 
     def name(self) -> str:
         return "action_request_person"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        request = record_person_request(tracker)
+        email = tracker.get_slot("email")
+        if not (tracker.get_slot("contact_known") or (isinstance(email, dict) and email.get("address"))):
+            dispatcher.utter_message(**texts(tracker).response("utter_handoff_contact", language_of(tracker)))
+            return [SlotSet("person_requested", True)]
+        dispatcher.utter_message(**person_message(tracker, request))
+        keep_replies(dispatcher, tracker)
+        return []
+
+
+class ActionDecline(Action):
+    """A no outside the questions. After "talk now?" it is "not now": when sales will write and
+    the booking link; otherwise a goodbye (stop, bye) or a thanks (no)."""
+
+    def name(self) -> str:
+        return "action_decline"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = language_of(tracker)
-        hours = config_of(tracker).handoff.sla_hours
-        if previewing(tracker):
-            dispatcher.utter_message(**texts(tracker).person_request("later", None, hours, lang))
+        if not tracker.get_slot("talk_now_offered"):
+            response = "utter_thanks" if message_of(tracker).intent == "deny" else "utter_goodbye"
+            dispatcher.utter_message(**texts(tracker).response(response, lang))
             return []
         try:
-            request = LiveChats(store(tracker)).request(tracker.sender_id, now=clock())
-            message = texts(tracker).person_request(request.kind, request.sdr_name, request.hours, lang)
-        except (SQLAlchemyError, TakeoverError):
-            logger.exception("recording the request for a person in %s failed", tracker.sender_id)
-            message = texts(tracker).person_request("later", None, hours, lang)
-        dispatcher.utter_message(**message)
-        return []
+            lead = None if previewing(tracker) else store(tracker).get_by_conversation(tracker.sender_id)
+        except SQLAlchemyError:
+            logger.exception("reading the lead of %s failed", tracker.sender_id)
+            lead = None
+        steps = next_steps_of(tracker, lead, lang)
+        dispatcher.utter_message(**texts(tracker).not_now(steps, config_of(tracker).handoff.sla_hours, lang))
+        keep_replies(dispatcher, tracker)
+        return [SlotSet("talk_now_offered", False)]
 
 
 class ActionStopQualification(Action):
@@ -667,7 +757,7 @@ class ActionStopQualification(Action):
         answers = answers_of(tracker)
         note(tracker, tracker.get_slot("requested_slot"), "stopped")
         events: list[EventType] = []
-        saved = True
+        saved = False  # nothing told, nothing saved: "lo dejamos aquí", not "he guardado lo que me has contado"
         if any(value is not None for value in answers.values()):
             lead, events = save_answers(dispatcher, tracker, answers)
             if erased(lead):
@@ -675,6 +765,8 @@ class ActionStopQualification(Action):
             saved = lead is not None
         response = "utter_stopped" if saved else "utter_stopped_unsaved"
         dispatcher.utter_message(**texts(tracker).response(response, language_of(tracker)))
+        if saved:
+            keep_replies(dispatcher, tracker)
         # continue_asked is left as it is: the form clears it when it next runs (the rules that end
         # here must all set the same slots).
         return [*events, ActiveLoop(None), SlotSet("requested_slot", None)]
@@ -704,14 +796,17 @@ class ActionApplyCorrection(Action):
             for key in ("currency", "period"):
                 if value.get(key) is None and previous.get(key):
                     value[key] = previous[key]
-        dispatcher.utter_message(
-            **texts(tracker).response(
-                "utter_corrected",
-                lang,
-                question=texts(tracker).value(f"question_{slot}", lang),
-                value=texts(tracker).describe(slot, value, lang),
+        if previous:  # a first answer said like a correction ("perdona, mejor en dos meses") is an answer
+            dispatcher.utter_message(
+                **texts(tracker).response(
+                    "utter_corrected",
+                    lang,
+                    question=texts(tracker).value(f"question_{slot}", lang),
+                    value=texts(tracker).describe(slot, value, lang),
+                )
             )
-        )
+        else:
+            note(tracker, slot, "answered")
         answers = answers_of(tracker) | {slot: value}
         lead, events = save_answers(dispatcher, tracker, answers)
         if erased(lead):

@@ -75,6 +75,9 @@ def build_app():
                     str(slots["requested_slot"]),
                     "explained",
                 )
+            if body["response"] == "utter_start_qualification" and slots.get("qualification"):
+                # A buying message after the result: the questions are done (action_submit_qualification).
+                body = {**body, "response": "utter_already_qualified"}
             return response.json(texts.render_nlg(body))
         except KeyError as exc:
             return response.json({"error": str(exc)}, status=404)

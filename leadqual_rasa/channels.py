@@ -30,7 +30,7 @@ import uuid
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic.exceptions import Forbidden, InvalidUsage, PayloadTooLarge
 
 from leadqual import settings
@@ -80,8 +80,28 @@ class SignedSessions:
         return hmac.new(self.key, token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+class SdrAwareSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, except that a line an SDR sent (a bot event whose metadata names an
+    `sdr`, leadqual/leads/takeover.py) reaches the widget with `metadata: {sdr, sdr_name}`, so the
+    widget shows who wrote it (Rasa's own sends the text alone)."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        if not kwargs.get("sdr"):
+            return await super().send_text_message(recipient_id, text, **kwargs)
+        metadata = {"sdr": str(kwargs["sdr"]), "sdr_name": str(kwargs.get("sdr_name") or "")}
+        for part in text.strip().split("\n\n"):
+            await self._send_message(recipient_id, {"text": part, "metadata": metadata})
+        return None
+
+
 class SignedSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel; session ids are issued and checked by `SignedSessions`."""
+
+    def get_output_channel(self):
+        """The channel messages added through Rasa's HTTP API go out on (an SDR's, in a takeover)."""
+        if self.sio is None:
+            return super().get_output_channel()  # Rasa's warning, and None
+        return SdrAwareSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)

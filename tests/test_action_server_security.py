@@ -53,6 +53,17 @@ def test_rasa_routes_need_the_shared_secret(server):
     assert requests.get(url + "/health", timeout=10).status_code == 200  # probes need no secret
 
 
+def test_the_start_of_the_questions_after_the_result_says_nothing_is_asked_again(server):
+    url, _log = server
+
+    def start(slots: dict) -> str:
+        body = {"response": "utter_start_qualification", "tracker": {"slots": {"language": "es", **slots}}}
+        return requests.post(url + "/nlg", params={"token": TOKEN}, json=body, timeout=10).json()["text"]
+
+    assert start({}).startswith("¡Genial! Te hago unas preguntas")
+    assert start({"qualification": {"stage": "sql", "sales_ready": True}}) == "Ya tengo todo lo que necesito, ¡gracias!"
+
+
 def test_an_error_never_echoes_the_conversation(server):
     url, log = server
     failed = requests.post(url + "/webhook", params={"token": TOKEN}, json=CALL, timeout=10)

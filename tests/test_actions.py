@@ -427,11 +427,15 @@ def test_submit_hot_lead_in_business_hours_offers_a_meeting_and_talking_now(lead
     lead = lead_store.get_by_email("ana@acme.es")
     assert (lead["stage"], lead["scores"]["total"], lead["name"], lead["company"]) == ("sql", 100, "Ana", "Acme S.L.")
     assert lead["owner"]["sdr"] == "lucia"
-    # The transcript so far is stored with the lead, with Rasa's times.
-    assert [(m["sender"], m["text"], m["at"]) for m in lead["transcripts"][0]["messages"]] == [
+    # The transcript is stored with the lead, with Rasa's times, and the replies of this last turn
+    # right after them, so an SDR reads them even if the visitor never writes again.
+    stored = lead["transcripts"][0]["messages"]
+    assert [(m["sender"], m["text"], m["at"]) for m in stored[:2]] == [
         ("bot", "¿A qué email te escribimos?", "2026-11-23T09:00:00.250000+00:00"),
         ("visitor", "ana@acme.es", "2026-11-23T09:00:10.500000+00:00"),
     ]
+    assert [m["text"] for m in stored[2:]] == texts_of(messages)
+    assert stored[-1]["data"]["buttons"] == ["Sí, hablar ahora", "Ahora no, gracias"]
 
 
 def test_submit_hot_lead_out_of_hours_offers_the_meeting_or_the_sla(lead_store, monkeypatch):
@@ -505,7 +509,8 @@ def test_stop_saves_partial_answers_and_deactivates_the_form(lead_store):
 def test_stop_with_nothing_answered_saves_no_lead(lead_store):
     empty = {slot: None for slot in QUESTION_SLOTS}
     events, messages = run(actions.ActionStopQualification(), tracker_from("stop_partial", **empty))
-    assert texts_of(messages) == [say("utter_stopped")]
+    # Nothing was told: no "he guardado lo que me has contado".
+    assert texts_of(messages) == [say("utter_stopped_unsaved")]
     assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
     assert lead_store.count() == 0
 
@@ -708,3 +713,69 @@ def test_the_browser_locale_places_the_seasons_of_a_timing_answer():
             reading = actions.read_for("timing", Message("antes del verano"), tracker)
             months[locale] = reading.value["months"]
     assert months == {"es-AR": 3, "es-ES": 9, "<script>": 9, None: 9}
+
+
+# -- what visitors met in a real browser (issue 21) ----------------------------------------
+
+
+def live_chats_of(store: LeadStore, conversation_id: str) -> list:
+    from leadqual.db.tables import LiveChat
+
+    with store.sessions() as session:
+        return [
+            (chat.status, chat.lead_id) for chat in session.query(LiveChat).filter_by(conversation_id=conversation_id)
+        ]
+
+
+def test_a_first_request_for_a_person_reaches_the_console_before_any_detail(lead_store):
+    tracker = replying("form_need_free_text", "quiero hablar con una persona", "request_human")
+    tracker.slots.update({slot: None for slot in QUESTION_SLOTS}, contact_known=None)
+    events, messages = run(actions.ActionRequestPerson(), tracker)
+    assert texts_of(messages) == [say("utter_handoff_contact")]
+    assert slot_events(events)["person_requested"] is True
+    # Waiting in /live already, with no lead yet: an SDR sees it even if no email ever comes.
+    assert live_chats_of(lead_store, tracker.sender_id) == [("requested", None)]
+
+
+def test_after_the_details_a_visitor_who_asked_for_a_person_hears_who_will_talk_to_them(lead_store):
+    tracker = tracker_from("submit_student", person_requested=True)
+    events, messages = run(actions.ActionSubmitQualification(), tracker)
+    # An English visitor, on a Monday at 10:00 in Madrid: the SDR is online and is alerted.
+    assert texts_of(messages) == [
+        "I'm letting Lucía Fernández know right now; they'll write to you here in a few minutes."
+    ]  # not "I've noted everything for when the time is right", nor the marketing-email question
+    assert slot_events(events)["person_requested"] is False
+    lead = lead_store.get_by_email("tom@uni.edu")
+    assert live_chats_of(lead_store, tracker.sender_id) == [("requested", lead["id"])]
+
+
+def test_not_now_to_talking_now_gives_the_booking_link_and_the_sla(lead_store):
+    events, _ = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    assert slot_events(events)["talk_now_offered"] is True
+    tracker = replying("submit_hot_lead", "Ahora no, gracias", "stop", talk_now_offered=True)
+    events, messages = run(actions.ActionDecline(), tracker)
+    (reply,) = texts_of(messages)
+    assert "Lucía Fernández" in reply and "https://cal.nubilo.es/lucia-fernandez" in reply and "24 horas" in reply
+    assert slot_events(events)["talk_now_offered"] is False
+
+
+@pytest.mark.parametrize(("intent", "response"), [("stop", "utter_goodbye"), ("deny", "utter_thanks")])
+def test_any_other_no_outside_the_questions_is_a_goodbye_or_a_thanks(lead_store, intent, response):
+    _events, messages = run(actions.ActionDecline(), replying("submit_hot_lead", "no", intent))
+    assert texts_of(messages) == [say(response)]
+
+
+def test_a_first_answer_said_like_a_correction_is_an_answer_not_a_change(lead_store):
+    tracker = replying("form_need_free_text", "perdona, mejor en dos meses", "correct", timing=None)
+    events, messages = run(actions.ActionApplyCorrection(), tracker)
+    assert messages == []  # no "Hecho, he cambiado el plazo"
+    assert slot_events(events)["timing"]["months"] == 2
+
+
+def test_a_buying_message_after_the_result_asks_and_thanks_nothing_again(lead_store):
+    first, _ = run(actions.ActionSubmitQualification(), tracker_from("submit_hot_lead"))
+    again = tracker_from("submit_hot_lead", qualification=slot_events(first)["qualification"])
+    _events, messages = run(actions.ActionSubmitQualification(), again)
+    said = texts_of(messages)
+    assert not any(text.startswith("¡Gracias") for text in said)
+    assert "https://cal.nubilo.es/lucia-fernandez" in said[0]  # the next steps, again

@@ -122,3 +122,45 @@ def test_calibration_shows_which_bands_grades_and_rules_convert(store, engine):
     budget_rule = next(r for r in result["rules"] if r.startswith("budget.") and result["rules"][r]["with"]["won"])
     assert result["rules"][budget_rule]["with"]["rate"] == 0.667
     assert result["rules"][budget_rule]["without"]["rate"] == 0.0
+
+
+def test_an_answer_given_before_its_question_or_twice_never_makes_a_rate_pass_100_percent(engine):
+    """What marketing met: "Plazo: 101.9 % contesta". A visitor who says "somos 40 y lo
+    queremos este trimestre" while asked the need answers the timing before it is asked; a
+    visitor who corrects an answer answers twice; one who switches to English mid-chat had the
+    ask counted in Spanish and the answer in English. Each is one conversation that reached the
+    question and answered it."""
+
+    def happen(conversation, question, *kinds, lang="es", start=T0):
+        for i, kind in enumerate(kinds):
+            analytics.record(engine, conversation, 1, lang, question, kind, at=start + i * MINUTE)
+
+    happen("asked-and-answered", "need", "asked", "answered")
+    happen("asked-and-answered", "timing", "asked", "answered", start=T0 + 5 * MINUTE)
+    for conversation in ("volunteered", "volunteered-2", "volunteered-3"):
+        happen(conversation, "need", "asked", "answered")
+        happen(conversation, "timing", "answered")  # given with the need, never asked
+    happen("corrected", "need", "asked", "answered")
+    happen("corrected", "timing", "asked", "answered", "answered", start=T0 + 5 * MINUTE)
+    happen("switched", "need", "asked", "answered")
+    happen("switched", "timing", "asked", start=T0 + 5 * MINUTE)
+    happen("switched", "timing", "answered", lang="en", start=T0 + 6 * MINUTE)
+    happen("left", "need", "asked", "answered")
+    happen("left", "timing", "asked", start=T0 + 5 * MINUTE)  # and never came back
+    figures = analytics.question_figures(engine, now=T0 + timedelta(hours=3))
+    by = {(f["language"], f["question"]): f for f in figures}
+    assert set(by) == {("es", "need"), ("es", "timing")}  # "switched" counts once, where it started
+    timing = by[("es", "timing")]
+    # Counted kind by kind, as before, 5 answered of 4 asked made 125 %.
+    assert (timing["reached"], timing["asked"], timing["answered"], timing["volunteered"]) == (7, 4, 6, 3)
+    assert timing["abandoned"] == 1
+    assert (timing["answer_rate"], timing["abandon_rate"], timing["reach_rate"]) == (0.857, 0.143, 1.0)
+    assert by[("es", "need")]["answer_rate"] == 1.0 and by[("es", "need")]["conversations"] == 7
+    assert all(0 <= f[rate] <= 1 for f in figures for rate in ("answer_rate", "abandon_rate", "reach_rate"))
+
+
+def test_questions_are_listed_in_the_order_the_flow_asks_them(engine):
+    """Extra questions come right after their anchor, one anchored on another after that one."""
+    extras = [("extra_1", "team_size", "need"), ("extra_2", "tool", "team_size"), ("extra_3", "why_now", "budget")]
+    order = analytics.flow_order(["timing", "need", "budget", "authority", "email"], extras)
+    assert order == ["timing", "need", "extra_1", "extra_2", "budget", "extra_3", "authority", "email"]

@@ -125,10 +125,18 @@ def text_of(answer) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", answer.text))
 
 
+def text_of_html(fragment: str) -> str:
+    """The text a person reads in a piece of the page: tags gone, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split()).replace(" :", ":")
+
+
 def new_draft(browser: Browser) -> int:
     answer = browser.post("/flow/drafts", {}, allow_redirects=False)
     assert answer.status_code == 303
-    return int(answer.headers["location"].rsplit("/", 1)[1])
+    # A new draft opens on its first section.
+    found = re.fullmatch(r"/flow/drafts/(\d+)/questions", answer.headers["location"])
+    assert found, answer.headers["location"]
+    return int(found.group(1))
 
 
 def newest(console) -> dict:
@@ -151,14 +159,23 @@ def test_marketing_edits_a_question_text_and_publishes_a_version(console):
     marta = signed_in(console, "marta@nubilo.es")
     before = newest(console)["version"]
     draft = new_draft(marta)
-    editor = marta.get(f"/flow/drafts/{draft}")
+    editor = marta.get(f"/flow/drafts/{draft}/questions")
     assert editor.status_code == 200
     assert 'name="f.messages.questions.budget.ask.es"' in editor.text
-    saved = marta.post(f"/flow/drafts/{draft}", {"f.messages.questions.budget.ask.es": NEW_BUDGET_TEXT})
-    assert (
-        saved.status_code == 200 and 'data-testid="saved"' in saved.text and 'data-testid="problems"' not in saved.text
+    old_text = console["flows"].current().messages.questions["budget"].ask.es
+    saved = marta.post(
+        f"/flow/drafts/{draft}", {"section": "questions", "f.messages.questions.budget.ask.es": NEW_BUDGET_TEXT}
     )
+    # Back on the section it was saved from, with the new text in its field.
+    assert saved.status_code == 200 and saved.url.endswith(f"/flow/drafts/{draft}/questions?saved=1")
+    assert 'data-testid="saved"' in saved.text and 'data-testid="problems"' not in saved.text
     assert NEW_BUDGET_TEXT in html.unescape(saved.text)
+    # The overview says what the draft changes: the field, the text before and after.
+    overview = marta.get(f"/flow/drafts/{draft}")
+    change = re.search(r'<tr data-path="messages.questions.budget.ask.es"[^>]*>(.*?)</tr>', overview.text, re.S)
+    assert change, text_of(overview)[:2000]
+    cells = text_of_html(change.group(1))
+    assert "Presupuesto › Pregunta (ES)" in cells and NEW_BUDGET_TEXT in cells and old_text.strip() in cells
 
     published = marta.post(f"/flow/drafts/{draft}/publish", {"note": "budget wording"}, allow_redirects=False)
     assert published.status_code == 303 and published.headers["location"] == f"/flow?published={before + 1}"
@@ -169,8 +186,12 @@ def test_marketing_edits_a_question_text_and_publishes_a_version(console):
 
     page = marta.get(published.headers["location"])
     assert 'data-testid="published"' in page.text
-    row = re.search(rf'<tr data-version="{before + 1}">(.*?)</tr>', page.text, re.S).group(1)
+    row = re.search(rf'<tr data-version="{before + 1}">(.*?)</td>\s*<td class="actions">', page.text, re.S).group(1)
     assert "marta@nubilo.es" in row and "budget wording" in row and "messages.questions.budget.ask.es" in row
+    # What changed reads as the old text struck out and the new one.
+    struck = re.search(r"<del[^>]*>(.*?)</del>.*?<ins[^>]*>(.*?)</ins>", row, re.S)
+    assert struck and html.unescape(struck.group(1)) == old_text.strip()
+    assert html.unescape(struck.group(2)) == NEW_BUDGET_TEXT
     assert f'data-draft="{draft}"' not in page.text  # a published draft is gone
     assert marta.get(f"/flow/drafts/{draft}").status_code == 404
 
@@ -181,8 +202,12 @@ def test_an_empty_question_text_is_saved_but_not_published(console):
     draft = new_draft(marta)
     saved = marta.post(f"/flow/drafts/{draft}", {"f.messages.questions.budget.ask.es": "   "})
     assert saved.status_code == 200 and 'data-testid="saved"' in saved.text
-    assert '<li data-field="messages.questions.budget.ask.es">' in saved.text
-    assert "must not be empty" in saved.text
+    problem = re.search(r'<li data-field="messages.questions.budget.ask.es">(.*?)</li>', saved.text, re.S)
+    assert problem, text_of(saved)[:2000]
+    # A sentence in Spanish naming the field, linked to it; the path only beside it.
+    assert "Presupuesto › Pregunta (ES): No puede quedar vacío." in text_of_html(problem.group(1))
+    assert f'href="/flow/drafts/{draft}/questions#field-messages.questions.budget.ask.es"' in problem.group(1)
+    assert "must not be empty" not in saved.text
     assert 'data-action="publish" disabled' in saved.text
     refused = marta.post(f"/flow/drafts/{draft}/publish", {"note": "oops"})
     assert refused.status_code == 400 and "messages.questions.budget.ask.es" in refused.text
@@ -208,19 +233,28 @@ def test_an_invalid_threshold_in_the_advanced_yaml_is_refused_with_its_field(con
     )
     assert saved.status_code == 200 and 'data-testid="saved"' in saved.text
     assert '<li data-field="qualification.stages.sql.min_score">' in saved.text
-    # The editor shows the problem next to the field, and the value as typed.
-    editor = marta.get(f"/flow/drafts/{draft}")
+    # The section of the editor shows the problem next to the field, as a sentence, and the value as typed.
+    editor = marta.get(f"/flow/drafts/{draft}/scoring")
     field = re.search(
-        r'<label class="field invalid">[^<]*<input name="f.qualification.stages.sql.min_score"[^>]*>', editor.text
+        r'<label class="field invalid" id="field-qualification.stages.sql.min_score">[^<]*'
+        r'<input name="f.qualification.stages.sql.min_score"[^>]*>\s*<span class="field-problem" role="alert">([^<]*)<',
+        editor.text,
     )
-    assert field and 'value="x"' in field.group(0)
+    assert field and 'value="x"' in field.group(0), text_of(editor)[:3000]
+    assert html.unescape(field.group(1)) == "Tiene que ser un número entero, sin decimales ni letras; pone «x»."
+    # Other sections are not this one's problem; the overview counts it under "Puntos y etapas".
+    assert 'data-testid="problems"' not in marta.get(f"/flow/drafts/{draft}/budget").text
+    overview = marta.get(f"/flow/drafts/{draft}").text
+    assert re.search(
+        r'data-section="scoring"><a [^>]*>Puntos y etapas</a>\s*<span class="count-problems">1 por corregir<', overview
+    )
     refused = marta.post(f"/flow/drafts/{draft}/publish", {})
     assert refused.status_code == 400 and "qualification.stages.sql.min_score" in refused.text
     assert newest(console)["version"] == before
     # YAML that cannot be read is not saved at all, and says so.
     broken = marta.post(f"/flow/drafts/{draft}/advanced", {"qualification": "stages: [", "messages": messages})
     assert broken.status_code == 400 and 'data-testid="not-saved"' in broken.text
-    assert "qualification" in text_of(broken) and "not valid YAML" in broken.text
+    assert "qualification" in text_of(broken) and "El texto YAML no se puede leer" in text_of(broken)
 
 
 def test_nothing_changed_is_not_published(console):
@@ -263,7 +297,7 @@ def test_marketing_adds_an_extra_question_with_points_and_reorders(console):
         },
         **{f"asked.{slot}": "1" for slot in ["timing", "need", "budget", "authority", "name"]},
     }
-    saved = marta.post(f"/flow/drafts/{draft}", form)
+    saved = marta.post(f"/flow/drafts/{draft}", {"section": "extra", **form})
     assert saved.status_code == 200 and 'data-testid="problems"' not in saved.text, text_of(saved)[:2000]
     assert 'data-extra="0"' in saved.text and 'value="team_size"' in saved.text
     published = marta.post(f"/flow/drafts/{draft}/publish", {"note": "team size"}, allow_redirects=False)
@@ -278,13 +312,14 @@ def test_marketing_adds_an_extra_question_with_points_and_reorders(console):
     # An extra question with an unknown condition value is refused, naming the field.
     draft = new_draft(marta)
     bad = {k: v for k, v in form.items() if not k.startswith(("x.", "order.", "asked."))}
-    page = marta.get(f"/flow/drafts/{draft}").text
+    page = marta.get(f"/flow/drafts/{draft}/extra").text
     bad.update({"x.count": "1", "x.0.id": "team_size", "x.0.after": "need", "x.0.kind": "choice"})
     bad.update({k: v for k, v in form.items() if k.startswith("x.0.") and k not in ("x.0.when.need",)})
     bad["x.0.when.need"] = "gardening"
     assert 'data-extra="0"' in page
     saved = marta.post(f"/flow/drafts/{draft}", bad)
     assert '<li data-field="qualification.extra_questions.0.when.need">' in saved.text
+    assert "«gardening» no es una de sus respuestas posibles." in html.unescape(saved.text)
     assert marta.post(f"/flow/drafts/{draft}/publish", {}).status_code == 400
 
 
@@ -344,7 +379,9 @@ def test_the_analytics_page_shows_question_figures_and_the_funnel(console):
     marta = signed_in(console, "marta@nubilo.es")
     page = marta.get("/analytics?version=77&language=en")
     assert page.status_code == 200
-    row = re.search(r'<tr data-question="budget" data-version="77" data-language="en">(.*?)</tr>', page.text, re.S)
+    row = re.search(
+        r'<tr data-question="budget" data-version="77" data-language="en" data-step="1">(.*?)</tr>', page.text, re.S
+    )
     assert row
     cells = dict(re.findall(r'data-kind="(\w+)">(\d+)<', row.group(1)))
     assert cells["asked"] == "2" and cells["answered"] == "1" and cells["reasked"] == "1" and cells["skipped"] == "1"
@@ -495,3 +532,106 @@ def test_the_analytics_page_lists_unanswered_questions_by_week_and_language_mask
     assert "pepa@ejemplo.es" not in table
     spanish = html.unescape(marta.get("/analytics?language=es").text.split('data-testid="unanswered"')[1])
     assert "smartwatch" not in spanish.split("</table>")[0]
+
+
+SECTIONS = ("questions", "budget", "authority", "need", "timing", "scoring", "routing", "extra", "knowledge")
+
+
+def test_the_editor_is_one_page_per_section_each_with_its_own_form(console):
+    marta = signed_in(console, "marta@nubilo.es")
+    draft = new_draft(marta)
+    overview = marta.get(f"/flow/drafts/{draft}")
+    assert overview.status_code == 200
+    listed = re.findall(r'<li data-section="(\w+)"><a href="([^"]+)">', overview.text)
+    assert [key for key, _ in listed] == [*SECTIONS, "advanced"]
+    assert [href for _, href in listed] == [f"/flow/drafts/{draft}/{key}" for key in (*SECTIONS, "advanced")]
+    assert 'name="f.' not in overview.text  # the overview holds no field: each section does
+    pages = {}
+    for key in SECTIONS:
+        page = marta.get(f"/flow/drafts/{draft}/{key}")
+        assert page.status_code == 200, key
+        assert f'href="/flow/drafts/{draft}/{key}" data-section="{key}" class="active" aria-current="page"' in page.text
+        pages[key] = page.text
+    # Each form has its own fields only, and says which section it saves.
+    assert 'name="f.qualification.budget.points.qualifies"' in pages["budget"]
+    assert 'name="f.messages.questions.budget.ask.es"' not in pages["budget"]
+    assert 'name="f.qualification.stages.sql.min_score"' in pages["scoring"]
+    assert 'name="f.qualification.need.needs.0.synonyms.es"' in pages["need"]
+    assert 'name="m.qualification.handoff.rules.0.assign_to"' in pages["routing"]
+    assert '<input type="hidden" name="section" value="timing">' in pages["timing"]
+    # Saving a section goes back to it, and stores what it changed.
+    saved = marta.post(
+        f"/flow/drafts/{draft}",
+        {"section": "budget", "f.qualification.budget.points.qualifies": "25", "f.qualification.currency": "EUR"},
+    )
+    assert saved.url.endswith(f"/flow/drafts/{draft}/budget?saved=1") and 'data-testid="saved"' in saved.text
+    assert 'value="25"' in saved.text
+    stored = console["store"].engine
+    from leadqual.conversation.flows import Drafts
+
+    assert Drafts(FlowStore(stored)).get(draft)["qualification"]["budget"]["points"]["qualifies"] == 25
+
+
+def test_routing_is_edited_as_fields_and_an_empty_rule_says_so_in_the_users_language(console):
+    marta = signed_in(console, "marta@nubilo.es")
+    draft = new_draft(marta)
+    page = marta.get(f"/flow/drafts/{draft}/routing").text
+    rule = re.search(r'name="m.qualification.handoff.rules.0.assign_to" value="(\w+)" checked', page)
+    assert rule, text_of_html(page)[:2000]
+    # Nobody left to assign the first rule to: saved, and refused with a sentence by the field.
+    saved = marta.post(f"/flow/drafts/{draft}", {"section": "routing", "m.qualification.handoff.rules.0.assign_to": ""})
+    assert saved.status_code == 200 and 'data-testid="saved"' in saved.text
+    problem = re.search(r'<li data-field="qualification.handoff.rules.0.assign_to">(.*?)</li>', saved.text, re.S)
+    assert problem and "Asignar a: Hace falta al menos 1." in text_of_html(problem.group(1)), text_of_html(saved.text)[:3000]
+    english = marta.get(f"/flow/drafts/{draft}/routing", headers={"Accept-Language": "en"})
+    problem = re.search(r'<li data-field="qualification.handoff.rules.0.assign_to">(.*?)</li>', english.text, re.S)
+    assert problem and "Assign to: At least 1 are needed." in text_of_html(problem.group(1))
+    assert "List should have at least" not in english.text
+    # Ticking an SDR again makes it valid; the SDR's own fields save too.
+    fixed = marta.post(
+        f"/flow/drafts/{draft}",
+        {
+            "section": "routing",
+            "m.qualification.handoff.rules.0.assign_to": ["", rule.group(1)],
+            "b.qualification.handoff.sdrs.0.away": "1",
+        },
+    )
+    assert 'data-testid="problems"' not in fixed.text
+    from leadqual.conversation.flows import Drafts
+
+    handoff = Drafts(FlowStore(console["store"].engine)).get(draft)["qualification"]["handoff"]
+    assert handoff["rules"][0]["assign_to"] == [rule.group(1)] and handoff["sdrs"][0]["away"] is True
+
+
+def test_the_analytics_page_lists_questions_in_flow_order_as_a_funnel(console):
+    engine = console["store"].engine
+    flows = console["flows"]
+    current = flows.current().version
+
+    def happen(conversation, question, *kinds):
+        for kind in kinds:
+            analytics.record(engine, conversation, current, "es", question, kind)
+
+    # Four conversations: the timing answered with the need by two of them, never asked.
+    for n in range(4):
+        happen(f"funnel-{n}", "need", "asked", "answered")
+    happen("funnel-0", "timing", "answered")
+    happen("funnel-1", "timing", "answered")
+    happen("funnel-2", "timing", "asked", "answered")
+    happen("funnel-3", "timing", "asked")
+    happen("funnel-2", "budget", "asked", "answered")
+    marta = signed_in(console, "marta@nubilo.es")
+    page = marta.get(f"/analytics?version={current}&language=es")
+    rows = re.findall(
+        rf'<tr data-question="(\w+)" data-version="{current}" data-language="es" data-step="(\d+)">(.*?)</tr>',
+        page.text,
+        re.S,
+    )
+    order = [question for question, _, _ in rows]
+    asked = list(flows.current().config.questions)
+    assert order == [q for q in asked if q in order] and order[:3] == ["need", "timing", "budget"]
+    timing = dict(re.findall(r'data-rate="(\w+)">([^<]*)<', rows[1][2]))
+    assert timing["answer"] == "75.0 %"  # 3 of the 4 that reached it (kind by kind: 3 answers of 2 asks, 150 %)
+    rates = [rate for _, _, body in rows for rate in re.findall(r'data-rate="\w+">([\d.]+) %', body)]
+    assert rates and all(float(rate) <= 100 for rate in rates)
+    assert "nunca pasan del 100 %" in text_of(page)

@@ -128,7 +128,11 @@ def test_an_sdr_takes_over_talks_and_hands_back(live):
     call = rasa.calls[-1]
     assert call["conversation"] == conversation_id and call["query"]["execute_side_effects"] == "true"
     assert call["events"] == [
-        {"event": "bot", "text": "Sí, <b>integramos</b> con Holded.", "metadata": {"sdr": "lucia"}}
+        {
+            "event": "bot",
+            "text": "Sí, <b>integramos</b> con Holded.",
+            "metadata": {"sdr": "lucia", "sdr_name": "Lucía Fernández"},
+        }
     ]
 
     # Another SDR can neither send, nor take over, nor hand back.

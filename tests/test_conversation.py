@@ -278,3 +278,20 @@ def test_a_correction_with_nothing_to_correct_is_an_answer(config):
     assert read_other_answers(opener, {}, None, config, "en") == {}
     found = read_other_answers(opener, {}, None, config, "en", can_correct=False)
     assert found["budget"]["max"] == 10000 and found["need"]["value"] == "crm"
+
+
+# -- typed button labels and noise (issue 21) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [("este año", "timing_year"), ("Solo estoy mirando.", "timing_none"), ("this year", "timing_year")],
+)
+def test_typing_a_buttons_label_is_that_button_not_a_guess(read, text, option):
+    r = read("timing", text, intent="inform", confidence=0.7)
+    assert r.kind == "value" and r.value["option"] == option and r.value["confidence"] == 1.0
+
+
+def test_laughter_is_not_a_name(read):
+    assert read("name", "jajaja", intent="out_of_scope", confidence=0.98).kind == "interrupt"
+    assert read("name", "Jaime", intent="inform", confidence=0.6).value["value"] == "Jaime"

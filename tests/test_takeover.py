@@ -216,7 +216,7 @@ def test_an_sdr_takes_over_talks_and_hands_back(store, chats, rasa):
     first = rasa.calls[0]
     assert first["query"]["output_channel"] == "latest" and first["query"]["execute_side_effects"] == "true"
     assert first["events"][0] == {"event": "pause"}
-    assert first["events"][1]["metadata"] == {"sdr": "lucia"}
+    assert first["events"][1]["metadata"] == {"sdr": "lucia", "sdr_name": "Lucía Fernández"}
     assert first["events"][1]["text"].startswith("Hola, soy Lucía Fernández, del equipo comercial de Nubilo.")
     assert rasa.paused("chat-1")
 
@@ -334,3 +334,46 @@ def test_an_sdr_can_join_a_visitor_who_has_not_answered_anything(store, chats, r
     with pytest.raises(TakeoverError) as unknown:
         chats.take_over("chat-nobody", "emma", now=TUESDAY_10)
     assert unknown.value.code == "unknown_conversation"
+
+
+# -- what SDRs read (issue 21) -----------------------------------------------------------
+
+
+def test_the_widget_opening_is_not_shown_as_something_the_visitor_typed():
+    events = [
+        {"event": "user", "text": "/greet", "timestamp": 1.0},
+        {"event": "bot", "text": "¡Hola!", "timestamp": 2.0},
+        {"event": "user", "text": '/inform{"budget": 1}', "timestamp": 3.0},
+    ]
+    assert [(line["sender"], line["text"]) for line in lines_from_events(events)] == [
+        ("bot", "¡Hola!"),
+        ("visitor", '/inform{"budget": 1}'),  # a hand-typed payload is kept as typed: the SDR sees it
+    ]
+
+
+def test_the_last_turns_replies_are_kept_and_later_replaced_by_rasas_own_lines(store):
+    from leadqual.leads.transcripts import replies_of
+
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    asked = [{"event": "bot", "text": "¿Tu email?", "timestamp": start.timestamp()}]
+    asked.append({"event": "user", "text": "ana@acme.es", "timestamp": start.timestamp() + 5})
+    sent = [{"text": "¡Gracias, Ana!"}, {"text": "¿Hablamos?", "buttons": [{"title": "Sí"}]}]
+    replies = replies_of(sent, start + timedelta(seconds=5.5))
+    store.save_transcript("conv-x", lines_from_events(asked), "es", replies=replies)
+    with store.sessions() as session:
+        from leadqual.db.tables import Message
+
+        texts = [m.text for m in session.query(Message).filter_by(conversation_id="conv-x").order_by(Message.at)]
+    assert texts == ["¿Tu email?", "ana@acme.es", "¡Gracias, Ana!", "¿Hablamos?"]
+    # Rasa's tracker now has the replies (and a new message): each line is stored once.
+    later = asked + [
+        {"event": "bot", "text": "¡Gracias, Ana!", "timestamp": start.timestamp() + 6},
+        {"event": "bot", "text": "¿Hablamos?", "timestamp": start.timestamp() + 6.1},
+        {"event": "user", "text": "vale", "timestamp": start.timestamp() + 9},
+    ]
+    store.save_transcript("conv-x", lines_from_events(later), "es")
+    with store.sessions() as session:
+        rows = session.query(Message).filter_by(conversation_id="conv-x").order_by(Message.at).all()
+        assert [m.text for m in rows] == ["¿Tu email?", "ana@acme.es", "¡Gracias, Ana!", "¿Hablamos?", "vale"]
+        assert not any((m.data or {}).get("provisional") for m in rows)
+        assert rows[2].at.replace(tzinfo=timezone.utc) == start + timedelta(seconds=6)

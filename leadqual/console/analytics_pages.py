@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sanic import Blueprint
+from sqlalchemy.exc import SQLAlchemyError
 
+from leadqual.config.marketing import EXTRA_SLOTS
 from leadqual.conversation import analytics
+from leadqual.conversation.flows import FlowStore
 
 from .context import Console
 from .i18n import LANGUAGES, translator
@@ -18,6 +21,8 @@ from .i18n import LANGUAGES, translator
 WIDTH = 720
 QUESTION_RATES = ("answered", "reasked", "explained", "skipped", "abandoned")
 FUNNEL_STAGES = ("visitors", "leads", "mql", "sal", "sql", "opportunity")
+# The table's columns after "reached": what happened at the step, in the conversations that reached it.
+STEP_KINDS = ("asked", "answered", "volunteered", "reasked", "explained", "skipped", "gave_up", "stopped", "abandoned")
 RATE_KEYS = ("visitor_to_mql", "mql_to_sal", "sal_to_sql", "sql_to_opportunity")
 
 
@@ -106,21 +111,77 @@ def vbars(groups: list[dict], series: tuple[str, ...], labels: dict[str, str]) -
     return {"width": max(WIDTH, int(x) + 10), "height": top + plot_h + bottom, "shapes": shapes, "texts": texts}
 
 
-def question_rows(figures: list[dict], version: str | None, language: str | None) -> tuple[list[dict], list, list]:
-    """The figures matching the filters, each with its rates (share of the conversations that were
-    asked the question); and the versions and languages there are to filter by."""
+def _flow_positions(flows: FlowStore, version: int) -> tuple[dict[str, int], dict[str, str]]:
+    """Where each question comes in that version's flow (the order the chat asks them), and the
+    extra questions' ids by slot; an unknown version (a restored database) gives none."""
+    try:
+        flow = flows.get(version)
+    except (SQLAlchemyError, ValueError):
+        return {}, {}
+    if flow.version != version:
+        return {}, {}
+    config = flow.config
+    extras = [(slot, extra.id, extra.after) for slot, extra in zip(EXTRA_SLOTS, config.extra_questions, strict=False)]
+    order = analytics.flow_order(list(config.questions), extras)
+    return {name: i for i, name in enumerate(order)}, {slot: extra_id for slot, extra_id, _ in extras}
+
+
+def question_rows(
+    figures: list[dict], version: str | None, language: str | None, flows: FlowStore | None = None
+) -> tuple[list[dict], list, list]:
+    """The figures matching the filters, in the order the flow asks the questions (per version
+    and language; a question the version no longer asks goes last), each with its rates: shares
+    of the conversations that reached the question; and the versions and languages there are
+    to filter by."""
     versions = sorted({f["flow_version"] for f in figures})
     languages = sorted({f["language"] for f in figures})
+    positions: dict[int, tuple[dict[str, int], dict[str, str]]] = {}
     rows = []
     for figure in figures:
         if version and str(figure["flow_version"]) != version:
             continue
         if language and figure["language"] != language:
             continue
-        asked = figure["asked"] or 0
-        rates = {f"{kind}_rate": (figure[kind] / asked if asked else None) for kind in QUESTION_RATES}
-        rows.append({**figure, **rates})
+        if figure["flow_version"] not in positions:
+            positions[figure["flow_version"]] = (
+                _flow_positions(flows, figure["flow_version"]) if flows is not None else ({}, {})
+            )
+        order, extra_ids = positions[figure["flow_version"]]
+        reached = figure.get("reached", figure["asked"]) or 0
+        rates = {f"{kind}_rate": (figure[kind] / reached if reached else None) for kind in QUESTION_RATES}
+        rows.append(
+            {
+                **figure,
+                **rates,
+                "reach_rate": figure.get("reach_rate"),
+                "position": order.get(figure["question"]),
+                "extra_id": extra_ids.get(figure["question"]),
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            r["flow_version"],
+            r["language"],
+            r["position"] is None,
+            r["position"] if r["position"] is not None else 0,
+            r["question"],
+        )
+    )
+    step, group = 0, None
+    for row in rows:
+        step = step + 1 if group == (row["flow_version"], row["language"]) else 1
+        group = (row["flow_version"], row["language"])
+        row["step"] = step
     return rows, versions, languages
+
+
+def question_label(t, row: dict) -> str:
+    """How marketing names a question: "Presupuesto", or an extra question by its id."""
+    if row.get("extra_id"):
+        return f"{row['extra_id']} ({t('flow_extra').lower()})"
+    key = f"q_{row['question']}"
+    label = t(key)
+    return row["question"] if label == key else label
 
 
 def page_context(engine, lang: str, args) -> dict:
@@ -134,10 +195,17 @@ def page_context(engine, lang: str, args) -> dict:
     except ValueError:
         since, since_error = None, t("analytics_bad_since", value=since_text)
     figures = analytics.question_figures(engine)
-    rows, versions, languages = question_rows(figures, version, language)
-    rate_labels = {f"{kind}_rate": t(f"q_{kind}") for kind in QUESTION_RATES}
+    rows, versions, languages = question_rows(figures, version, language, FlowStore(engine))
+    for row in rows:
+        row["label"] = question_label(t, row)
+    # The funnel chart: how many of the conversations reach each step, answer it, leave there.
+    rate_labels = {
+        "reach_rate": t("q_reach_rate"),
+        "answered_rate": t("q_answered"),
+        "abandoned_rate": t("q_abandoned"),
+    }
     question_chart = hbars(
-        [{"label": f"v{r['flow_version']} · {r['language']} · {r['question']}", **r} for r in rows],
+        [{**r, "label": f"v{r['flow_version']} · {r['language']} · {r['step']}. {r['label']}"} for r in rows],
         tuple(rate_labels),
         rate_labels,
     )
@@ -175,6 +243,7 @@ def page_context(engine, lang: str, args) -> dict:
         "grade_chart": hbars(grade_rows, ("rate",), rate_label),
         "pct": _pct,
         "kinds": analytics.KINDS,
+        "step_kinds": STEP_KINDS,
         # What visitors asked that the knowledge had no answer for: what to add to it next.
         "unanswered": [w for w in analytics.unanswered_by_week(engine) if not language or w["language"] == language],
     }

@@ -4,6 +4,13 @@ a chat preview of a draft, publishing and restoring (routes under /flow, roles m
 The backend is `leadqual.conversation.flows` (FlowStore, Drafts, preview tokens) and
 `leadqual.conversation.dryrun`; this module only maps forms onto a draft and renders pages:
 
+- the editor is one page per section (questions and texts, budget, authority, needs, timing,
+  points and stages, routing, extra questions; the answers have their own page), each with its
+  own form, linked from an overview that lists every problem and what the draft changes, each
+  value before and after (`describe_changes`; the versions list shows the same);
+- problems are said as sentences in the user's language next to their field (`explain`: the
+  pydantic error's type and limits, or a custom check's message by its shape), the dotted path
+  beside them;
 - the editor's form fields are named after the dotted path they change in the draft
   (`f.messages.questions.budget.ask.es`, `f.qualification.stages.sql.min_score`), so a problem
   the validation reports (`qualification.stages.sql.min_score: Input should be a valid integer`)
@@ -27,15 +34,18 @@ from urllib.parse import quote, urlencode
 
 import requests
 import yaml
+from pydantic import ValidationError
 from sanic import Blueprint, response
 from sanic.exceptions import NotFound
 from sqlalchemy import delete, select
 
 from leadqual import settings
-from leadqual.config.marketing import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS
+from leadqual.config.marketing import BANT_SLOTS, EXTRA_SLOTS, QUESTION_SLOTS, Messages, QualificationConfig
 from leadqual.console.knowledge_editor import knowledge_from_form, knowledge_view
 from leadqual.conversation.dryrun import dry_run, knowledge_dry_run, load_sample_questions, load_samples
-from leadqual.conversation.flows import Drafts, FlowDraft, FlowInvalid, FlowStore, preview_token
+from leadqual.conversation.flows import Drafts, FlowDraft, FlowInvalid, FlowStore, changed_paths, preview_token
+from leadqual.understanding.knowledge import KnowledgeBase
+from leadqual.understanding.knowledge import field_path as knowledge_field_path
 
 from .context import Console
 from .i18n import LANGUAGES, translator
@@ -162,13 +172,52 @@ def _extra_from_form(form, n: int) -> dict | None:
     return extra
 
 
+def _put(data: dict, path: str, value) -> bool:
+    """Set a value at an existing place (a mapping's key may be new); None under an optional
+    condition (`when`) drops the key instead."""
+    *parents, leaf = path.split(".")
+    node = get_path(data, ".".join(parents)) if parents else data
+    if isinstance(node, dict):
+        old = node.get(leaf)
+        if isinstance(old, list) and isinstance(value, list) and sorted(map(str, old)) == sorted(map(str, value)):
+            return True  # the same choices: their order is kept
+        if value is None and (leaf not in node or (parents and parents[-1] == "when")):
+            node.pop(leaf, None)  # blank and not there (or an optional condition): left out
+        else:
+            node[leaf] = value
+        return True
+    if isinstance(node, list) and leaf.isdigit() and int(leaf) < len(node):
+        node[int(leaf)] = value
+        return True
+    return False
+
+
+def _choices(form, name: str) -> list[str]:
+    return [v.strip() for v in form.getlist(name) or [] if v and v.strip()]
+
+
 def apply_form(qualification: dict, messages: dict, form) -> tuple[dict, dict]:
-    """The draft with the editor's form applied (copies; the arguments are left alone)."""
+    """The draft with the editor's form applied (copies; the arguments are left alone). Field
+    names: `f.<path>` a value in the type the draft holds there; `m.<path>` the ticked boxes
+    (a hidden empty one says the group was shown); `l.<path>` a list, one item per line or
+    comma; `b.<path>` yes/no ("1"/"0"); `o.<path>` an optional number or text, blank = none. An
+    empty list of conditions drops the condition."""
     q, m = copy.deepcopy(qualification), copy.deepcopy(messages)
     data = {"qualification": q, "messages": m}
     for name in form:
-        if name.startswith("f."):
-            set_path(data, name[2:], form.get(name) or "")
+        kind, path = name[:2], name[2:]
+        if kind == "f.":
+            set_path(data, path, form.get(name) or "")
+        elif kind == "m.":
+            _put(data, path, _choices(form, name) or (None if ".when." in path else []))
+        elif kind == "l.":
+            items = [v.strip() for v in re.split(r"[\n,]", form.get(name) or "") if v.strip()]
+            _put(data, path, items or (None if ".when." in path else []))
+        elif kind == "b.":
+            _put(data, path, form.get(name) == "1")
+        elif kind == "o.":
+            raw = (form.get(name) or "").strip()
+            _put(data, path, _coerce(None, raw) if raw else None)
     # Which questions are asked, and in what order (the email always is).
     if form.get("order.email") is not None:
         order = []
@@ -212,6 +261,320 @@ def own_problems(qualification: dict, messages: dict) -> list[dict]:
 
 def draft_problems(drafts: Drafts, draft: dict) -> list[dict]:
     return drafts.problems(draft["id"]) + own_problems(draft["qualification"], draft["messages"])
+
+
+# -- problems as sentences, in the user's language ------------------------------------------------
+# The validation (leadqual/conversation/flows.py) names each field and says what is wrong in
+# pydantic's English. The editor re-reads the same data through the same models to learn the
+# error's type (missing, int_parsing, greater_than...) and its limits, and says it as a sentence
+# in the user's language; the custom checks' messages are matched by their shape. The dotted path
+# stays, secondary, for whoever edits the YAML.
+
+# The editor's sections: (key, the paths a section holds). A problem belongs to the first whose
+# prefix matches; what none holds is in Advanced (YAML).
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("questions", ("qualification.questions", "messages.questions")),
+    ("budget", ("qualification.budget", "qualification.currency", "qualification.exchange_rates")),
+    ("authority", ("qualification.authority",)),
+    ("need", ("qualification.need",)),
+    ("timing", ("qualification.timing",)),
+    ("scoring", ("qualification.stages", "qualification.behaviour", "qualification.grades")),
+    ("routing", ("qualification.handoff",)),
+    ("extra", ("qualification.extra_questions",)),
+    ("knowledge", ("knowledge",)),
+)
+SECTION_KEYS = tuple(key for key, _ in SECTIONS)
+# Sections edited on this module's section pages (knowledge has its own page).
+FORM_SECTIONS = tuple(key for key in SECTION_KEYS if key != "knowledge")
+
+
+def section_of(path: str) -> str:
+    for key, prefixes in SECTIONS:
+        for prefix in prefixes:
+            if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+                return key
+    return "advanced"
+
+
+def section_url(draft_id: int, section: str) -> str:
+    return f"/flow/drafts/{draft_id}/{section}"
+
+
+_TYPE_KEYS = {
+    "missing": "err_missing",
+    "int_parsing": "err_integer",
+    "int_type": "err_integer",
+    "int_from_float": "err_integer",
+    "float_parsing": "err_number",
+    "float_type": "err_number",
+    "greater_than": "err_greater_than",
+    "greater_than_equal": "err_at_least",
+    "less_than": "err_less_than",
+    "less_than_equal": "err_at_most",
+    "string_too_short": "err_empty",
+    "string_too_long": "err_too_long",
+    "literal_error": "err_choice",
+    "too_short": "err_too_few",
+    "too_long": "err_too_many",
+    "extra_forbidden": "err_unknown_field",
+    "bool_parsing": "err_yes_no",
+    "bool_type": "err_yes_no",
+    "string_type": "err_text",
+    "dict_type": "err_mapping",
+    "model_type": "err_mapping",
+    "model_attributes_type": "err_mapping",
+    "list_type": "err_list",
+    "value_error": "err_invalid",
+}
+_ID_PATTERNS = ("^[a-z0-9_]+$", "^[a-z0-9_.-]+$")
+# The custom checks' messages (leadqual/config/marketing.py, flows.py, knowledge.py, this module),
+# by their shape; the groups fill the sentence.
+_MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(pattern, re.S), key)
+    for pattern, key in (
+        (r"^(must not be empty|the text is empty|the question is empty|the keyword is empty)$", "err_empty"),
+        (r"^the question has no texts$", "err_no_texts"),
+        (r"^must be a mapping", "err_mapping"),
+        (r"^thresholds must satisfy", "err_thresholds_order"),
+        (r"^windows must be ordered by max_months$", "err_windows_order"),
+        (r"^min is greater than max$", "err_min_max"),
+        (r"^need ids must be unique$", "err_need_ids"),
+        (r"^points is missing levels: (?P<value>.+)$", "err_missing_levels"),
+        (r"^option '(?P<value>[^']*)' has an unknown level$", "err_option_level"),
+        (r"^'(?P<value>[^']*)' is listed twice$", "err_listed_twice"),
+        (r"^the email question is always asked$", "err_email_always"),
+        (r"^'(?P<value>[^']*)' is required but not asked$", "err_required_not_asked"),
+        (r"^a choice question needs at least two options$", "err_two_options"),
+        (r"^a text question has no options$", "err_text_no_options"),
+        (r"^duplicate (option|SDR|rule|entry) id '(?P<value>[^']*)'$", "err_duplicate_id"),
+        (r"^id '(?P<value>[^']*)' is already used$", "err_duplicate_id"),
+        (r"^'(?P<value>[^']*)' is not a question asked before this one$", "err_after"),
+        (r"^unknown question '(?P<value>[^']*)'$", "err_unknown_question"),
+        (r"^unknown value '(?P<value>[^']*)'$", "err_unknown_value"),
+        (r"^unknown need '(?P<value>[^']*)'$", "err_unknown_value"),
+        (r"^unknown SDR '(?P<value>[^']*)'$", "err_unknown_sdr"),
+        (r"^must be an https:// URL$", "err_https"),
+        (r"^unknown IANA time zone '(?P<value>[^']*)'$", "err_timezone"),
+        (r"^spans overlap$", "err_spans_overlap"),
+        (r"^'(?P<value>[^']*)' is not a span like", "err_span"),
+        (r"start must be before the end", "err_span_order"),
+        (r"^fit needs A >= B >= C$", "err_grades_fit"),
+        (r"^engagement needs 1 >= 2$", "err_grades_engagement"),
+        (r"^rules ids must be unique: (?P<value>.+)$", "err_duplicate_id"),
+        (r"^the same question is an example of entry '(?P<value>[^']*)'$", "err_same_example"),
+        (r"^an answer may contain at most one link$", "err_one_link"),
+        (r"^link '(?P<value>[^']*)' must start with", "err_link"),
+        (r"^exchange_rates\.(?P<value>\w+) must be 1", "err_base_rate"),
+        (r"^exchange_rates\.(?P<value>\w+) must be positive$", "err_positive_rate"),
+        (r"is not an ISO 3166 alpha-2 code|countries must be ISO 3166", "err_country"),
+        (r"is not a month and day like", "err_month_day"),
+        (r"^not valid YAML: (?P<value>.+)$", "err_yaml"),
+        # pydantic's own words, when its error could not be looked up again
+        (r"^Field required$", "err_missing"),
+        (r"^Input should be a valid integer", "err_integer"),
+        (r"^Input should be a valid number", "err_number"),
+        (r"^String should have at least 1 character", "err_empty"),
+        (r"^Extra inputs are not permitted$", "err_unknown_field"),
+    )
+)
+
+
+def _number(value: object) -> object:
+    """0.0 -> 0: a limit as a person writes it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def sentence(t, message: str, detail: dict | None = None) -> str:
+    """What is wrong, as a sentence in the user's language. `detail` is pydantic's error (type,
+    ctx, input) when there is one; else, and for custom checks, the message's shape decides.
+    A message nothing matches is said as "not valid" with pydantic's words after it."""
+    text = message.removeprefix("Value error, ")
+    kind = (detail or {}).get("type", "")
+    ctx = (detail or {}).get("ctx") or {}
+    value = _short((detail or {}).get("input"))
+    if kind not in ("value_error", "handoff", "") or not any(p.search(text) for p, _ in _MESSAGES):
+        if kind == "string_pattern_mismatch":
+            return t("err_id_pattern") if ctx.get("pattern") in _ID_PATTERNS else t("err_pattern", value=value)
+        if kind == "literal_error":
+            choices = re.findall(r"'([^']*)'", str(ctx.get("expected", ""))) or [str(ctx.get("expected", ""))]
+            return t("err_choice", expected=", ".join(choices))
+        if kind in ("int_parsing", "float_parsing") and value:
+            return t(_TYPE_KEYS[kind] + "_typed", value=value)
+        key = _TYPE_KEYS.get(kind)
+        if key and key != "err_invalid":
+            fill = {"value": value, **{k: _short(_number(v), 80) for k, v in ctx.items()}}
+            try:
+                return t(key, **fill)
+            except (KeyError, IndexError):  # a limit pydantic did not give: said without it
+                return t("err_invalid", detail=text)
+    for pattern, key in _MESSAGES:
+        found = pattern.search(text)
+        if found:
+            return t(key, value=(found.groupdict().get("value") or value))
+    return t("err_invalid", detail=text)
+
+
+def _validation_details(draft: dict) -> dict[tuple[str, str], dict]:
+    """pydantic's errors for the draft, by (field, message) as the validation names them."""
+    details: dict[tuple[str, str], dict] = {}
+
+    def collect(model, data, path_of) -> None:
+        if not isinstance(data, dict):
+            return
+        try:
+            model(**data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                details.setdefault((path_of(tuple(err["loc"])), err["msg"]), dict(err))
+        except (TypeError, ValueError):
+            return
+
+    qualification = draft.get("qualification")
+    if isinstance(qualification, dict):
+        qualification = {**qualification, "version": 1}
+    collect(QualificationConfig, qualification, lambda loc: ".".join(["qualification", *map(str, loc)]))
+    collect(Messages, draft.get("messages"), lambda loc: ".".join(["messages", *map(str, loc)]))
+    collect(KnowledgeBase, draft.get("knowledge"), lambda loc: "knowledge." + knowledge_field_path(loc))
+    return details
+
+
+def _upper(lang: str) -> str:
+    return lang.upper() if lang in LANGUAGES else lang
+
+
+# Field names as the editor labels them: (section, name) first, then the name alone.
+_FIELD_KEYS = {
+    ("budget", "qualifies"): "points_budget_qualifies",
+    ("budget", "below_minimum"): "points_budget_below_minimum",
+    ("budget", "no_budget"): "points_budget_no_budget",
+    ("budget", "unknown"): "points_budget_unknown",
+    ("budget", "minimum_price"): "flow_minimum_price",
+    ("budget", "amount"): "field_amount",
+    ("budget", "period"): "flow_period",
+    ("authority", "none"): "level_none",
+    ("need", "match"): "points_need_match",
+    ("need", "none"): "points_need_none",
+    ("timing", "max_months"): "flow_max_months",
+    ("timing", "later_points"): "points_timing_later",
+    ("timing", "unknown_points"): "points_timing_unknown",
+    ("timing", "qualifying_months"): "flow_qualifying_months",
+    ("stages", "nurture_below"): "flow_nurture_below",
+    ("stages", "mql"): "funnel_mql",
+    ("stages", "sql"): "funnel_sql",
+    ("extra_questions", "ask"): "flow_text_ask",
+    ("extra_questions", "why"): "flow_text_why",
+    ("extra_questions", "reask"): "flow_text_reask",
+    ("extra_questions", "after"): "flow_after",
+    ("extra_questions", "when"): "flow_when",
+    ("extra_questions", "options"): "flow_options",
+    ("extra_questions", "points_if_answered"): "flow_points_if_answered",
+    ("knowledge", "answer"): "knowledge_answer",
+    ("knowledge", "questions"): "knowledge_questions",
+    ("knowledge", "keywords"): "knowledge_keywords",
+    ("knowledge", "threshold"): "knowledge_threshold",
+    ("knowledge", "topic"): "knowledge_topic",
+    ("knowledge", "price_band"): "knowledge_price_band",
+    ("knowledge", "fallback"): "knowledge_fallback",
+    ("knowledge", "continue_prompt"): "knowledge_continue_prompt",
+    ("questions", "ask"): "flow_text_ask",
+    ("questions", "why"): "flow_text_why",
+    ("questions", "reask"): "flow_text_reask",
+    "decision_maker": "level_decision_maker",
+    "influencer": "level_influencer",
+    "user": "level_user",
+    "points": "points",
+    "label": "field_label",
+    "options": "flow_buttons",
+}
+# A list named like its section ("Necesidad › crm", not "Necesidad › Necesidades › crm").
+_SAME_AS_SECTION = {("need", "needs"), ("knowledge", "entries"), ("extra_questions", "extra_questions")}
+_SECTION_KEYS = {
+    "questions": "flow_questions",
+    "budget": "budget",
+    "authority": "authority",
+    "need": "need",
+    "timing": "timing",
+    "stages": "flow_thresholds",
+    "behaviour": "flow_behaviour_rules",
+    "grades": "field_grades",
+    "handoff": "flow_sec_routing",
+    "extra_questions": "flow_extra",
+}
+
+
+def field_label(t, path: str, data: dict | None = None) -> str:
+    """A field as marketing names it ("Presupuesto › Puntos › Llega al mínimo", "Etapas › sql ›
+    Puntuación mínima", "Necesidad › crm › Etiqueta (ES)"): list items by their id; the dotted
+    path is shown beside it, smaller."""
+    data = data or {}
+    parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
+
+    def named(key: str, fallback: str) -> str:
+        text = t(key)
+        return fallback if text == key else text
+
+    out: list[str] = []
+    head = parts[0]
+    if head == "qualification" and len(parts) > 1:
+        context = parts[1]
+        out.append(named(_SECTION_KEYS.get(context, f"field_{context}"), context))
+        rest, walked = parts[2:], parts[:2]
+    elif head == "messages" and parts[1:2] == ["questions"] and len(parts) > 2:
+        context = "questions"
+        out.append(named(f"q_{parts[2]}", parts[2]))
+        rest, walked = parts[3:], parts[:3]
+    elif head == "knowledge":
+        context = "knowledge"
+        out.append(t("flow_knowledge"))
+        rest, walked = parts[1:], parts[:1]
+    else:
+        context, rest, walked = head, parts[1:], parts[:1]
+        out.append(named(f"field_{head}", head))
+    for name in rest:
+        walked = [*walked, name]
+        if name.isdigit():
+            item = get_path(data, ".".join(walked))
+            if isinstance(item, dict) and item.get("id"):
+                out.append(str(item["id"]))
+            elif walked[-2] not in ("es", "en"):
+                out.append(str(int(name) + 1))
+        elif name in LANGUAGES:
+            out[-1] = f"{out[-1]} ({name.upper()})"
+        elif (context, name) not in _SAME_AS_SECTION:
+            key = _FIELD_KEYS.get((context, name)) or _FIELD_KEYS.get(name) or f"field_{name}"
+            out.append(named(key, name))
+    return " › ".join(out)
+
+
+def explain(t, problems: list[dict], draft: dict | None) -> list[dict]:
+    """Each problem with its sentence (`text`), the field as marketing names it (`label`), the
+    editor section that holds it and the link to the field there; `field` and `message` stay."""
+    details = _validation_details(draft) if draft else {}
+    explained = []
+    said: set[tuple[str, str]] = set()
+    for problem in problems:
+        field, message = problem["field"], problem["message"]
+        text = sentence(t, message, details.get((field, message)))
+        if (field, text) in said:  # two checks of the same thing (an empty text): said once
+            continue
+        said.add((field, text))
+        section = section_of(field)
+        explained.append(
+            {
+                **problem,
+                "text": text,
+                "label": field_label(t, field, draft),
+                "section": section,
+                "href": f"/flow/drafts/{draft['id']}/{section}#field-{field}" if draft else None,
+            }
+        )
+    return explained
 
 
 # -- what the pages show ----------------------------------------------------------------------------
@@ -274,6 +637,13 @@ def editor_view(draft: dict) -> dict:
         "need_ids": [n["id"] for n in needs],
         "windows": [w for w in (q.get("timing") or {}).get("windows") or [] if isinstance(w, dict)],
         "rules": [r for r in (q.get("behaviour") or {}).get("rules") or [] if isinstance(r, dict)],
+        "sdrs": [s for s in (q.get("handoff") or {}).get("sdrs") or [] if isinstance(s, dict)],
+        "sdr_ids": [s.get("id") for s in (q.get("handoff") or {}).get("sdrs") or [] if isinstance(s, dict)],
+        "routing_rules": [
+            {**r, "when": r.get("when") if isinstance(r.get("when"), dict) else {}}
+            for r in (q.get("handoff") or {}).get("rules") or []
+            if isinstance(r, dict)
+        ],
         "extras": extras,
         "new_extra": _extra_view({"kind": "choice", "options": []}, len(extras))
         if len(extras) < len(EXTRA_SLOTS)
@@ -312,6 +682,110 @@ def _extra_view(extra: dict, n: int) -> dict:
         "points_if_answered": extra.get("points_if_answered", 0),
         "options": options + [{"id": "", "label": {}, "points": 0}] * SPARE_OPTIONS,
         "option_count": len(options),
+    }
+
+
+# -- what changed, before and after ---------------------------------------------------------------
+
+_ABSENT = object()
+# A changed text longer than this is cut, around where it changed.
+CHANGE_CHARS = 160
+
+
+def value_at(data: object, path: str) -> object:
+    """The value a change path names (list items by their id, as `changed_paths` names them, or
+    by index); `_ABSENT` if there is none."""
+    node = data
+    for key in path.split("."):
+        if isinstance(node, dict):
+            if key not in node:
+                return _ABSENT
+            node = node[key]
+        elif isinstance(node, list):
+            by_id = {
+                item.get("id"): item for item in node if isinstance(item, dict) and isinstance(item.get("id"), str)
+            }
+            if key in by_id:
+                node = by_id[key]
+            elif key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                return _ABSENT
+        else:
+            return _ABSENT
+    return node
+
+
+def _plain(t, path: str, value: object) -> str:
+    """A value as one readable line: texts as they are, variations and lists joined, numbers
+    without a needless ".0", the question order by the questions' names, a block as key: value."""
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+        if path == "qualification.questions":
+            return " → ".join(t(f"q_{v}") if t(f"q_{v}") != f"q_{v}" else str(v) for v in value)
+        return " / ".join(_plain(t, path, v) for v in value)
+    if value is None:
+        return "–"
+    dumped = yaml.safe_dump(value, allow_unicode=True, sort_keys=False, default_flow_style=True, width=10**6)
+    return " ".join(dumped.split())
+
+
+def _cut(text: str, start: int, limit: int = CHANGE_CHARS) -> str:
+    """`text` from about `start` (… where cut), at most `limit` characters, cut at a space."""
+    prefix = ""
+    if start > 0:
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space > start - 30 else start
+        text, prefix = text[start:], "…"
+    if len(text) > limit:
+        space = text.rfind(" ", 0, limit)
+        text = text[: space if space > limit * 2 // 3 else limit].rstrip() + "…"
+    return prefix + text
+
+
+def before_after(t, path: str, old: object, new: object) -> dict:
+    """One change as marketing reads it: what it was, what it is (cut around the first
+    difference when long; the whole texts are kept in `before_full` and `after_full`)."""
+    before = None if old is _ABSENT else _plain(t, path, old)
+    after = None if new is _ABSENT else _plain(t, path, new)
+    start = 0
+    if before and after and (len(before) > CHANGE_CHARS or len(after) > CHANGE_CHARS):
+        common = next((i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), None)
+        common = min(len(before), len(after)) if common is None else common
+        start = max(0, common - 40) if common > CHANGE_CHARS // 2 else 0
+    return {
+        "path": path,
+        "kind": "added" if old is _ABSENT else "removed" if new is _ABSENT else "changed",
+        "before": None if before is None else _cut(before, start),
+        "after": None if after is None else _cut(after, start),
+        "before_full": before,
+        "after_full": after,
+    }
+
+
+def describe_changes(t, old: dict, new: dict, paths: list[str] | None = None) -> list[dict]:
+    """Each changed path (given, or found between `old` and `new`: {qualification, messages,
+    knowledge}) with its field's name, section and before/after."""
+    paths = changed_paths(old, new) if paths is None else paths
+    rows = []
+    for path in paths:
+        row = before_after(t, path, value_at(old, path), value_at(new, path))
+        rows.append({**row, "label": field_label(t, path, new), "section": section_of(path)})
+    return rows
+
+
+def _content(qualification: dict, messages: dict, knowledge: dict | None) -> dict:
+    return {
+        "qualification": {k: v for k, v in (qualification or {}).items() if k != "version"},
+        "messages": messages or {},
+        "knowledge": knowledge or {},
     }
 
 
@@ -442,33 +916,106 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             ).all()
         return [row._asdict() for row in rows]
 
+    def version_changes(request, entries: list[dict], limit: int = 30) -> dict[int, list[dict]]:
+        """Before/after of each version's changes (against the version before it), for the
+        newest `limit` versions; older ones list their paths only."""
+        t = t_of(request)
+        contents: dict[int, dict] = {}
+
+        def content(version: int) -> dict:
+            if version not in contents:
+                try:
+                    q, m = flows.content(version)
+                    contents[version] = _content(q, m, flows.knowledge_content(version))
+                except KeyError:
+                    contents[version] = {}
+            return contents[version]
+
+        described = {}
+        for entry in entries[:limit]:
+            if entry["changes"]:
+                old = content(entry["version"] - 1) if entry["version"] > 1 else {}
+                described[entry["version"]] = describe_changes(t, old, content(entry["version"]), entry["changes"])
+        return described
+
     def versions_page(request, status: int = 200, **context):
+        history = flows.history()
         return render(
             request,
             "flow_versions.html",
             status=status,
-            versions=flows.history(),
+            versions=history,
+            described=version_changes(request, history),
             drafts=draft_list(),
             current=flows.current().version,
             **context,
         )
 
     def problem_lookup(problems: list[dict]):
+        """path -> the sentences of the problems at that field (explained problems)."""
         by_field: dict[str, list[str]] = {}
         for problem in problems:
-            by_field.setdefault(problem["field"], []).append(problem["message"])
+            by_field.setdefault(problem["field"], []).append(problem.get("text") or problem["message"])
         return lambda path: by_field.get(path, [])
 
+    def section_nav(draft: dict, problems: list[dict]) -> list[dict]:
+        counts: dict[str, int] = {}
+        for problem in problems:
+            counts[problem["section"]] = counts.get(problem["section"], 0) + 1
+        return [
+            {
+                "key": key,
+                "href": f"/flow/drafts/{draft['id']}/{key}",
+                "problems": counts.get(key, 0),
+            }
+            for key in SECTION_KEYS
+        ] + [{"key": "advanced", "href": f"/flow/drafts/{draft['id']}/advanced", "problems": counts.get("advanced", 0)}]
+
+    def draft_changes(request, draft: dict) -> list[dict]:
+        """What this draft changes in the version it was started from."""
+        try:
+            q, m = flows.content(draft["based_on"])
+            base = _content(q, m, flows.knowledge_content(draft["based_on"]))
+        except KeyError:
+            return []
+        mine = _content(draft["qualification"], draft["messages"], draft["knowledge"])
+        return describe_changes(t_of(request), base, mine)
+
     def editor_page(request, draft: dict, status: int = 200, problems: list[dict] | None = None, **context):
+        """The draft's overview: its sections with their problem counts, every problem as a
+        sentence with a link to its field, what it changes (before/after), and publishing."""
         problems = draft_problems(drafts, draft) if problems is None else problems
+        explained = explain(t_of(request), problems, draft)
         return render(
             request,
             "flow_editor.html",
             status=status,
             draft=draft,
             current=flows.current().version,
-            problems=problems,
-            problem=problem_lookup(problems),
+            problems=explained,
+            sections=section_nav(draft, explained),
+            changes=draft_changes(request, draft),
+            **context,
+        )
+
+    def section_page(request, draft: dict, section: str, status: int = 200, **context):
+        """One section of the editor, with its own form; its problems next to their fields."""
+        explained = explain(t_of(request), draft_problems(drafts, draft), draft)
+        mine = [p for p in explained if p["section"] == section]
+        position = FORM_SECTIONS.index(section)
+        following = SECTION_KEYS[position + 1] if position + 1 < len(SECTION_KEYS) else None
+        return render(
+            request,
+            "flow_section.html",
+            status=status,
+            draft=draft,
+            section=section,
+            next_section=following,
+            current=flows.current().version,
+            problems=mine,
+            all_problems=explained,
+            sections=section_nav(draft, explained),
+            problem=problem_lookup(mine),
             view=editor_view(draft),
             **context,
         )
@@ -490,6 +1037,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             request,
             "flow_version.html",
             entry=entry,
+            changes=version_changes(request, [entry]).get(version, []),
             current=flows.current().version,
             qualification_yaml=_dump(qualification),
             messages_yaml=_dump(messages),
@@ -504,7 +1052,10 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             raise NotFound("no such version") from None
         except FlowInvalid as exc:  # a version valid then, not under today's rules
             return versions_page(
-                request, status=400, error=t_of(request)("flow_restore_invalid"), problems=exc.problems
+                request,
+                status=400,
+                error=t_of(request)("flow_restore_invalid"),
+                problems=explain(t_of(request), exc.problems, None),
             )
         return response.redirect(f"/flow?{urlencode({'restored': flow.version})}", status=303)
 
@@ -519,7 +1070,8 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             raise NotFound("no such version") from None
         qualification = {k: v for k, v in qualification.items() if k != "version"}
         draft_id, _ = drafts.save(qualification, messages, by=user.email)
-        return response.redirect(f"/flow/drafts/{draft_id}", status=303)
+        # A new draft opens on its first section, the questions (nothing to fix or compare yet).
+        return response.redirect(f"/flow/drafts/{draft_id}/{FORM_SECTIONS[0]}", status=303)
 
     @app.get("/flow/drafts/<draft_id:int>")
     async def flow_editor(request, draft_id: int):
@@ -527,16 +1079,33 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
         saved = request.args.get("saved") == "1"
         return editor_page(request, load_draft(draft_id), saved=saved)
 
+    def section_handler(section: str):
+        async def flow_section(request, draft_id: int):
+            need(request, "flows")
+            return section_page(request, load_draft(draft_id), section, saved=request.args.get("saved") == "1")
+
+        flow_section.__name__ = f"flow_section_{section}"
+        return flow_section
+
+    for section in FORM_SECTIONS:
+        app.add_route(
+            section_handler(section),
+            f"/flow/drafts/<draft_id:int>/{section}",
+            methods=["GET"],
+            name=f"flow_section_{section}",
+        )
+
     @app.post("/flow/drafts/<draft_id:int>")
     async def flow_save(request, draft_id: int):
+        """Stores the draft, valid or not, and goes back to the section the form was (or to the
+        overview), where its problems are shown next to their fields."""
         user = need(request, "flows")
         draft = load_draft(draft_id)
         qualification, messages = apply_form(draft["qualification"], draft["messages"], request.form)
         drafts.save(qualification, messages, by=user.email, draft_id=draft_id)
-        draft = load_draft(draft_id)
-        problems = draft_problems(drafts, draft)
-        if problems:  # saved, but shown with its problems at once
-            return editor_page(request, draft, status=200, problems=problems, saved=True)
+        section = request.form.get("section")
+        if section in FORM_SECTIONS:
+            return response.redirect(f"/flow/drafts/{draft_id}/{section}?saved=1", status=303)
         return response.redirect(f"/flow/drafts/{draft_id}?saved=1", status=303)
 
     @app.post("/flow/drafts/<draft_id:int>/discard")
@@ -555,7 +1124,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             request,
             "flow_advanced.html",
             draft=draft,
-            problems=draft_problems(drafts, draft),
+            problems=explain(t_of(request), draft_problems(drafts, draft), draft),
             qualification_yaml=_dump(draft["qualification"]),
             messages_yaml=_dump(draft["messages"]),
             knowledge_yaml=_dump(draft["knowledge"]),
@@ -587,7 +1156,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
                 "flow_advanced.html",
                 status=400,
                 draft=draft,
-                problems=problems,
+                problems=explain(t_of(request), problems, None),
                 not_saved=True,
                 qualification_yaml=texts["qualification"],
                 messages_yaml=texts["messages"],
@@ -604,7 +1173,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
                 request,
                 "flow_advanced.html",
                 draft=draft,
-                problems=problems,
+                problems=explain(t_of(request), problems, draft),
                 saved=True,
                 qualification_yaml=_dump(draft["qualification"]),
                 messages_yaml=_dump(draft["messages"]),
@@ -615,10 +1184,11 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
     def knowledge_page(request, draft: dict, status: int = 200, **context):
         problems = context.pop("problems", None)
         problems = draft_problems(drafts, draft) if problems is None else problems
-        knowledge_problems = [p for p in problems if p["field"].startswith("knowledge")]
+        explained = explain(t_of(request), problems, draft)
+        knowledge_problems = [p for p in explained if p["field"].startswith("knowledge")]
 
         def under(prefix: str) -> list[str]:
-            return [p["message"] for p in knowledge_problems if p["field"].startswith(prefix)]
+            return [p["text"] for p in knowledge_problems if p["field"].startswith(prefix)]
 
         return render(
             request,
@@ -626,6 +1196,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
             status=status,
             draft=draft,
             problems=knowledge_problems,
+            sections=section_nav(draft, explained),
             problem=under,
             view=knowledge_view(context.pop("knowledge", None) or draft["knowledge"]),
             **context,
@@ -675,7 +1246,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
                 "flow_blocked.html",
                 status=409,
                 draft=draft,
-                problems=problems,
+                problems=explain(t_of(request), problems, draft),
                 what=t_of(request)(what),
             )
         return flow, None

@@ -59,6 +59,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "no_leads": {"es": "Ningún lead coincide con los filtros.", "en": "No lead matches the filters."},
     "next": {"es": "Siguientes →", "en": "Next →"},
     "previous": {"es": "← Anteriores", "en": "← Previous"},
+    # -- the list's views (queries.VIEWS) --
+    "view_inbox": {"es": "Bandeja de entrada", "en": "Inbox"},
+    "view_mine": {"es": "Míos", "en": "Mine"},
+    "view_score": {"es": "Por puntuación", "en": "By score"},
+    "inbox_hint": {
+        "es": "Primero lo que te espera: visitantes esperando en un chat en vivo, y de tus leads y los que no tienen"
+        " responsable, los nuevos desde tu última visita y los listos para ventas sin aceptar. Después, por grado"
+        " (A1 primero) y puntuación.",
+        "en": "What waits for you first: visitors waiting in a live chat, then, of your leads and those nobody owns,"
+        " the ones new since your last visit and the sales-ready ones nobody has accepted. Then by grade (A1 first)"
+        " and score.",
+    },
+    "score_hint": {"es": "La puntuación total más alta primero.", "en": "Highest total score first."},
+    "badge_live_waiting": {"es": "espera en el chat", "en": "waiting in chat"},
+    "bad_filter": {"es": "Filtro no válido ({field}): {value}", "en": "Invalid filter ({field}): {value}"},
     "sales_ready": {"es": "listo para ventas", "en": "sales-ready"},
     "anonymous": {"es": "(anónimo)", "en": "(anonymous)"},
     "why_score": {"es": "Por qué esta puntuación", "en": "Why this score"},
@@ -121,6 +136,64 @@ STRINGS: dict[str, dict[str, str]] = {
     "choose_reason": {"es": "Elige un motivo", "en": "Choose a reason"},
     "optional_note": {"es": "Nota (opcional)", "en": "Note (optional)"},
     "decision_saved": {"es": "Hecho: {what}.", "en": "Done: {what}."},
+    # -- refused decisions (decisions.DecisionError codes), the note typed is kept in the form --
+    "decision_forbidden": {
+        "es": "Solo puedes decidir sobre tus leads o sobre los que no tienen responsable.",
+        "en": "You can only decide on your own leads or on leads nobody owns.",
+    },
+    "decision_illegal_move": {
+        "es": "No se ha guardado: el lead está en {stage} y desde ahí no se puede «{decision}». Elige una de"
+        " las opciones que ofrece ahora.",
+        "en": "Not saved: the lead is at {stage}, and from there it cannot be \u201c{decision}\u201d. Pick one of"
+        " the options it offers now.",
+    },
+    "decision_already_accepted": {
+        "es": "Este lead ya estaba aceptado: no se ha cambiado nada.",
+        "en": "This lead was already accepted: nothing was changed.",
+    },
+    "decision_reason_required": {
+        "es": "Elige un motivo para «{decision}».",
+        "en": "Choose a reason for \u201c{decision}\u201d.",
+    },
+    "decision_unknown_reason": {
+        "es": "Ese motivo no vale para «{decision}»: elige uno de la lista.",
+        "en": "That reason does not apply to \u201c{decision}\u201d: choose one from the list.",
+    },
+    "decision_unknown_decision": {
+        "es": "Esa acción no existe. Vuelve a cargar la página.",
+        "en": "There is no such action. Reload the page.",
+    },
+    "decision_unknown_sdr": {
+        "es": "Ese SDR no está en la configuración del equipo (handoff.sdrs).",
+        "en": "That SDR is not in the team's configuration (handoff.sdrs).",
+    },
+    "decision_same_owner": {"es": "El lead ya es de {name}.", "en": "The lead already belongs to {name}."},
+    "decision_empty_note": {"es": "La nota está vacía.", "en": "The note is empty."},
+    "decision_no_claim": {
+        "es": "Este lead no tiene ningún email sin verificar que confirmar.",
+        "en": "This lead has no unverified email to confirm.",
+    },
+    "decision_actor_id_required": {
+        "es": "Tu usuario no tiene un id para el historial. Avisa a un admin.",
+        "en": "Your user has no id for the history. Tell an admin.",
+    },
+    "decision_failed": {
+        "es": "No se ha podido guardar la decisión. Vuelve a cargar la página e inténtalo de nuevo.",
+        "en": "The decision could not be saved. Reload the page and try again.",
+    },
+    "reopen": {"es": "Reabrir (a nutrir)", "en": "Re-open (nurture)"},
+    "accept_sql": {"es": "Aceptar (sigue en SQL)", "en": "Accept (stays SQL)"},
+    "accept_sql_hint": {
+        "es": "El chat ya lo cualificó como SQL: al aceptarlo sigue en SQL y queda en el historial.",
+        "en": "The chat already qualified it as SQL: accepting it keeps it at SQL and records it in the history.",
+    },
+    "claim_hint": {
+        "es": "No tiene responsable: al aceptarlo o tomar su chat pasa a ser tuyo.",
+        "en": "Nobody owns it: accepting it or taking over its chat makes it yours.",
+    },
+    "awaiting_acceptance": {"es": "sin aceptar", "en": "not accepted yet"},
+    "accepted_as_is": {"es": "Aceptado por ventas (sigue en {stage})", "en": "Accepted by sales (stays {stage})"},
+    "claimed": {"es": "Pasa a ser suyo", "en": "Took it on"},
     "read_only": {
         "es": "Solo lectura: este lead es de otra persona.",
         "en": "Read only: this lead belongs to someone else.",
@@ -524,6 +597,316 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "(for \u201cchoice\u201d; empty rows are ignored)",
     },
     "flow_points_if_answered": {"es": "Puntos si contesta (texto libre)", "en": "Points if answered (free text)"},
+    # -- the flow editor's sections, problems as sentences, what changed (flow_editor.py) --
+    "flow_sections": {"es": "Secciones del borrador", "en": "Sections of the draft"},
+    "flow_sections_hint": {
+        "es": "Cada sección es una página con su propio formulario: guarda antes de pasar a la siguiente.",
+        "en": "Each section is a page with its own form: save before moving to the next one.",
+    },
+    "flow_sec_overview": {"es": "Resumen", "en": "Overview"},
+    "flow_sec_questions": {"es": "Preguntas y textos", "en": "Questions and texts"},
+    "flow_sec_questions_hint": {
+        "es": "Qué se pregunta, en qué orden, y lo que lee el visitante en cada idioma.",
+        "en": "What is asked, in which order, and what the visitor reads in each language.",
+    },
+    "flow_sec_budget": {"es": "Presupuesto", "en": "Budget"},
+    "flow_sec_budget_hint": {
+        "es": "El precio mínimo, los puntos de cada respuesta y los botones.",
+        "en": "The minimum price, the points of each answer and the buttons.",
+    },
+    "flow_sec_authority": {"es": "Autoridad", "en": "Authority"},
+    "flow_sec_authority_hint": {
+        "es": "Los puntos de cada nivel de decisión, cuáles cumplen y los botones.",
+        "en": "The points of each level of authority, which ones qualify and the buttons.",
+    },
+    "flow_sec_need": {"es": "Necesidades", "en": "Needs"},
+    "flow_sec_need_hint": {
+        "es": "Lo que ofrecemos, con las palabras con que lo reconoce el chat, y sus puntos.",
+        "en": "What we offer, with the words the chat recognises it by, and its points.",
+    },
+    "flow_sec_timing": {"es": "Plazos", "en": "Timing"},
+    "flow_sec_timing_hint": {
+        "es": "Las ventanas de plazo en meses, sus puntos y los botones.",
+        "en": "The timing windows in months, their points and the buttons.",
+    },
+    "flow_sec_scoring": {"es": "Puntos y etapas", "en": "Points and stages"},
+    "flow_sec_scoring_hint": {
+        "es": "Los umbrales de etapa, los grados y los puntos de cada comportamiento.",
+        "en": "The stage thresholds, the grades and the points of each behaviour.",
+    },
+    "flow_sec_routing": {"es": "Reparto a comerciales", "en": "Routing"},
+    "flow_sec_routing_hint": {
+        "es": "Quién recibe cada lead: los comerciales, las reglas y el plazo de contacto.",
+        "en": "Who gets each lead: the SDRs, the rules and the contact deadline.",
+    },
+    "flow_sec_extra": {"es": "Preguntas extra", "en": "Extra questions"},
+    "flow_sec_extra_hint": {
+        "es": "Hasta tres preguntas propias, con sus condiciones y puntos.",
+        "en": "Up to three questions of your own, with their conditions and points.",
+    },
+    "flow_sec_knowledge": {"es": "Respuestas", "en": "Answers"},
+    "flow_sec_knowledge_hint": {
+        "es": "Lo que el chat contesta a las preguntas de los visitantes.",
+        "en": "What the chat answers to visitors' questions.",
+    },
+    "flow_sec_advanced": {"es": "Avanzado (YAML)", "en": "Advanced (YAML)"},
+    "flow_sec_advanced_hint": {
+        "es": "Todo lo demás (respuestas del chat, horarios...), como texto YAML.",
+        "en": "Everything else (the chat's responses, business hours...), as YAML text.",
+    },
+    "flow_n_problems": {"es": "{count} por corregir", "en": "{count} to fix"},
+    "flow_problems_elsewhere": {
+        "es": "Esta sección está bien; quedan {count} problemas en otras:",
+        "en": "This section is fine; {count} problems remain in others:",
+    },
+    "flow_next_section": {"es": "Siguiente: {section}", "en": "Next: {section}"},
+    "flow_back_to_overview": {"es": "Volver al resumen", "en": "Back to the overview"},
+    "flow_draft_changes": {
+        "es": "Qué cambia este borrador respecto a la v{version}",
+        "en": "What this draft changes from v{version}",
+    },
+    "flow_draft_no_changes": {
+        "es": "Aún no cambia nada respecto a su versión.",
+        "en": "Nothing changed from its version yet.",
+    },
+    "flow_change_field": {"es": "Campo", "en": "Field"},
+    "flow_change_before": {"es": "Antes", "en": "Before"},
+    "flow_change_after": {"es": "Después", "en": "After"},
+    "flow_change_added": {"es": "(no estaba: añadido)", "en": "(not there: added)"},
+    "flow_change_removed": {"es": "(quitado)", "en": "(removed)"},
+    "flow_buttons_hint": {
+        "es": "El texto de cada botón que ve el visitante.",
+        "en": "The text of each button the visitor sees.",
+    },
+    "flow_qualifying_levels_hint": {
+        "es": "Los niveles que cuentan como «cumple» la autoridad.",
+        "en": "The levels that count as qualifying on authority.",
+    },
+    "flow_one_per_line": {"es": "una por línea", "en": "one a line"},
+    "flow_windows_hint": {
+        "es": "De menos a más meses: una respuesta cae en la primera ventana que la cubre.",
+        "en": "From fewest to most months: an answer falls in the first window that covers it.",
+    },
+    "flow_thresholds_hint": {
+        "es": "Puntuación total (encaje + comportamiento); en orden: nutrir ≤ MQL ≤ SQL.",
+        "en": "Total score (fit + behaviour); in order: nurture ≤ MQL ≤ SQL.",
+    },
+    "flow_requires": {"es": "{stage} exige que cumpla:", "en": "{stage} requires qualifying on:"},
+    "flow_grades_hint": {
+        "es": "La letra es el encaje mínimo (A ≥ B ≥ C); el número, el comportamiento mínimo (1 ≥ 2).",
+        "en": "The letter is the minimum fit (A ≥ B ≥ C); the number, the minimum behaviour (1 ≥ 2).",
+    },
+    "flow_grade_fit": {"es": "Encaje para {grade}", "en": "Fit for {grade}"},
+    "flow_grade_engagement": {"es": "Comportamiento para {grade}", "en": "Behaviour for {grade}"},
+    "flow_routing_general": {"es": "Contacto", "en": "Contact"},
+    "flow_routing_hint": {
+        "es": "Se mira cada regla en orden; la primera que encaja y tiene un comercial libre se queda el lead.",
+        "en": "Each rule is checked in order; the first that matches and has an SDR available gets the lead.",
+    },
+    "flow_routing_more": {
+        "es": "Horarios, tamaños de empresa y reglas nuevas:",
+        "en": "Business hours, company sizes and new rules:",
+    },
+    "field_amount": {"es": "Importe", "en": "Amount"},
+    "field_default_period": {"es": "Periodo si no lo dice", "en": "Period when none is said"},
+    "field_currency": {"es": "Moneda", "en": "Currency"},
+    "field_exchange_rates": {"es": "Tipos de cambio", "en": "Exchange rates"},
+    "field_qualifying_levels": {"es": "Niveles que cumplen", "en": "Qualifying levels"},
+    "field_label": {"es": "Etiqueta", "en": "Label"},
+    "field_synonyms": {"es": "Sinónimos", "en": "Synonyms"},
+    "field_none_label": {"es": "Botón «nada en concreto»", "en": "The “nothing specific” button"},
+    "field_needs": {"es": "Necesidades", "en": "Needs"},
+    "field_windows": {"es": "Ventanas de plazo", "en": "Timing windows"},
+    "field_recycle_after_days": {
+        "es": "Reciclar tras días sin actividad (vacío: nunca)",
+        "en": "Recycle after days without activity (blank: never)",
+    },
+    "field_automatic": {"es": "SQL automático", "en": "Automatic SQL"},
+    "field_min_score": {"es": "Puntuación mínima", "en": "Minimum score"},
+    "field_requires": {"es": "Exige", "en": "Requires"},
+    "field_grades": {"es": "Grados", "en": "Grades"},
+    "field_fit": {"es": "Encaje", "en": "Fit"},
+    "field_engagement": {"es": "Comportamiento", "en": "Behaviour"},
+    "field_sla_hours": {"es": "Horas para contactar", "en": "Hours to get in touch"},
+    "field_timezone": {"es": "Zona horaria", "en": "Time zone"},
+    "field_fallback_queue": {"es": "Cola si no hay nadie", "en": "Queue when nobody is available"},
+    "field_business_hours": {"es": "Horario", "en": "Business hours"},
+    "field_sdrs": {"es": "Comerciales", "en": "SDRs"},
+    "field_name": {"es": "Nombre", "en": "Name"},
+    "field_email": {"es": "Email", "en": "Email"},
+    "field_languages": {"es": "Idiomas", "en": "Languages"},
+    "field_language": {"es": "Idioma", "en": "Language"},
+    "field_away": {"es": "Ausente", "en": "Away"},
+    "field_capacity": {"es": "Leads nuevos al día (vacío: sin límite)", "en": "New leads a day (blank: no limit)"},
+    "field_scheduling_url": {"es": "Enlace para reservar reunión", "en": "Meeting booking link"},
+    "field_rules": {"es": "Reglas de reparto", "en": "Routing rules"},
+    "field_when": {"es": "Cuándo", "en": "When"},
+    "field_need": {"es": "Necesidad", "en": "Need"},
+    "field_country": {"es": "Países (códigos ISO, p. ej. ES, MX)", "en": "Countries (ISO codes, e.g. ES, MX)"},
+    "field_company_size": {"es": "Tamaño de empresa", "en": "Company size"},
+    "field_assign_to": {"es": "Asignar a", "en": "Assign to"},
+    "field_id": {"es": "Identificador", "en": "Id"},
+    "field_value": {"es": "Valor", "en": "Value"},
+    "field_entries": {"es": "Respuestas", "en": "Answers"},
+    "err_missing": {"es": "Falta este dato.", "en": "This is required."},
+    "err_integer": {"es": "Tiene que ser un número entero.", "en": "It has to be a whole number."},
+    "err_integer_typed": {
+        "es": "Tiene que ser un número entero, sin decimales ni letras; pone «{value}».",
+        "en": "It has to be a whole number, with no decimals or letters; it says “{value}”.",
+    },
+    "err_number": {"es": "Tiene que ser un número.", "en": "It has to be a number."},
+    "err_number_typed": {
+        "es": "Tiene que ser un número (con punto para los decimales); pone «{value}».",
+        "en": "It has to be a number (with a point for decimals); it says “{value}”.",
+    },
+    "err_greater_than": {"es": "Tiene que ser mayor que {gt}.", "en": "It has to be more than {gt}."},
+    "err_at_least": {"es": "Tiene que ser {ge} o más.", "en": "It has to be {ge} or more."},
+    "err_less_than": {"es": "Tiene que ser menor que {lt}.", "en": "It has to be less than {lt}."},
+    "err_at_most": {"es": "Tiene que ser {le} o menos.", "en": "It has to be {le} or less."},
+    "err_empty": {"es": "No puede quedar vacío.", "en": "It cannot be left empty."},
+    "err_too_long": {
+        "es": "Es demasiado largo: como mucho {max_length} caracteres.",
+        "en": "It is too long: {max_length} characters at most.",
+    },
+    "err_choice": {"es": "Tiene que ser uno de estos: {expected}.", "en": "It has to be one of: {expected}."},
+    "err_too_few": {"es": "Hace falta al menos {min_length}.", "en": "At least {min_length} are needed."},
+    "err_too_many": {"es": "Como mucho {max_length}.", "en": "{max_length} at most."},
+    "err_unknown_field": {
+        "es": "Este campo no existe aquí (¿una errata en el nombre?).",
+        "en": "There is no such field here (a typo in the name?).",
+    },
+    "err_yes_no": {"es": "Tiene que ser sí o no.", "en": "It has to be yes or no."},
+    "err_text": {"es": "Tiene que ser un texto.", "en": "It has to be a text."},
+    "err_mapping": {
+        "es": "Tiene que ser un bloque de campos (clave: valor).",
+        "en": "It has to be a block of fields (key: value).",
+    },
+    "err_list": {"es": "Tiene que ser una lista.", "en": "It has to be a list."},
+    "err_invalid": {"es": "Este valor no es válido ({detail}).", "en": "This value is not valid ({detail})."},
+    "err_id_pattern": {
+        "es": "Solo minúsculas sin acentos, números y guiones bajos, p. ej. team_size.",
+        "en": "Only lower-case letters without accents, digits and underscores, e.g. team_size.",
+    },
+    "err_pattern": {"es": "«{value}» no tiene la forma esperada.", "en": "“{value}” is not in the expected form."},
+    "err_no_texts": {
+        "es": "Esta pregunta se hace pero no tiene textos.",
+        "en": "This question is asked but has no texts.",
+    },
+    "err_thresholds_order": {
+        "es": "Los umbrales tienen que ir en orden: «Nutrir por debajo de» ≤ «MQL desde» ≤ «SQL desde».",
+        "en": "The thresholds have to be in order: “Nurture below” ≤ “MQL from” ≤ “SQL from”.",
+    },
+    "err_windows_order": {
+        "es": "Las ventanas de plazo tienen que ir de menos a más meses.",
+        "en": "The timing windows have to go from fewest to most months.",
+    },
+    "err_min_max": {"es": "El mínimo es mayor que el máximo.", "en": "The minimum is more than the maximum."},
+    "err_need_ids": {"es": "Dos necesidades tienen el mismo id.", "en": "Two needs have the same id."},
+    "err_missing_levels": {"es": "Faltan los puntos de: {value}.", "en": "The points of these are missing: {value}."},
+    "err_option_level": {
+        "es": "El botón «{value}» apunta a un nivel que no existe.",
+        "en": "The button “{value}” points to a level that does not exist.",
+    },
+    "err_listed_twice": {"es": "«{value}» aparece dos veces.", "en": "“{value}” is listed twice."},
+    "err_email_always": {
+        "es": "El email se pregunta siempre: no se puede quitar.",
+        "en": "The email is always asked: it cannot be taken out.",
+    },
+    "err_required_not_asked": {
+        "es": "La etapa exige que cumpla «{value}», pero esa pregunta no se hace.",
+        "en": "The stage requires “{value}” to qualify, but that question is not asked.",
+    },
+    "err_two_options": {
+        "es": "Una pregunta de opciones necesita al menos dos opciones.",
+        "en": "A choice question needs at least two options.",
+    },
+    "err_text_no_options": {
+        "es": "Una pregunta de texto libre no lleva opciones.",
+        "en": "A free-text question has no options.",
+    },
+    "err_duplicate_id": {"es": "El id «{value}» ya se usa.", "en": "The id “{value}” is already used."},
+    "err_after": {
+        "es": "«{value}» no es una pregunta que se haga antes de esta.",
+        "en": "“{value}” is not a question asked before this one.",
+    },
+    "err_unknown_question": {
+        "es": "«{value}» no es una pregunta anterior.",
+        "en": "“{value}” is not an earlier question.",
+    },
+    "err_unknown_value": {
+        "es": "«{value}» no es una de sus respuestas posibles.",
+        "en": "“{value}” is not one of its possible answers.",
+    },
+    "err_unknown_sdr": {"es": "No hay ningún comercial «{value}».", "en": "There is no SDR “{value}”."},
+    "err_https": {
+        "es": "Tiene que ser un enlace que empiece por https://.",
+        "en": "It has to be a link starting with https://.",
+    },
+    "err_timezone": {
+        "es": "«{value}» no es una zona horaria (p. ej. Europe/Madrid).",
+        "en": "“{value}” is not a time zone (e.g. Europe/Madrid).",
+    },
+    "err_spans_overlap": {"es": "Los tramos de horario se solapan.", "en": "The opening spans overlap."},
+    "err_span": {"es": "«{value}» no es un tramo como 09:00-18:00.", "en": "“{value}” is not a span like 09:00-18:00."},
+    "err_span_order": {
+        "es": "El tramo tiene que empezar antes de acabar, el mismo día.",
+        "en": "The span has to start before it ends, on the same day.",
+    },
+    "err_grades_fit": {
+        "es": "Los mínimos de encaje tienen que ir en orden: A ≥ B ≥ C.",
+        "en": "The fit minimums have to be in order: A ≥ B ≥ C.",
+    },
+    "err_grades_engagement": {
+        "es": "Los mínimos de comportamiento tienen que ir en orden: 1 ≥ 2.",
+        "en": "The behaviour minimums have to be in order: 1 ≥ 2.",
+    },
+    "err_same_example": {
+        "es": "Esta pregunta de ejemplo ya es de la respuesta «{value}».",
+        "en": "This example question already belongs to the answer “{value}”.",
+    },
+    "err_one_link": {"es": "Una respuesta lleva como mucho un enlace.", "en": "An answer has one link at most."},
+    "err_link": {
+        "es": "El enlace «{value}» tiene que empezar por /, https:// o mailto:.",
+        "en": "The link “{value}” has to start with /, https:// or mailto:.",
+    },
+    "err_base_rate": {
+        "es": "El tipo de cambio de la moneda base ({value}) tiene que ser 1.",
+        "en": "The exchange rate of the base currency ({value}) has to be 1.",
+    },
+    "err_positive_rate": {
+        "es": "El tipo de cambio de {value} tiene que ser mayor que 0.",
+        "en": "The exchange rate of {value} has to be more than 0.",
+    },
+    "err_country": {
+        "es": "Los países van en código ISO de dos letras mayúsculas, p. ej. ES.",
+        "en": "Countries go as two-capital-letter ISO codes, e.g. ES.",
+    },
+    "err_month_day": {"es": "Tiene que ser mes y día, como 04-01.", "en": "It has to be a month and day, like 04-01."},
+    "err_yaml": {"es": "El texto YAML no se puede leer: {value}", "en": "The YAML text cannot be read: {value}"},
+    # -- analytics: questions as funnel steps (analytics_pages.py) --
+    "q_conversations": {"es": "Conversaciones", "en": "Conversations"},
+    "q_reached": {"es": "Llegaron", "en": "Reached"},
+    "q_reach_rate": {"es": "% llega", "en": "Reach rate"},
+    "q_volunteered": {"es": "Contestada sin preguntar", "en": "Answered unasked"},
+    "analytics_questions_funnel_chart": {
+        "es": "Por pregunta, en el orden del flujo: cuántas conversaciones llegan, contestan y abandonan",
+        "en": "Per question, in flow order: how many conversations reach it, answer it and leave there",
+    },
+    "analytics_questions_explainer": {
+        "es": "Las preguntas van en el orden en que las hace el chat (cada pregunta extra tras la suya). Cada"
+        " conversación cuenta una vez por pregunta, en la versión e idioma en que empezó. «Llegaron»: las"
+        " conversaciones que llegaron a esa pregunta (se hizo, o el visitante la contestó antes de que se"
+        " hiciera); su % es sobre las conversaciones que empezaron. Las demás columnas y los porcentajes de"
+        " contesta y abandona son sobre las que llegaron: nunca pasan del 100 %. Contestar de nuevo o"
+        " corregir una respuesta no suma otra vez.",
+        "en": "Questions are in the order the chat asks them (each extra question after its own). Each"
+        " conversation counts once per question, in the version and language it started in. “Reached”: the"
+        " conversations that got to that question (it was asked, or the visitor answered it before it was);"
+        " its % is of the conversations that started. The other columns and the answer and abandon rates are"
+        " of those that reached it: never above 100 %. Answering again or correcting an answer does not"
+        " count twice.",
+    },
+    "analytics_not_in_flow": {"es": "ya no está en el flujo", "en": "no longer in the flow"},
     "q_need": {"es": "Necesidad", "en": "Need"},
     "q_timing": {"es": "Plazo", "en": "Timing"},
     "q_budget": {"es": "Presupuesto", "en": "Budget"},
@@ -590,6 +973,168 @@ STRINGS: dict[str, dict[str, str]] = {
     "analytics_with": {"es": "Con la regla: ganados", "en": "With the rule: won"},
     "analytics_without": {"es": "Sin ella: ganados", "en": "Without it: won"},
     "conversion_rate": {"es": "Conversión", "en": "Conversion"},
+    # -- the score in sentences (explain.py) --
+    "explain_and": {"es": "y", "en": "and"},
+    "explain_one_month": {"es": "1 mes", "en": "1 month"},
+    "explain_n_months": {"es": "{n} meses", "en": "{n} months"},
+    "explain_converted": {"es": "{amount} (= {converted})", "en": "{amount} (= {converted})"},
+    "explain_budget_qualifies": {
+        "es": "Presupuesto de {amount}: llega al mínimo de {minimum}.",
+        "en": "Budget of {amount}: reaches the minimum of {minimum}.",
+    },
+    "explain_budget_below": {
+        "es": "Presupuesto de {amount}: por debajo del mínimo de {minimum}.",
+        "en": "Budget of {amount}: below the minimum of {minimum}.",
+    },
+    "explain_budget_open": {
+        "es": "Presupuesto desde {amount}, sin tope: llega al mínimo.",
+        "en": "Budget from {amount} with no upper limit: reaches the minimum.",
+    },
+    "explain_budget_none": {"es": "No tiene presupuesto.", "en": "Has no budget."},
+    "explain_budget_unknown": {"es": "No sabemos su presupuesto.", "en": "Their budget is not known."},
+    "explain_budget_no_amount": {
+        "es": "Habló de presupuesto pero sin dar una cantidad.",
+        "en": "Talked about a budget but gave no amount.",
+    },
+    "explain_budget_currency": {
+        "es": "Dio el presupuesto en {currency}, una moneda que no sabemos convertir.",
+        "en": "Gave the budget in {currency}, a currency we cannot convert.",
+    },
+    "explain_authority_decision_maker": {"es": "Decide la compra.", "en": "Makes the buying decision."},
+    "explain_authority_influencer": {"es": "Decide la compra con otros.", "en": "Decides the purchase with others."},
+    "explain_authority_user": {
+        "es": "La compra la decide otra persona.",
+        "en": "Someone else makes the buying decision.",
+    },
+    "explain_authority_none": {
+        "es": "No participa en la decisión de compra.",
+        "en": "Takes no part in the buying decision.",
+    },
+    "explain_authority_other": {"es": "Papel en la compra: {level}.", "en": "Role in the purchase: {level}."},
+    "explain_authority_unknown": {
+        "es": "No sabemos si decide la compra.",
+        "en": "We do not know whether they decide the purchase.",
+    },
+    "explain_need_match": {
+        "es": "Necesita «{need}», algo que cubrimos.",
+        "en": "Needs \u201c{need}\u201d, which we cover.",
+    },
+    "explain_need_none": {"es": "No tiene una necesidad que cubramos.", "en": "Has no need we cover."},
+    "explain_need_unknown": {"es": "No sabemos qué necesita.", "en": "We do not know what they need."},
+    "explain_timing_window": {
+        "es": "Quiere empezar en {months} (plazo de hasta {window}).",
+        "en": "Wants to start within {months} (window of up to {window}).",
+    },
+    "explain_timing_asap": {
+        "es": "Quiere empezar cuanto antes (plazo de hasta {window}).",
+        "en": "Wants to start as soon as possible (window of up to {window}).",
+    },
+    "explain_timing_too_late": {
+        "es": "Quiere empezar en {months}: más tarde que cualquier plazo.",
+        "en": "Wants to start in {months}: later than every window.",
+    },
+    "explain_timing_no_rush": {"es": "Sin fecha: solo está mirando.", "en": "No date: just looking."},
+    "explain_timing_unknown": {
+        "es": "No sabemos cuándo quiere empezar.",
+        "en": "We do not know when they want to start.",
+    },
+    "explain_extra_option": {
+        "es": "Pregunta extra «{question}»: contestó «{option}».",
+        "en": "Extra question \u201c{question}\u201d: answered \u201c{option}\u201d.",
+    },
+    "explain_extra_answered": {
+        "es": "Contestó la pregunta extra «{question}».",
+        "en": "Answered the extra question \u201c{question}\u201d.",
+    },
+    "explain_territory": {
+        "es": "País {country}: dentro de nuestro territorio.",
+        "en": "Country {country}: in our territory.",
+    },
+    "explain_far_away": {
+        "es": "País {country}: lejos de nuestro territorio.",
+        "en": "Country {country}: far from our territory.",
+    },
+    "explain_company_size": {
+        "es": "Empresa de {employees} empleados: tamaño «{band}».",
+        "en": "A company of {employees} employees: size \u201c{band}\u201d.",
+    },
+    "explain_band_micro": {"es": "micro", "en": "micro"},
+    "explain_band_small": {"es": "pequeña", "en": "small"},
+    "explain_band_medium": {"es": "mediana", "en": "medium"},
+    "explain_band_large": {"es": "grande", "en": "large"},
+    "explain_persona": {
+        "es": "Su cargo «{title}» encaja con el perfil «{keyword}».",
+        "en": "Their job title \u201c{title}\u201d matches the persona \u201c{keyword}\u201d.",
+    },
+    "explain_event_pricing": {"es": "Vio la página de precios ({url}).", "en": "Viewed the pricing page ({url})."},
+    "explain_event_landing": {"es": "Visitó una landing page ({url}).", "en": "Visited a landing page ({url})."},
+    "explain_event_page": {"es": "Vio una página de la web ({url}).", "en": "Viewed a page of the site ({url})."},
+    "explain_event_demo_request": {"es": "Pidió una demo.", "en": "Asked for a demo."},
+    "explain_event_webinar_attended": {"es": "Asistió a un webinar.", "en": "Attended a webinar."},
+    "explain_event_email_reply": {"es": "Respondió a un email.", "en": "Replied to an email."},
+    "explain_event_newsletter_signup": {"es": "Se suscribió a la newsletter.", "en": "Signed up for the newsletter."},
+    "explain_event_call_completed": {"es": "Tuvo una llamada con ventas.", "en": "Had a call with sales."},
+    "explain_event_form_submitted": {"es": "Envió un formulario.", "en": "Submitted a form."},
+    "explain_event_unsubscribed": {"es": "Se dio de baja de los emails.", "en": "Unsubscribed from emails."},
+    "explain_event_meeting_no_show": {"es": "No se presentó a una reunión.", "en": "Did not show up for a meeting."},
+    "explain_event_cta_click": {
+        "es": "Hizo clic en un botón de la web.",
+        "en": "Clicked a call to action on the site.",
+    },
+    "explain_event_other": {"es": "Evento «{name}».", "en": "Event \u201c{name}\u201d."},
+    "explain_capped": {
+        "es": "No suma: ya contaban {max} como este en {days} días (habría sumado {would}).",
+        "en": "Adds nothing: {max} like it already counted in {days} days (it would have added {would}).",
+    },
+    "explain_window_capped": {
+        "es": "No suma: ya se llegó al tope de {max} puntos cada {days} días (habría sumado {would}).",
+        "en": "Adds nothing: the cap of {max} points per {days} days was reached (it would have added {would}).",
+    },
+    "explain_window_limited": {
+        "es": "Suma solo {points} por el tope de {max} puntos cada {days} días (habría sumado {would}).",
+        "en": "Adds only {points} because of the cap of {max} points per {days} days (it would have added {would}).",
+    },
+    "explain_decayed": {
+        "es": "Sumó {points}; con el paso del tiempo ahora vale {value}.",
+        "en": "It added {points}; with time it is now worth {value}.",
+    },
+    "explain_decay_total": {
+        "es": "Los puntos de comportamiento cambiaron {delta} con el paso del tiempo.",
+        "en": "Behaviour points changed by {delta} with time.",
+    },
+    "explain_other_rule": {"es": "Regla de puntuación: {points} puntos.", "en": "Scoring rule: {points} points."},
+    "explain_threshold_met": {
+        "es": "La puntuación {total} llega al umbral de {stage} ({minimum}).",
+        "en": "The score {total} reaches the {stage} threshold ({minimum}).",
+    },
+    "explain_threshold_below": {
+        "es": "La puntuación {total} no llega al umbral de {stage} ({minimum}).",
+        "en": "The score {total} is below the {stage} threshold ({minimum}).",
+    },
+    "explain_criteria_met": {"es": "Cumplen: {criteria}.", "en": "Qualified: {criteria}."},
+    "explain_criteria_missing": {"es": "No cumplen: {criteria}.", "en": "Not qualified: {criteria}."},
+    "explain_sales_ready_note": {
+        "es": "Listo para ventas: falta que un SDR lo acepte.",
+        "en": "Sales-ready: waiting for an SDR to accept it.",
+    },
+    "explain_went_cold": {
+        "es": "Sin actividad desde el {date} (más de {days} días).",
+        "en": "No activity since {date} (more than {days} days).",
+    },
+    "explain_source_answer": {"es": "respuesta", "en": "answer"},
+    "explain_source_profile": {"es": "perfil", "en": "profile"},
+    "explain_source_event": {"es": "actividad", "en": "activity"},
+    "explain_stage_standing": {"es": "Frente a los umbrales de etapa", "en": "Against the stage thresholds"},
+    "explain_event_name_page": {"es": "página vista", "en": "page view"},
+    "explain_event_name_demo_request": {"es": "pidió una demo", "en": "demo request"},
+    "explain_event_name_webinar_attended": {"es": "asistió a un webinar", "en": "webinar attended"},
+    "explain_event_name_email_reply": {"es": "respondió a un email", "en": "email reply"},
+    "explain_event_name_unsubscribed": {"es": "se dio de baja", "en": "unsubscribed"},
+    "explain_event_name_meeting_no_show": {"es": "no se presentó a una reunión", "en": "meeting no-show"},
+    "explain_event_name_cta_click": {"es": "clic en un botón", "en": "call-to-action click"},
+    "explain_event_name_newsletter_signup": {"es": "alta en la newsletter", "en": "newsletter signup"},
+    "explain_event_name_call_completed": {"es": "llamada hecha", "en": "call completed"},
+    "explain_event_name_form_submitted": {"es": "formulario enviado", "en": "form submitted"},
 }
 
 # Reason codes (leadqual.scoring.stages.REASON_CODES), as SDRs read them.

@@ -1,8 +1,16 @@
 """The console's reads: the lead list (filters, search, keyset pages), its CSV export, and the
 lead page's data.
 
-The list is ordered by total score, highest first, then id, and paged by that pair (keyset): page
-500 costs what page 1 does, with 100k leads or more (indexes in models.py; bench/console_list.py).
+The list has two orders (views), both paged by keyset (no OFFSET):
+
+- "score": total score, highest first, then id; page 500 costs what page 1 does, with 100k leads
+  or more (indexes in tables.py; bench/console_list.py).
+- "inbox" (an SDR's landing, like HubSpot's or Intercom's inbox): first what waits for a person
+  (a visitor waiting in a live chat), then, among the SDR's own leads and those nobody owns, the
+  new ones (created or assigned since their last visit) and the sales-ready ones nobody has
+  accepted yet; then everything by grade (A1 best ... D3), then score, highest first.
+
+The filters apply to both.
 """
 
 from __future__ import annotations
@@ -14,15 +22,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, case, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from leadqual.db.tables import Conversation, Message
+from leadqual.db.tables import Conversation, LiveChat, Message
 from leadqual.leads.store import Lead, LeadStore
 from leadqual.scoring.stages import STAGES
 from leadqual.timeutil import aware
 
-from .decisions import notes_of
+from .decisions import is_accepted, notes_of
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -31,7 +40,12 @@ QUEUE = "queue:"  # the owner filter's prefix for a queue (handoff.fallback_queu
 _GRADE = re.compile(r"^[A-D][1-3]?$")
 _OWNER = re.compile(r"^(queue:)?[a-z0-9_.-]{1,50}$")
 _CURSOR = re.compile(r"^(-?\d{1,9})\.([0-9a-f]{1,32})$")
+_INBOX_CURSOR = re.compile(r"^([0-2])\.(\d{1,2})\.(-?\d{1,9})\.([0-9a-f]{1,32})$")
 LANGUAGES = ("es", "en")
+VIEWS = ("inbox", "score")
+GRADES = tuple(f"{letter}{n}" for letter in "ABCD" for n in "123")  # best first
+# The inbox's tiers: a visitor waiting in a live chat, then new or waiting for acceptance, then the rest.
+LIVE_WAITING, FOR_YOU, REST = 0, 1, 2
 
 
 class FilterError(ValueError):
@@ -141,8 +155,42 @@ def _parse_cursor(text: str, name: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-def list_row(lead: Lead, new_since: datetime | None = None) -> dict:
-    """One line of the list: what an SDR scans, and whether it is new since their last visit."""
+def awaiting_acceptance(lead: Lead) -> bool:
+    """Sales-ready and nobody in sales has taken it on yet (the chat's sql counts as not accepted)."""
+    if not lead.sales_ready:
+        return False
+    return lead.stage in ("lead", "mql") or (lead.stage == "sql" and lead.stage_actor != "person")
+
+
+def _awaiting_acceptance_sql():
+    """`awaiting_acceptance` as a condition on the leads table."""
+    return and_(
+        Lead.sales_ready.is_(True),
+        or_(Lead.stage.in_(("lead", "mql")), and_(Lead.stage == "sql", Lead.stage_actor != "person")),
+    )
+
+
+def live_waiting_leads(session: Session, among: list[str] | None = None) -> set[str]:
+    """Ids of the leads with a visitor waiting for a person in a live chat (of the lead or of one
+    of its conversations); `among` limits it to those ids."""
+    query = (
+        select(func.coalesce(LiveChat.lead_id, Conversation.lead_id))
+        .select_from(LiveChat)
+        .outerjoin(Conversation, Conversation.id == LiveChat.conversation_id)
+        .where(LiveChat.status == "requested")
+    )
+    if among is not None:
+        if not among:
+            return set()
+        query = query.where(or_(LiveChat.lead_id.in_(among), Conversation.lead_id.in_(among)))
+    return {lead_id for lead_id in session.scalars(query) if lead_id}
+
+
+def list_row(
+    lead: Lead, new_since: datetime | None = None, live_waiting: bool = False, tier: int | None = None
+) -> dict:
+    """One line of the list: what an SDR scans, whether it is new since their last visit, waits
+    for sales to accept it, or has a visitor waiting in a live chat."""
     created, assigned = aware(lead.created_at), aware(lead.assigned_at)
     new = new_since is not None and any(t is not None and t > new_since for t in (created, assigned))
     return {
@@ -162,6 +210,9 @@ def list_row(lead: Lead, new_since: datetime | None = None) -> dict:
         "created_at": created,
         "last_activity_at": aware(lead.last_activity_at),
         "new": new,
+        "awaiting_acceptance": awaiting_acceptance(lead),
+        "live_waiting": live_waiting,
+        "tier": tier,
     }
 
 
@@ -173,9 +224,17 @@ def list_leads(
     limit: int = PAGE_SIZE,
     new_since: datetime | None = None,
     count: bool = True,
+    view: str = "score",
+    sdr_id: str | None = None,
 ) -> Page:
-    """One page of leads, highest score first. `after`/`before` are cursors from a previous page;
-    `total` is how many leads match (0 when `count` is false: the CSV export does not need it)."""
+    """One page of leads in the `view`'s order ("score": highest first; "inbox": see the module's
+    docstring, with `sdr_id` the SDR whose inbox it is, None for all leads). `after`/`before` are
+    cursors from a previous page of the same view; `total` is how many leads match (0 when `count`
+    is false: the CSV export does not need it)."""
+    if view not in VIEWS:
+        raise FilterError("view", f"unknown view {view!r}; use one of: {', '.join(VIEWS)}")
+    if view == "inbox":
+        return _inbox(store, lead_filter, after, before, limit, new_since, count, sdr_id)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     where = lead_filter.conditions()
     key = tuple_(Lead.total_score, Lead.id)
@@ -197,7 +256,9 @@ def list_leads(
         if backwards:
             rows.reverse()
         total = (session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0) if count else 0
-        page_rows = [list_row(r, new_since) for r in rows]
+        # The live-chat badge; the CSV export (count=False) has no use for it.
+        live = live_waiting_leads(session, [r.id for r in rows]) if count else set()
+        page_rows = [list_row(r, new_since, r.id in live) for r in rows]
     if not rows:
         return Page(page_rows, total, None, None)
     has_next = more if not backwards else True
@@ -208,6 +269,71 @@ def list_leads(
         _cursor_of(rows[-1]) if has_next else None,
         _cursor_of(rows[0]) if has_prev else None,
     )
+
+
+def _inbox_key(live: set[str], new_since: datetime | None, sdr_id: str | None):
+    """The inbox's order as SQL expressions, all ascending: (tier, grade rank, -score, id)."""
+    tiers: list[tuple[ColumnElement[bool], BindParameter[int]]] = []
+    if live:
+        tiers.append((Lead.id.in_(sorted(live)), literal(LIVE_WAITING)))
+    new = or_(Lead.created_at > new_since, Lead.assigned_at > new_since) if new_since is not None else false()
+    yours = or_(Lead.owner.is_(None), Lead.owner == sdr_id) if sdr_id else true()
+    tiers.append((and_(yours, or_(new, _awaiting_acceptance_sql())), literal(FOR_YOU)))
+    tier = case(*tiers, else_=literal(REST))
+    rank = case({grade: i for i, grade in enumerate(GRADES)}, value=Lead.grade, else_=len(GRADES))
+    return tier, rank, -Lead.total_score, Lead.id
+
+
+def _parse_inbox_cursor(text: str, name: str) -> tuple[int, int, int, str]:
+    match = _INBOX_CURSOR.match(text)
+    if not match:
+        raise FilterError(name, f"{text!r} is not a page cursor of the inbox")
+    return int(match.group(1)), int(match.group(2)), int(match.group(3)), match.group(4)
+
+
+def _inbox(
+    store: LeadStore,
+    lead_filter: LeadFilter,
+    after: str | None,
+    before: str | None,
+    limit: int,
+    new_since: datetime | None,
+    count: bool,
+    sdr_id: str | None,
+) -> Page:
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    where = lead_filter.conditions()
+    cursor = None
+    if after:
+        cursor = _parse_inbox_cursor(after, "after")
+    elif before:
+        cursor = _parse_inbox_cursor(before, "before")
+    with store.sessions() as session:
+        live = live_waiting_leads(session)
+        tier, rank, negative_score, lead_id = _inbox_key(live, new_since, sdr_id)
+        key = tuple_(tier, rank, negative_score, lead_id)
+        query = select(Lead, tier, rank).where(*where)
+        backwards = before is not None and not after
+        if cursor is not None:
+            bound = tuple_(*map(literal, cursor))
+            query = query.where(key < bound if backwards else key > bound)
+        if backwards:
+            query = query.order_by(tier.desc(), rank.desc(), negative_score.desc(), lead_id.desc())
+        else:
+            query = query.order_by(tier.asc(), rank.asc(), negative_score.asc(), lead_id.asc())
+        found = list(session.execute(query.limit(limit + 1)).all())
+        more = len(found) > limit
+        found = found[:limit]
+        if backwards:
+            found.reverse()
+        total = (session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0) if count else 0
+        page_rows = [list_row(lead, new_since, lead.id in live, row_tier) for lead, row_tier, _ in found]
+        cursors = [f"{row_tier}.{row_rank}.{-(lead.total_score or 0)}.{lead.id}" for lead, row_tier, row_rank in found]
+    if not found:
+        return Page(page_rows, total, None, None)
+    has_next = more if not backwards else True
+    has_prev = (after is not None) if not backwards else more
+    return Page(page_rows, total, cursors[-1] if has_next else None, cursors[0] if has_prev else None)
 
 
 def lead_ids(store: LeadStore, lead_filter: LeadFilter, limit: int) -> list[str]:
@@ -326,6 +452,8 @@ def lead_page(store: LeadStore, lead_id: str) -> dict | None:
                 for t in transcripts
             ]
         notes = notes_of(session, lead_id)
+        accepted = row is not None and is_accepted(row.stage, row.stage_actor)
+        waiting = row is not None and awaiting_acceptance(row)
     changed_at: dict[tuple, datetime] = {}
     for change in lead.get("score_changes", []):
         changed_at[(change["source"], change["source_ref"])] = _when(change["at"])
@@ -336,6 +464,8 @@ def lead_page(store: LeadStore, lead_id: str) -> dict | None:
             "points": line.get("value", line.get("points", 0)),
             "reason": line.get("reason", ""),
             "when": changed_at.get((line.get("source"), line.get("source_ref"))),
+            "kind": line.get("kind"),
+            "line": line,
         }
         for line in lead.get("score_breakdown") or []
     ]
@@ -368,4 +498,6 @@ def lead_page(store: LeadStore, lead_id: str) -> dict | None:
         "history": history,
         "transcripts": transcripts,
         "notes": [n for n in notes if n["kind"] == "note"],
+        "accepted": accepted,
+        "awaiting_acceptance": waiting,
     }

@@ -61,55 +61,107 @@ def record(engine, conversation_id: str, flow_version: int, language: str, quest
 
 
 def question_figures(engine, now: datetime | None = None) -> list[dict]:
-    """Per (flow version, language, question): conversations in which it was asked, answered,
-    re-asked, explained, skipped, given up, stopped at, and abandoned at; with rates."""
+    """Per (flow version, language, question), a funnel step: the conversations that reached the
+    question, and of those how many were asked it, answered it (asked or not: an answer given
+    before the question came up counts once), re-asked, explained ("why?"), skipped, gave up,
+    stopped and abandoned there; with rates that are shares of the conversations that reached
+    it, so none can pass 100 %.
+
+    Each conversation counts once per question, under the version and language it started in:
+    an answer corrected later, a question asked again, or a visitor switching language midway is
+    still one conversation. (Counting each kind on its own made "answered" larger than "asked":
+    an answer the visitor gave before the question was put, e.g. "somos 40 y lo queremos este
+    trimestre" answering the timing too, or a conversation that switched language, was an
+    answer without an ask.) `reach_rate` is the share of the conversations that started in that
+    version and language."""
     now = now or utcnow()
-    counts: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys((*KINDS, "abandoned"), 0))
     with engine.connect() as conn:
         rows = conn.execute(
             select(
+                QuestionEvent.conversation_id,
                 QuestionEvent.flow_version,
                 QuestionEvent.language,
                 QuestionEvent.question,
                 QuestionEvent.kind,
-                func.count(func.distinct(QuestionEvent.conversation_id)),
-            ).group_by(QuestionEvent.flow_version, QuestionEvent.language, QuestionEvent.question, QuestionEvent.kind)
-        ).all()
-        for version, language, question, kind, n in rows:
-            counts[(version, language, question)][kind] = n
-        # Abandoned: per conversation, the last event; if it is an unanswered "asked"/"reasked"
-        # and the conversation has been quiet long enough, the visitor left at that question.
-        last = (
-            select(QuestionEvent.conversation_id, func.max(QuestionEvent.at).label("at"))
-            .group_by(QuestionEvent.conversation_id)
-            .subquery()
-        )
-        ends = conn.execute(
-            select(
+                func.min(QuestionEvent.at),
+                func.max(QuestionEvent.at),
+            ).group_by(
+                QuestionEvent.conversation_id,
                 QuestionEvent.flow_version,
                 QuestionEvent.language,
                 QuestionEvent.question,
                 QuestionEvent.kind,
-                last.c.at,
-            ).join(last, (QuestionEvent.conversation_id == last.c.conversation_id) & (QuestionEvent.at == last.c.at))
+            )
         ).all()
-    for version, language, question, kind, at in ends:
-        if kind in ("asked", "reasked", "explained") and now - aware(at) >= ABANDONED_AFTER:
+    # Per conversation: where it started (version, language), what happened to each question,
+    # and its last event.
+    started: dict[str, tuple] = {}
+    kinds: dict[tuple[str, str], set[str]] = defaultdict(set)
+    last: dict[str, tuple] = {}
+    for conversation, version, language, question, kind, first_at, last_at in rows:
+        first_at, last_at = aware(first_at), aware(last_at)
+        if conversation not in started or first_at < started[conversation][0]:
+            started[conversation] = (first_at, version, language)
+        kinds[(conversation, question)].add(kind)
+        # The last thing that happened; at the same moment an answer or a way out wins over an ask.
+        rank = (last_at, kind not in ("asked", "reasked", "explained"), question, kind)
+        if conversation not in last or rank > last[conversation]:
+            last[conversation] = rank
+    counts: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys((*KINDS, "abandoned", "reached", "volunteered"), 0))
+    conversations: dict[tuple, int] = defaultdict(int)
+    for _first, version, language in started.values():
+        conversations[(version, language)] += 1
+    for (conversation, question), happened in kinds.items():
+        _first, version, language = started[conversation]
+        c = counts[(version, language, question)]
+        c["reached"] += 1
+        for kind in happened:
+            c[kind] += 1
+        if "answered" in happened and "asked" not in happened:
+            c["volunteered"] += 1
+    # Abandoned: the conversation's last event is a question still waiting for its answer, and
+    # it has been quiet long enough: the visitor left at that question.
+    for conversation, (at, settled, question, _kind) in last.items():
+        if not settled and now - at >= ABANDONED_AFTER:
+            _first, version, language = started[conversation]
             counts[(version, language, question)]["abandoned"] += 1
+
+    def share(n: int, of: int) -> float | None:
+        return round(n / of, 3) if of else None
+
     figures = []
     for (version, language, question), c in sorted(counts.items()):
-        asked = c["asked"] or 0
+        total = conversations[(version, language)]
         figures.append(
             {
                 "flow_version": version,
                 "language": language,
                 "question": question,
                 **c,
-                "answer_rate": round(c["answered"] / asked, 3) if asked else None,
-                "abandon_rate": round(c["abandoned"] / asked, 3) if asked else None,
+                "conversations": total,
+                "reach_rate": share(c["reached"], total),
+                "answer_rate": share(c["answered"], c["reached"]),
+                "abandon_rate": share(c["abandoned"], c["reached"]),
             }
         )
     return figures
+
+
+def flow_order(questions: list[str], extras: list[tuple[str, str, str]]) -> list[str]:
+    """The questions in the order the chat asks them: the flow's `questions`, and each extra
+    question (slot, id, the question it comes `after`) right after its anchor; an extra anchored
+    on an extra comes after that one."""
+    order: list[str] = []
+
+    def place(name: str, key: str) -> None:
+        order.append(name)
+        for slot, extra_id, after in extras:
+            if after == key and slot not in order:
+                place(slot, extra_id)
+
+    for question in questions:
+        place(question, question)
+    return order
 
 
 def _band_name(low: int) -> str:

@@ -159,6 +159,18 @@ class Texts:
                 messages.append({"text": _capitalized(text)})
         return messages
 
+    def not_now(self, steps: list[dict], hours: int, lang: str) -> dict:
+        """ "Ahora no" to talking now (routing.next_steps as offered): the booking link when the
+        SDR has one, and when they will write."""
+        meeting = next((step for step in steps if step["kind"] == "meeting"), None)
+        if meeting is not None:
+            return self.response(
+                "utter_not_now_meeting", lang, sdr_name=meeting["sdr_name"], url=meeting["url"], hours=hours
+            )
+        named = next((step.get("sdr_name") for step in steps if step.get("sdr_name")), None)
+        who = named or self.response("sales_team", lang)["text"]
+        return self.response("utter_not_now", lang, who=_capitalized(who), hours=hours)
+
     def person_request(self, kind: str, sdr_name: str | None, hours: int, lang: str) -> dict:
         """The answer to "I want to talk to a person" once their details are known."""
         if kind == "live":

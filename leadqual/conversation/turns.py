@@ -31,6 +31,9 @@ class Step:
     # Answer the visitor's question from the knowledge file; when answered, ask whether to
     # continue (slot continue_asked).
     answer_question: bool = False
+    # The visitor asked for a person: the request goes to the console now (/live), and after
+    # their details they hear who will contact them.
+    person_request: bool = False
 
 
 def read_requested(
@@ -85,7 +88,9 @@ def read_requested(
         return Step({slot: reading.value, **settled}, ["utter_skipped"], "skipped", price_band)
     if reading.kind == "human":
         unanswered = skip_unanswered_bant(answers | {slot: None})
-        return Step({slot: None, **unanswered}, ["utter_handoff_contact"], price_band=price_band)
+        step = Step({slot: None, **unanswered, "person_requested": True}, ["utter_handoff_contact"])
+        step.price_band, step.person_request = price_band, True
+        return step
     counted = one_more_failure()
     if counted[slot] + interruptions > config.max_reasks:
         gave_up = skipped(text, source="gave_up")
@@ -113,11 +118,20 @@ def result_response(result: dict) -> str:
 
 
 def after_result(
-    result: dict, lead: dict | None, *, has_email: bool, previewing: bool, config: QualificationConfig
+    result: dict,
+    lead: dict | None,
+    *,
+    has_email: bool,
+    previewing: bool,
+    config: QualificationConfig,
+    person_requested: bool = False,
 ) -> str | None:
-    """What follows the result: "next_steps" (booking, talk now, SLA) for a sales-ready lead;
+    """What follows the result: "person" (who will contact them, the console alerted) when the
+    visitor asked for a person; "next_steps" (booking, talk now, SLA) for a sales-ready lead;
     "consent" (the marketing-email question) for one with an email not asked before; "nurture"
     for one who consented earlier; None otherwise."""
+    if person_requested:
+        return "person"
     if result["sales_ready"]:
         return "next_steps"
     if has_email and config.privacy.ask_marketing_consent:

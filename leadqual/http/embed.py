@@ -3,17 +3,26 @@
 GET /embed/track.js (the tracking snippet), /embed/chat.js (loads and configures the chat widget)
 and /embed/webchat.js (rasa-webchat's bundle, installed from npm into web/node_modules by
 bin/_common.sh; never fetched from a CDN). Mounted on the action server, next to the intake.
+
+chat.js is served with the visitor-facing texts it shows itself (the proactive teaser,
+config/messages.yml's `responses.chat_teaser`) written in place of its `/*nubilo:texts*/null`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
 
 from sanic import Blueprint, response
 
+from leadqual import settings
+from leadqual.config.marketing import DEFAULT_MESSAGES, ConfigError, load_messages
 from leadqual.settings import REPO_ROOT
+
+log = logging.getLogger(__name__)
 
 WEB = REPO_ROOT / "web"
 ASSETS = {
@@ -28,9 +37,47 @@ ASSETS = {
 _FONT_IMPORT = re.compile(rb"@import url\(https://fonts\.googleapis\.com/[^)]*\);")
 
 
+# Where chat.js takes the texts of config/messages.yml it shows itself ({"es": {...}, "en": {...}}).
+TEXTS_MARKER = b"/*nubilo:texts*/null"
+# messages.yml response -> the key chat.js reads.
+WIDGET_TEXTS = {"chat_teaser": "teaser"}
+
+
 @lru_cache(maxsize=8)
 def _read(path: Path, mtime: float) -> bytes:
     return _FONT_IMPORT.sub(b"", path.read_bytes())
+
+
+@lru_cache(maxsize=4)
+def _widget_texts(path: Path, mtime: float) -> bytes:
+    """The JSON chat.js gets: each of WIDGET_TEXTS in Spanish and English (a list stays a list of
+    variations, one picked per page view). `null` if the file cannot be read (logged)."""
+    try:
+        responses = load_messages(path).responses
+    except (ConfigError, OSError) as exc:
+        log.warning("chat.js is served without its texts: %s", exc)
+        return b"null"
+    texts: dict[str, dict] = {"es": {}, "en": {}}
+    for name, key in WIDGET_TEXTS.items():
+        localized = responses.get(name)
+        if localized is not None:
+            for lang in texts:
+                texts[lang][key] = getattr(localized, lang)
+    return json.dumps(texts, ensure_ascii=False).encode()
+
+
+def messages_path() -> Path:
+    return Path(settings.MESSAGES.get(str(DEFAULT_MESSAGES)))
+
+
+def chat_js(path: Path) -> bytes:
+    """chat.js with config/messages.yml's texts written in (cached until either file changes)."""
+    texts = messages_path()
+    try:
+        texts_mtime = texts.stat().st_mtime
+    except OSError:
+        texts_mtime = -1.0
+    return _read(path, path.stat().st_mtime).replace(TEXTS_MARKER, _widget_texts(texts, texts_mtime), 1)
 
 
 def embed_blueprint() -> Blueprint:
@@ -42,8 +89,9 @@ def embed_blueprint() -> Blueprint:
         if path is None or not path.is_file():
             hint = " (run bin/run or bin/test: they install web/node_modules)" if name == "webchat.js" else ""
             return response.text(f"no such asset: {name}{hint}", status=404)
+        body = chat_js(path) if name == "chat.js" else _read(path, path.stat().st_mtime)
         return response.raw(
-            _read(path, path.stat().st_mtime),
+            body,
             content_type="application/javascript; charset=utf-8",
             headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
         )

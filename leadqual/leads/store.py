@@ -259,46 +259,71 @@ class LeadStore(EventIngest):
 
         return self.transaction(work)
 
-    def save_transcript(self, conversation_id: str, lines: list[dict], language: str | None = None) -> int:
+    def save_transcript(
+        self, conversation_id: str, lines: list[dict], language: str | None = None, replies: list[dict] = ()
+    ) -> int:
         """Store the lines of a conversation's transcript not stored yet; returns how many.
+        `replies` are the bot's lines this action is sending, not yet in Rasa's tracker: kept as
+        provisional (data.provisional) until a later copy of the tracker brings them, so the last
+        turn of a conversation is in its transcript even if the visitor never writes again.
         Lines of an erased conversation from before its erasure are never stored again."""
 
         def work(session: Session) -> int:
+            kept, pending = list(lines), list(replies)
             erased = self._erased_at(session, conversation_id=conversation_id)
             if erased is not None:
-                kept = [line for line in lines if as_utc(line["at"]) > erased]
-                if not kept:
+                kept = [line for line in kept if as_utc(line["at"]) > erased]
+                pending = [line for line in pending if as_utc(line["at"]) > erased]
+                if not kept and not pending:
                     return 0
-                return self._store_lines(session, conversation_key(conversation_id), kept, language)
-            return self._store_lines(session, conversation_key(conversation_id), lines, language)
+            return self._store_lines(session, conversation_key(conversation_id), kept, language, pending)
 
         return self.transaction(work)
 
-    def _store_lines(self, session: Session, conversation_id: str, lines: list[dict], language: str | None) -> int:
-        """Append the lines after the last one stored: the tracker is copied whole each time."""
+    def _store_lines(
+        self, session: Session, conversation_id: str, lines: list[dict], language: str | None, replies=()
+    ) -> int:
+        """Append the lines after the last one stored (the tracker is copied whole each time); a
+        line that a provisional reply stood for replaces it, in place, with the tracker's time."""
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
             conversation = Conversation(id=conversation_id, language=language or "es")
             session.add(conversation)
             session.flush()
-        last = aware(session.scalar(select(func.max(Message.at)).where(Message.conversation_id == conversation_id)))
+        stored = select(Message).where(Message.conversation_id == conversation_id).order_by(Message.at, Message.id)
+        provisional = [m for m in session.scalars(stored) if (m.data or {}).get("provisional")]
+        confirmed = select(func.max(Message.at)).where(Message.conversation_id == conversation_id)
+        if provisional:
+            confirmed = confirmed.where(Message.id.not_in([m.id for m in provisional]))
+        last = aware(session.scalar(confirmed))
         added = 0
         for line in lines:
             at = as_utc(line["at"])
             if last is not None and at <= last:
                 continue
-            session.add(
-                Message(
-                    conversation_id=conversation_id,
-                    at=at,
-                    sender=line["sender"],
-                    author=line.get("author"),
-                    text=line.get("text") or "",
-                    data=line.get("data") or {},
-                )
-            )
+            text = line.get("text") or ""
+            if provisional and (provisional[0].sender, provisional[0].text) == (line["sender"], text):
+                standing_in = provisional.pop(0)  # the reply it stood for: now with Rasa's time
+                standing_in.at, standing_in.data = at, line.get("data") or {}
+                continue
+            session.add(self._message(conversation_id, line, at))
+            added += 1
+        for reply in replies:
+            reply = {**reply, "data": {**(reply.get("data") or {}), "provisional": True}}
+            session.add(self._message(conversation_id, reply, as_utc(reply["at"])))
             added += 1
         return added
+
+    @staticmethod
+    def _message(conversation_id: str, line: dict, at: datetime) -> Message:
+        return Message(
+            conversation_id=conversation_id,
+            at=at,
+            sender=line.get("sender") or "bot",
+            author=line.get("author"),
+            text=line.get("text") or "",
+            data=line.get("data") or {},
+        )
 
     def _save(
         self, session: Session, conversation_id: str, answers: dict, language: str, anonymous_id: str | None, now

@@ -3,9 +3,10 @@ conversation; the bot stays silent there until the SDR hands it back.
 
 Silence is Rasa's own: a `pause` event makes Rasa store the visitor's messages without
 predicting any action, and `resume` ends it (Rasa's HTTP API, behind its token). The SDR's
-messages are `bot` events carrying `metadata.sdr`, sent with `execute_side_effects` so the
-socket.io widget shows them at once. Every line is copied into the product's transcript
-(`sync`), so the console and the CRM packet show what the visitor and the SDR said.
+messages are `bot` events carrying `metadata.sdr` (and `sdr_name`, which the widget shows on
+their bubbles), sent with `execute_side_effects` so the socket.io widget shows them at once.
+Every line is copied into the product's transcript (`sync`), so the console and the CRM packet
+show what the visitor and the SDR said.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class LiveChats:
             joined = self.texts.response("utter_sdr_joined", lang, sdr_name=sdr.name)["text"]
             # Rasa last: if it fails, nothing is recorded; the visitor sees the greeting only
             # once Rasa has stopped the bot.
-            self.rasa.append(conversation_id, [{"event": "pause"}, self._line(joined, sdr_id)])
+            self.rasa.append(conversation_id, [{"event": "pause"}, self._line(joined, sdr_id, sdr.name)])
             session.flush()
             result = _chat_json(chat)
         self.sync(conversation_id)
@@ -205,7 +206,8 @@ class LiveChats:
                 raise TakeoverError("not_taken_over", "take the conversation over first")
             if chat.sdr_id != sdr_id:
                 raise TakeoverError("not_yours", f"{chat.sdr_id} is talking in this conversation")
-        self.rasa.append(conversation_id, [self._line(text, sdr_id)])
+        sdr = self.store.config.handoff.sdr(sdr_id)
+        self.rasa.append(conversation_id, [self._line(text, sdr_id, sdr.name if sdr else None)])
         self.sync(conversation_id)
 
     def hand_back(self, conversation_id: str, by: str, now: datetime | None = None) -> dict:
@@ -220,7 +222,9 @@ class LiveChats:
             lang = (conversation.language if conversation else None) or "es"
             sdr = self.store.config.handoff.sdr(chat.sdr_id)
             back = self.texts.response("utter_sdr_left", lang, sdr_name=sdr.name if sdr else "")["text"]
-            self.rasa.append(conversation_id, [self._line(back, chat.sdr_id), {"event": "resume"}])
+            self.rasa.append(
+                conversation_id, [self._line(back, chat.sdr_id, sdr.name if sdr else None), {"event": "resume"}]
+            )
             chat.status, chat.ended_at, chat.ended_by = "ended", now, by
             session.flush()
             result = _chat_json(chat)
@@ -274,5 +278,6 @@ class LiveChats:
         return sdr
 
     @staticmethod
-    def _line(text: str, sdr_id: str | None) -> dict:
-        return {"event": "bot", "text": text, "metadata": {"sdr": sdr_id}}
+    def _line(text: str, sdr_id: str | None, sdr_name: str | None = None) -> dict:
+        metadata = {"sdr": sdr_id, "sdr_name": sdr_name} if sdr_name else {"sdr": sdr_id}
+        return {"event": "bot", "text": text, "metadata": metadata}

@@ -8,16 +8,33 @@ typed; whoever shows it in HTML must escape it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 # Longest line kept: a pasted novel does not fill the database.
 MAX_TEXT = 4000
+# What the widget sends when it opens (web/embed/chat.js, initPayload): not typed by the visitor.
+OPENING_PAYLOADS = ("/greet",)
 
 
 def _moment(timestamp: object) -> datetime | None:
     if isinstance(timestamp, int | float):
         return datetime.fromtimestamp(timestamp, timezone.utc)
     return None
+
+
+def replies_of(messages: list[dict], at: datetime) -> list[dict]:
+    """The lines of the bot's replies an action is sending (rasa-sdk's dispatcher messages), as
+    lines_from_events will read them once they are in the tracker; times from `at`, in order."""
+    lines = []
+    for message in messages:
+        text = str(message.get("text") or "")
+        buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict)]
+        if not text and not buttons:
+            continue
+        data = {"buttons": [b.get("title") for b in buttons]} if buttons else {}
+        moment = at + timedelta(microseconds=len(lines))
+        lines.append({"at": moment, "sender": "bot", "author": None, "text": text[:MAX_TEXT], "data": data})
+    return lines
 
 
 def lines_from_events(events: list[dict]) -> list[dict]:
@@ -40,6 +57,8 @@ def lines_from_events(events: list[dict]) -> list[dict]:
             continue
         text = str(event.get("text") or "")
         if kind == "user":
+            if text.split("{", 1)[0] in OPENING_PAYLOADS:
+                continue  # the chat opening: the bot's greeting follows
             data: dict = {}
             if text in offered:
                 data = {"payload": text}

@@ -32,6 +32,18 @@ def is_skipped(value: object) -> bool:
     return isinstance(value, dict) and bool(value.get("skipped"))
 
 
+def option_by_label(slot: str, text: str, config: QualificationConfig) -> str | None:
+    """The id of the button for `slot` whose label the visitor typed ("este año" for "Este año"),
+    in either language, ignoring case, accents and end punctuation; None when it is not one."""
+    typed = parsing.normalize(text).strip(" .!?¡¿")
+    if not typed:
+        return None
+    for option in config.options_for(slot):
+        if typed in {parsing.normalize(label).strip(" .!?¡¿") for label in (option.label.es, option.label.en) if label}:
+            return option.id
+    return None
+
+
 def from_option(slot: str, option_id: object, config: QualificationConfig, lang: str) -> dict | None:
     """The typed value of a button, or None when the id is not one offered for `slot`."""
     if not isinstance(option_id, str) or not OPTION_ID.match(option_id):

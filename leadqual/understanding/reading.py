@@ -82,6 +82,9 @@ def read_answer(
     if message.option is not None:
         value = answers.from_option(slot, message.option, config, lang)
         return Reading("value", value) if value else Reading("invalid")
+    typed_button = None if message.is_payload else answers.option_by_label(slot, message.text, config)
+    if typed_button is not None:  # the visitor typed a button's label: that button, not a guess
+        return Reading("value", answers.from_option(slot, typed_button, config, lang))
     confident = message.confidence >= CONTROL_CONFIDENCE
     parsed_first = slot in CONTACT_SLOTS and message.confidence < CONTACT_OVERRIDE_CONFIDENCE and not message.is_payload
     if parsed_first:

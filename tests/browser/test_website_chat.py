@@ -1,5 +1,5 @@
 """The chat on the demo website, in headless Chromium: the tracking snippet's page views and clicks
-reach the intake with the browser's visitor id, the widget opens by itself on the pricing page,
+reach the intake with the browser's visitor id, the widget invites the visitor on the pricing page,
 a qualification is completed by clicking buttons and typing, the conversation survives a reload,
 and the stored lead carries the pricing visit's behaviour points. Screenshots of each step go to
 tests/artifacts/screenshots/."""
@@ -78,10 +78,13 @@ def test_pricing_visit_proactive_chat_qualification_and_reload(stack, new_page, 
     assert views and views[0].url == stack["site"] + "/precios/" and views[0].source == "browser"
     shot(page, "pricing-page")
 
-    # Closed at first; it opens by itself after the configured delay and greets in Spanish.
+    # Closed at first; after the configured delay a greeting bubble invites the visitor (the chat
+    # stays closed: tests/browser/test_widget.py); clicking it opens the chat, which greets in Spanish.
     page.locator(".rw-launcher").wait_for()
     assert not page.evaluate("nubiloChat.isOpen()")
-    page.wait_for_function("nubiloChat.isOpen()", timeout=(PROACTIVE_SECONDS + 15) * 1000)
+    page.locator(".nubilo-teaser").wait_for(state="visible", timeout=(PROACTIVE_SECONDS + 15) * 1000)
+    page.locator(".nubilo-teaser-text").click()
+    page.wait_for_function("nubiloChat.isOpen()", timeout=10_000)
     bot_says(page, "Hola")
     shot(page, "proactive-open")
 

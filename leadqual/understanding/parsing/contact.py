@@ -72,6 +72,8 @@ _NAME_CONNECTORS = {
 }
 
 
+# Laughter and chat noise typed where a name was asked: "jajaja", "jeje", "haha", "lol", "xd".
+_LAUGHTER = re.compile(r"^(?:(?:[jh][aei]){2,}[jh]?|(?:ja)*(?:js){2,}j?|lo+l|x+d+|l+m+a+o+|mdr)$")
 _NOT_NAMES = {
     "no",
     "si",
@@ -220,6 +222,8 @@ def parse_name(text: str, lang: str = "es") -> str | None:
     if folded_words[0] in _NAME_CONNECTORS:
         return None
     if any(w in _NOT_NAMES for w in folded_words if w not in _NAME_CONNECTORS):
+        return None
+    if any(_LAUGHTER.match(w) for w in folded_words):
         return None
     if not all(_NAME_WORD.match(w) and len(w) <= 40 for w in words):
         return None
