@@ -108,8 +108,23 @@ def test_an_sdr_takes_over_talks_and_hands_back(live):
     assert taken.status_code == 303 and taken.headers["location"] == f"/live/{conversation_id}?done=took_over"
     assert rasa.paused(conversation_id)
     page = lucia.get(taken.headers["location"])
-    assert 'name="text"' in page.text and 'data-action="hand-back"' in page.text
+    assert 'data-testid="live-composer"' in page.text and 'data-action="hand-back"' in page.text
     assert 'data-status="active"' in page.text
+    # The lead beside the chat: where it stands and what it answered.
+    assert 'data-testid="live-lead"' in page.text and "Etapa" in page.text
+    # The message box is its own frame: sending reloads it alone, not the page nor the transcript.
+    box = lucia.get(f"/live/{conversation_id}/composer")
+    assert box.status_code == 200 and 'name="text"' in box.text and 'name="from" value="composer"' in box.text
+    assert box.headers["x-frame-options"] == "SAMEORIGIN"
+    posted = lucia.post(
+        f"/live/{conversation_id}/say", {"text": "¿Te va bien?", "from": "composer"}, allow_redirects=False
+    )
+    assert posted.status_code == 303 and posted.headers["location"] == f"/live/{conversation_id}/composer?sent=1"
+    assert "Mensaje enviado." in lucia.get(posted.headers["location"]).text
+    assert rasa.calls[-1]["events"][0]["text"] == "¿Te va bien?"
+    empty = lucia.post(f"/live/{conversation_id}/say", {"text": " ", "from": "composer"})
+    assert empty.status_code == 400 and "El mensaje está vacío." in text_of(empty) and 'name="text"' in empty.text
+    rasa.calls.pop()  # the count of calls below is of the full-page form
     assert conversation_id not in lucia.get("/live").text.split('data-testid="active"')[0]  # no longer waiting
 
     # The transcript (an iframe that reloads itself) shows the greeting, and the visitor's <script> as text.

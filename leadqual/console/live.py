@@ -148,6 +148,13 @@ class LiveConsole:
                     "email": lead.email,
                     "company": lead.company,
                     "owner": lead.owner,
+                    # Beside the chat: where the lead stands and what it answered, in its own words.
+                    "stage": lead.stage,
+                    "grade": lead.grade,
+                    "total_score": lead.total_score,
+                    "fit_score": lead.fit_score,
+                    "behaviour_score": lead.behaviour_score,
+                    "answers": _answered(lead.answers or {}),
                 }
                 if lead
                 else None,
@@ -247,3 +254,13 @@ class LiveConsole:
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _answered(answers: dict) -> list[tuple[str, str]]:
+    """(question, what the visitor said or clicked) for the BANT questions answered."""
+    said = []
+    for slot in ("need", "timing", "budget", "authority"):
+        value = answers.get(slot)
+        if isinstance(value, dict) and not value.get("skipped") and value.get("text"):
+            said.append((slot, str(value["text"])[:200]))
+    return said

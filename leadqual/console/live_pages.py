@@ -100,12 +100,45 @@ def blueprint(console: Console) -> Blueprint:
             request, conversation_id, lambda user: live.take_over(user, conversation_id), "took_over"
         )
 
+    def composer(request, conversation_id: str, status: int = 200, error: str | None = None, **context):
+        """The message box, in its own frame: sending reloads it alone (the page and its
+        transcript frame stay), and the transcript frame's reload does not wipe a draft."""
+        chat = live.conversation(conversation_id)
+        if chat is None:
+            raise NotFound("no such conversation")
+        resp = render(
+            request,
+            "live_composer.html",
+            status=status,
+            error=error,
+            conversation_id=conversation_id,
+            is_mine=_is_mine(chat, request.ctx.user),
+            max_text=MAX_TEXT,
+            **context,
+        )
+        resp.headers.update(FRAMEABLE)
+        return resp
+
+    @bp.get("/live/<conversation_id:str>/composer", unquote=True)
+    async def live_composer(request, conversation_id: str):
+        need(request, "decide")
+        return composer(request, conversation_id, sent=request.args.get("sent") == "1")
+
     @bp.post("/live/<conversation_id:str>/say", unquote=True)
     async def live_say(request, conversation_id: str):
         text = request.form.get("text") or ""
-        return await live_action(
-            request, conversation_id, lambda user: live.say(user, conversation_id, text), "sent", draft=text
-        )
+        if request.form.get("from") != "composer":  # a plain form post: the whole page again
+            return await live_action(
+                request, conversation_id, lambda user: live.say(user, conversation_id, text), "sent", draft=text
+            )
+        user = need(request, "decide")
+        try:
+            await asyncio.to_thread(live.say, user, conversation_id, text)
+        except TakeoverError as exc:
+            message = translator(request.ctx.lang)("takeover_" + exc.code)
+            return composer(request, conversation_id, status=ERROR_STATUS.get(exc.code, 400), error=message, draft=text)
+        path = f"/live/{quote(conversation_id, safe='')}/composer?sent=1"
+        return response.redirect(path, status=303)
 
     @bp.post("/live/<conversation_id:str>/hand-back", unquote=True)
     async def live_hand_back(request, conversation_id: str):

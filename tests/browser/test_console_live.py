@@ -52,16 +52,22 @@ def test_an_sdr_takes_over_from_the_console_and_hands_back(stack, console, new_p
     assert sdr.locator("[data-testid=live-status]").get_attribute("data-status") == "active"
     bot_says(visitor, "Hola, soy Lucía Fernández, del equipo comercial de Nubilo.")
 
-    sdr.fill("textarea[name=text]", "Sí: iOS y Android. ¿Para cuántas personas sería?")
-    sdr.click("button[data-action=send]")
+    # A message box that sends without reloading the page.
+    composer = sdr.frame_locator("iframe[data-testid=live-composer]")
+    sdr.evaluate("window.__not_reloaded = true")
+    composer.locator("textarea[name=text]").fill("Sí: iOS y Android. ¿Para cuántas personas sería?")
+    composer.locator("button[data-action=send]").click()
     bot_says(visitor, "Sí: iOS y Android. ¿Para cuántas personas sería?")
+    composer.get_by_text("Mensaje enviado.").wait_for()
+    assert composer.locator("textarea[name=text]").input_value() == ""  # the box is empty again
+    assert sdr.evaluate("window.__not_reloaded === true")  # the page itself did not reload
     shot(visitor, "visitor-sees-sdr")
 
     # The visitor answers; the console's transcript reloads itself (every 5 s) and shows it.
-    sdr.fill("textarea[name=text]", "borrador sin enviar")
+    composer.locator("textarea[name=text]").fill("borrador sin enviar")
     type_message(visitor, "Somos 5 en el equipo")
     transcript.get_by_text("Somos 5 en el equipo").wait_for(timeout=20_000)
-    assert sdr.input_value("textarea[name=text]") == "borrador sin enviar"  # the page itself did not reload
+    assert composer.locator("textarea[name=text]").input_value() == "borrador sin enviar"  # the draft survives
     shot(sdr, "console-visitor-reply")
 
     sdr.click("button[data-action=hand-back]")
