@@ -22,6 +22,7 @@ import hashlib
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -260,7 +261,7 @@ class LeadStore(EventIngest):
         return self.transaction(work)
 
     def save_transcript(
-        self, conversation_id: str, lines: list[dict], language: str | None = None, replies: list[dict] = ()
+        self, conversation_id: str, lines: list[dict], language: str | None = None, replies: Sequence[dict] = ()
     ) -> int:
         """Store the lines of a conversation's transcript not stored yet; returns how many.
         `replies` are the bot's lines this action is sending, not yet in Rasa's tracker: kept as
@@ -281,7 +282,12 @@ class LeadStore(EventIngest):
         return self.transaction(work)
 
     def _store_lines(
-        self, session: Session, conversation_id: str, lines: list[dict], language: str | None, replies=()
+        self,
+        session: Session,
+        conversation_id: str,
+        lines: list[dict],
+        language: str | None,
+        replies: Sequence[dict] = (),
     ) -> int:
         """Append the lines after the last one stored (the tracker is copied whole each time); a
         line that a provisional reply stood for replaces it, in place, with the tracker's time."""

@@ -25,7 +25,7 @@ def _moment(timestamp: object) -> datetime | None:
 def replies_of(messages: list[dict], at: datetime) -> list[dict]:
     """The lines of the bot's replies an action is sending (rasa-sdk's dispatcher messages), as
     lines_from_events will read them once they are in the tracker; times from `at`, in order."""
-    lines = []
+    lines: list[dict] = []
     for message in messages:
         text = str(message.get("text") or "")
         buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict)]
