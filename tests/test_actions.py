@@ -256,7 +256,7 @@ def test_unclear_answers_are_given_up_after_max_reasks(lead_store, config):
     need = slots["need"]
     assert need["skipped"] is True
     assert need["source"] == "gave_up"
-    assert need["text"] == "mmm no estoy seguro la verdad"
+    assert need["text"] == "pues mira, a ver"
     assert stored_answers(lead_store, "conv-unclear")["need"]["skipped"] is True
 
 

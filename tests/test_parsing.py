@@ -584,7 +584,9 @@ def test_need_none(text):
     assert n.value is None
 
 
-@pytest.mark.parametrize("text", ["hola", "no sé", "cambiar las ventanas", "5000 €"])
+# "no sé" as the need is "nothing specific" (value None), as the labelled sets read it; see
+# test_need_none_said_other_ways.
+@pytest.mark.parametrize("text", ["hola", "cambiar las ventanas", "5000 €", "asdf", "ok"])
 def test_need_unclear(text):
     assert parse_need(text, NEEDS) is None
 
@@ -901,3 +903,105 @@ def test_authority_said_other_ways(text, lang, level):
 def test_just_looking_for_a_boss_is_a_user_not_a_bystander():
     a = parse_authority("solo estoy mirando porque me lo pidió mi jefa, ella decide", "es")
     assert a is not None and a.level == "user"
+
+
+# ---------------------------------------------------------------------------
+# Need said other ways (issue 18): sentences of our own, not the development sets'
+# ---------------------------------------------------------------------------
+
+
+def _configured_needs() -> dict:
+    from leadqual.config.marketing import load_qualification
+
+    return load_qualification().need.synonyms()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value"),
+    [
+        # a generic word ("clientes", "customers") away from another need's own word names whose
+        # data it is; coordinated with it, both still count
+        ("responder los tickets que abren los clientes", "es", "support"),
+        ("automation of the emails we send to customers", "en", "marketing_automation"),
+        ("informes mensuales para enviar a los clientes", "es", "reporting"),
+        ("dashboards we can show our sales people", "en", "reporting"),
+        ("ventas y métricas", "es", "crm"),  # coordinated: a tie, config order
+        ("customers, support", "en", "crm"),
+    ],
+)
+def test_need_generic_word_names_whose_data(text, lang, value):
+    n = parse_need(text, NEEDS, lang)
+    assert n is not None and n.value == value, (text, n)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value"),
+    [
+        ("envíos de mailing a la lista de suscriptores", "es", "marketing_automation"),
+        ("a mailing to past buyers every month", "en", "marketing_automation"),
+        ("promociones para que vuelvan los compradores", "es", "marketing_automation"),
+        ("un chat en vivo para la tienda", "es", "support"),
+        ("live chat on our site for shoppers", "en", "support"),
+        ("atención postventa de los equipos que vendemos", "es", "support"),
+        ("after-sales service for the machines", "en", "support"),
+        ("keep track of our contacts", "en", "crm"),
+        ("una agenda de contactos compartida", "es", "crm"),
+    ],
+)
+def test_need_configured_keywords_said_other_ways(text, lang, value):
+    n = parse_need(text, _configured_needs(), lang)
+    assert n is not None and n.value == value, (text, n)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # something the product does not do: an answer, with no configured need
+        ("un programa de contabilidad", "es"),
+        ("algo para las nóminas de la plantilla", "es"),
+        ("llevar el stock del almacén", "es"),
+        ("montar una tienda online", "es"),
+        ("an HR tool for holidays", "en"),
+        ("bookkeeping for a small firm", "en"),
+        ("something to track warehouse inventory", "en"),
+        # not known yet, everything, or just looking
+        ("no sé", "es"),
+        ("todavía no lo tenemos claro", "es"),
+        ("no idea yet", "en"),
+        ("estoy viendo qué hay", "es"),
+        ("de todo un poco, la verdad", "es"),
+        ("a bit of everything", "en"),
+        ("I'm researching for now", "en"),
+    ],
+)
+def test_need_none_said_other_ways(text, lang):
+    n = parse_need(text, _configured_needs(), lang)
+    assert n is not None and n.value is None, (text, n)
+    assert n.confidence >= 0.75  # an answer, not read back
+
+
+def test_need_other_software_only_when_no_configured_need_matches():
+    n = parse_need("informes de contabilidad por cliente", _configured_needs(), "es")
+    assert n is not None and n.value == "reporting"
+    assert parse_need("un programa de contabilidad", _configured_needs(), "es", requested=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "requested"),
+    [
+        ("mi correo es luisa@tallerdelsur.mx", False),  # a contact detail, not email marketing
+        ("my email is dana@greenfield.org", False),
+        ("escribidme a info@crm-ventas.com", True),  # the words of an address are no need
+        ("see www.marketing-hub.example", True),
+    ],
+)
+def test_need_ignores_contact_details(text, requested):
+    assert parse_need(text, _configured_needs(), "es", requested=requested) is None
+
+
+def test_an_address_given_while_asked_the_name_fills_no_need():
+    from leadqual.config.marketing import load_qualification
+    from leadqual.understanding.answers import extract_other_answers
+
+    found = extract_other_answers("mi correo es luisa@tallerdelsur.mx", {}, "name", load_qualification(), "es")
+    assert set(found) == {"email"}

@@ -141,3 +141,17 @@ def test_what_follows_the_result(config):
         "nurture"
     )
     assert turns.after_result(cold, asked, has_email=False, previewing=False, config=config) is None
+
+
+def test_a_mistyped_providers_domain_is_read_back_not_assumed(turn, config):
+    from leadqual.config.marketing import load_messages
+    from leadqual.conversation.texts import Texts
+
+    step = turn("email", "ana.lopez@gmal.com")
+    pending = step.slots["pending_confirmation"]
+    assert step.slots["email"] is None and pending["value"]["address"] == "ana.lopez@gmail.com"
+    asked = Texts(load_messages(), config).confirmation("email", pending["value"], "es")["text"]
+    assert asked == "Para asegurarme: ¿tu email es ana.lopez@gmail.com?"
+    yes = turn("email", "sí", intent="affirm", pending=pending)
+    assert yes.slots["email"]["address"] == "ana.lopez@gmail.com" and yes.slots["email"]["confirmed"] is True
+    assert turn("email", "ana.lopez@gmail.com").slots["email"]["address"] == "ana.lopez@gmail.com"  # no read-back

@@ -260,8 +260,11 @@ class Texts:
 
     def confirmation(self, slot: str, value: dict, lang: str) -> dict:
         """The yes/no read-back of a low-confidence answer."""
+        template = self.messages.confirm
+        if slot == "email" and "utter_confirm_email" in self.messages.responses:  # "¿tu email es …?", not "¿serían …?"
+            template = self.messages.responses["utter_confirm_email"]
         return {
-            "text": str(_fill(_pick(self.messages.confirm, lang), {"value": self.describe(slot, value, lang)})),
+            "text": str(_fill(_pick(template, lang), {"value": self.describe(slot, value, lang)})),
             "buttons": [
                 {"title": self.messages.buttons["yes"].get(lang), "payload": "/affirm"},
                 {"title": self.messages.buttons["no"].get(lang), "payload": "/deny"},

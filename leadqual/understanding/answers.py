@@ -94,8 +94,10 @@ def parse_answer(
     elif slot == "need":
         parsed = parsing.parse_need(text, config.need.synonyms(), lang, requested=requested)
     elif slot == "email":
-        email = parsing.parse_email(text)
-        parsed = {"address": email} if email else None
+        email = parsing.parse_email_answer(text)
+        parsed = {"address": email.address} if email else None
+        if email is not None and email.typed_domain:  # "gmal.com" read as gmail.com: asked back, not assumed
+            parsed = {**(parsed or {}), "confidence": email.confidence, "typed_domain": email.typed_domain}
     elif slot == "name":
         if not requested:
             return None

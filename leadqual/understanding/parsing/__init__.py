@@ -11,7 +11,7 @@ One module per answer: budget, timing, authority, need, contact; what they share
 from leadqual.understanding.parsing.authority import parse_authority
 from leadqual.understanding.parsing.budget import parse_budget
 from leadqual.understanding.parsing.common import MAX_INPUT, Authority, Budget, Need, Timing, normalize
-from leadqual.understanding.parsing.contact import parse_company, parse_email, parse_name
+from leadqual.understanding.parsing.contact import parse_company, parse_email, parse_email_answer, parse_name
 from leadqual.understanding.parsing.need import parse_need
 from leadqual.understanding.parsing.timing import parse_timing, warm_up
 
@@ -26,6 +26,7 @@ __all__ = [
     "parse_budget",
     "parse_company",
     "parse_email",
+    "parse_email_answer",
     "parse_name",
     "parse_need",
     "parse_timing",

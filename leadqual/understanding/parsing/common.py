@@ -95,6 +95,19 @@ class Need:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Email:
+    """An address; `typed_domain` is the domain as written when a provider's typo was corrected
+    ("gmal.com" -> "gmail.com"), with a confidence low enough for the chat to read it back."""
+
+    address: str
+    confidence: float = 1.0
+    typed_domain: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 WHITESPACE = re.compile(r"\s+")
 
 

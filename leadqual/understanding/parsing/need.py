@@ -6,7 +6,16 @@ import functools
 import re
 from dataclasses import dataclass
 
-from leadqual.understanding.parsing.common import Need, fold_map, never_raises, normalize, plural_equal, within_one_edit
+from leadqual.understanding.parsing.common import (
+    EMAIL_OR_URL,
+    UNKNOWN,
+    Need,
+    fold_map,
+    never_raises,
+    normalize,
+    plural_equal,
+    within_one_edit,
+)
 
 _WORD_TOKEN = re.compile(r"[^\W_]+")
 
@@ -17,6 +26,29 @@ _NEED_NONE = re.compile(
     r"|viendo|echando un vistazo|informandome)\b|\bcurioseando\b|\bsolo miro\b|\bno (?:necesito|busco"
     r"|necesitamos|buscamos) nada\b|\bde momento nada\b|\bnothing (?:in particular|specific|really)\b"
     r"|\bjust (?:looking|browsing|curious|checking)\b|\bonly looking\b|\bnot looking for anything\b"
+    r"|^(?:pues |bueno )?(?:estoy|estamos) (?:mirando|viendo|curioseando|informandome|investigando)\b"
+    r"|^(?:i'?m |we'?re )?(?:just |only )?(?:browsing|looking around|researching)\b"
+    r"|\bde todo un poco\b|\bun poco de todo\b|\b(?:a )?(?:bit|little) of everything\b"
+)
+
+
+# What a business buys that is none of marketing's needs: an answer naming it has no
+# configured need (value None), like "nada en concreto". Checked only when no need matched.
+_OTHER_SOFTWARE = re.compile(
+    r"\b(?:contabilidad|contable|contables|facturacion|facturas|factura electronica|nominas?|inventarios?"
+    r"|stock|almacen(?:es)?|erp|pagina web|sitio web|tienda (?:online|en linea|virtual)|e-?commerce"
+    r"|comercio electronico|gestion de proyectos|proyectos|recursos humanos|rrhh|logistica|flotas?"
+    r"|reservas|ciberseguridad|hosting|aplicacion movil|app movil|traducciones|impuestos|tesoreria"
+    r"|accounting|bookkeeping|invoicing|invoices|billing|payroll|inventory|warehouse|web ?site|web page"
+    r"|online (?:store|shop)|project management|projects|human resources|hr|logistics|fleet|bookings"
+    r"|cybersecurity|mobile app|translations?|taxes|treasury)\b"
+)
+
+
+# "mi correo es …", "my email:": a contact detail, not email marketing. Masked with the
+# addresses and links, whose words ("ana@marketing.es") are no need either.
+_CONTACT_WORD = re.compile(
+    r"\b(?:mi|my|tu|your|su|our|nuestro|el|the)\s+(?:correo|email|e-mail|mail)(?:\s+(?:electronico|address))?\b"
 )
 
 
@@ -51,6 +83,10 @@ _NEED_COMPLEMENT_GAP = re.compile(
     r"\s+(?:(?:de|del|para|a|al|con|of|from|for|on|about|by|with)\s+"
     r"(?:(?:los|las|la|el|nuestros|nuestras|nuestro|nuestra|mis|mi|sus|su|the|our|my|their|your)\s+)?)?"
 )
+
+
+# "clientes y soporte", "customers, support": coordinated, both count whole.
+_COORDINATED = re.compile(r"\s*(?:,|/|&)?\s*(?:(?:y|e|o|u|and|or|plus)\s+)?(?:(?:tambien|also)\s+)?")
 
 
 _NEED_ADJUNCT_GAP = re.compile(r"(?:'s|')?\s+")
@@ -176,7 +212,11 @@ def parse_need(
     if not isinstance(needs, dict):
         return None
     folded, index = fold_map(text)
-    tokens = [(m.group(), m.start(), m.end()) for m in _WORD_TOKEN.finditer(folded)]
+    masked = folded
+    if "@" in masked or "www." in masked or "http" in masked or "<" in masked:
+        masked = EMAIL_OR_URL.sub(lambda m: " " * len(m.group()), masked)
+    masked = _CONTACT_WORD.sub(lambda m: " " * len(m.group()), masked)
+    tokens = [(m.group(), m.start(), m.end()) for m in _WORD_TOKEN.finditer(masked)]
     compiled = _compile_needs(_needs_key(needs))
     token_scores: dict[str, dict[str, int]] = {}
     for token, _, _ in tokens:
@@ -217,6 +257,16 @@ def parse_need(
                 if attached:
                     weight = 0.5
                     break
+            else:
+                # Whose data, beside another need's own word and not coordinated with it:
+                # "incidencias que mandan los clientes" is support.
+                for other_id, other_order, o_first, o_last, _ in matches:
+                    if other_id == need_id or other_order < 0:
+                        continue
+                    lo, hi = (o_last, first) if o_last < first else (last, o_first)
+                    if not _COORDINATED.fullmatch(folded[tokens[lo][2] : tokens[hi][1]]):
+                        weight = 0.5
+                        break
         entry = counts.setdefault(need_id, [0.0, order, 0, []])
         entry[0] += weight
         entry[2] += typos
@@ -231,11 +281,12 @@ def parse_need(
             confidence = min(confidence, 0.6)
         return Need(value=best_id, matched=matched, confidence=confidence)
     if requested:
-        m = _NEED_NONE.search(folded)
-        if m:
-            return Need(
-                value=None,
-                matched=text[index[m.start()] : index[m.end() - 1] + 1].strip(),
-                confidence=0.85,
-            )
+        for pattern, confidence in ((_NEED_NONE, 0.85), (_OTHER_SOFTWARE, 0.8), (UNKNOWN, 0.8)):
+            m = pattern.search(masked)
+            if m:
+                return Need(
+                    value=None,
+                    matched=text[index[m.start()] : index[m.end() - 1] + 1].strip(),
+                    confidence=confidence,
+                )
     return None
