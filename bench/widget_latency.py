@@ -312,6 +312,7 @@ def product(model: str, workdir: Path):
     as bin/run starts them, on a SQLite database in `workdir`; yields (site URL, actions URL)."""
     from tests.conftest import RASA_SERVE, free_port, stop, wait_for
 
+    model = str(Path(model).resolve())  # Rasa runs in `workdir`
     ports = {name: free_port() for name in ("site", "actions", "rasa")}
     site = f"http://127.0.0.1:{ports['site']}"
     actions = f"http://127.0.0.1:{ports['actions']}"

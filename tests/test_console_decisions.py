@@ -342,7 +342,10 @@ def test_a_refused_decision_says_why_in_spanish_and_keeps_the_note(console):
     answer = lucia.post(f"/leads/{lead_id}/decide", {"decision": "accepted", "note": note})
     assert answer.status_code == 409
     error = re.search(r'<p class="error" role="alert">(.*?)</p>', answer.text, re.S).group(1)
-    assert html.unescape(error) == "Este lead ya estaba aceptado: no se ha cambiado nada."
+    assert " ".join(html.unescape(re.sub(r"<[^>]+>", "", error)).split()) == (
+        "Este lead ya estaba aceptado: no se ha cambiado nada."
+        " Tu nota no se ha perdido: está en «Notas», para guardarla desde ahí."
+    )
     assert typed_notes(answer) == [note] and "<10:00>" not in answer.text  # kept, and escaped
     assert "Traceback" not in answer.text and "already" not in answer.text
 
@@ -350,6 +353,7 @@ def test_a_refused_decision_says_why_in_spanish_and_keeps_the_note(console):
     assert answer.status_code == 400
     assert "Elige un motivo para «Rechazar»." in page_text(answer)
     assert typed_notes(answer) == ["no contesta"] and "reason code" not in answer.text
+    assert 'data-testid="note-moved"' not in answer.text  # its own form still holds it
     assert store.get(lead_id)["stage"] == "sql"
 
     answer = lucia.post(f"/leads/{lead_id}/decide", {"decision": "noted", "note": "   "})
@@ -377,3 +381,30 @@ def test_a_refused_decision_says_why_in_english_for_an_english_user(console):
     assert answer.status_code == 403
     assert "Solo puedes decidir sobre tus leads o sobre los que no tienen responsable." in page_text(answer)
     assert store.get(lead_id)["stage"] == "mql"
+
+
+def test_taking_over_from_the_console_claims_a_queued_lead(store):
+    """The console's real takeover (Rasa paused through its HTTP API, here FakeRasa) makes the
+    lead in the queue the SDR's, as accepting it would."""
+    from leadqual.console.live import ConsoleChats, LiveConsole
+    from leadqual.leads.takeover import RasaAPI
+
+    from .test_takeover import FakeRasa
+
+    rasa = FakeRasa()
+    try:
+        lead_id = seed_lead(store, "cola@acme.es", owner=None, owner_queue="sales-inbox", stage="mql")
+        with store.sessions() as session:
+            conversation_id = session.scalars(select(Conversation.id).where(Conversation.lead_id == lead_id)).one()
+        live = LiveConsole(store, ConsoleChats(store, RasaAPI(rasa.url, FakeRasa.TOKEN, timeout=5)))
+        live.chats.request(conversation_id)
+        assert live.take_over(sdr(), conversation_id)["status"] == "active" and rasa.paused(conversation_id)
+        lead = store.get(lead_id)
+        assert (lead["owner"]["sdr"], lead["owner"]["queue"], lead["owner"]["rule"]) == (
+            "lucia",
+            None,
+            "console.take_over",
+        )
+        assert [kind for kind, _, _ in history_of(store, lead_id)][-2:] == ["took_over", "claimed"]
+    finally:
+        rasa.server.shutdown()

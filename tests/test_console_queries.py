@@ -169,3 +169,22 @@ def test_lead_page_shows_answers_as_written_parsed_and_confidence(store):
     assert data["why"] and all({"rule", "source", "points", "when"} <= set(w) for w in data["why"])
     assert sum(w["points"] for w in data["why"]) == pytest.approx(data["lead"]["scores"]["total"], abs=1)
     assert lead_page(store, "nope") is None
+
+
+def test_rows_say_who_waits_for_sales_or_in_a_live_chat(store, leads):
+    """The list's badges, in either view: sales-ready but nobody accepted it; a visitor waiting in a chat."""
+    from sqlalchemy import select
+
+    from leadqual.db.tables import Conversation
+    from leadqual.leads.takeover import LiveChats, RasaAPI
+
+    with store.sessions.begin() as session:
+        for key in ("ana", "dan"):
+            session.get(Lead, leads[key]).sales_ready = True
+        conversation_id = session.scalars(select(Conversation.id).where(Conversation.lead_id == leads["bob"])).one()
+    LiveChats(store, RasaAPI("http://127.0.0.1:9", "unused")).request(conversation_id)
+    for view in ("score", "inbox"):
+        rows = {row["email"]: row for row in list_leads(store, LeadFilter(), view=view).rows}
+        assert rows["ana@acme.es"]["awaiting_acceptance"]  # mql and sales-ready
+        assert not rows["dan@umbrella.es"]["awaiting_acceptance"]  # sal: sales accepted it
+        assert [email for email, row in rows.items() if row["live_waiting"]] == ["bob@globex.com"]

@@ -96,6 +96,12 @@ CASES = [
         "Only lower-case letters without accents, digits and underscores, e.g. team_size.",
     ),
     (
+        set_("qualification.budget.options.1.value.min", 99999),
+        "qualification.budget",
+        "En el botón «3k_10k», «Desde» es mayor que «Hasta».",
+        "In the button “3k_10k”, “From” is more than “Up to”.",
+    ),
+    (
         set_("knowledge.threshold", 3),
         "knowledge.threshold",
         "Tiene que ser menor que 1.",

@@ -192,14 +192,19 @@ def _put(data: dict, path: str, value) -> bool:
     return False
 
 
+# The hidden value each group of boxes sends, so that none ticked still says "none" (a blank
+# value would not reach the form: Sanic drops blank fields).
+SHOWN = "__shown__"
+
+
 def _choices(form, name: str) -> list[str]:
-    return [v.strip() for v in form.getlist(name) or [] if v and v.strip()]
+    return [v.strip() for v in form.getlist(name) or [] if v and v.strip() and v != SHOWN]
 
 
 def apply_form(qualification: dict, messages: dict, form) -> tuple[dict, dict]:
     """The draft with the editor's form applied (copies; the arguments are left alone). Field
     names: `f.<path>` a value in the type the draft holds there; `m.<path>` the ticked boxes
-    (a hidden empty one says the group was shown); `l.<path>` a list, one item per line or
+    (a hidden `SHOWN` one says the group was shown); `l.<path>` a list, one item per line or
     comma; `b.<path>` yes/no ("1"/"0"); `o.<path>` an optional number or text, blank = none. An
     empty list of conditions drops the condition."""
     q, m = copy.deepcopy(qualification), copy.deepcopy(messages)
@@ -369,6 +374,8 @@ _MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
         (r"is not an ISO 3166 alpha-2 code|countries must be ISO 3166", "err_country"),
         (r"is not a month and day like", "err_month_day"),
         (r"^not valid YAML: (?P<value>.+)$", "err_yaml"),
+        (r"^(budget|timing)\.options\[(?P<value>[^\]]*)\]\.value: .*min is greater than max", "err_option_range"),
+        (r"^(budget|timing)\.options\[(?P<value>[^\]]*)\]\.value: ", "err_option_value"),
         # pydantic's own words, when its error could not be looked up again
         (r"^Field required$", "err_missing"),
         (r"^Input should be a valid integer", "err_integer"),
@@ -1101,9 +1108,12 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
         overview), where its problems are shown next to their fields."""
         user = need(request, "flows")
         draft = load_draft(draft_id)
-        qualification, messages = apply_form(draft["qualification"], draft["messages"], request.form)
+        # Blank fields kept: a text or number emptied in the browser is saved empty (and reported),
+        # not left as it was.
+        form = request.get_form(keep_blank_values=True) or request.form
+        qualification, messages = apply_form(draft["qualification"], draft["messages"], form)
         drafts.save(qualification, messages, by=user.email, draft_id=draft_id)
-        section = request.form.get("section")
+        section = form.get("section")
         if section in FORM_SECTIONS:
             return response.redirect(f"/flow/drafts/{draft_id}/{section}?saved=1", status=303)
         return response.redirect(f"/flow/drafts/{draft_id}?saved=1", status=303)
@@ -1211,7 +1221,7 @@ def register(app, store, render, need, flows: FlowStore | None = None, chat: Pre
     async def flow_knowledge_save(request, draft_id: int):
         user = need(request, "flows")
         draft = load_draft(draft_id)
-        knowledge = knowledge_from_form(request.form, draft["knowledge"])
+        knowledge = knowledge_from_form(request.get_form(keep_blank_values=True) or request.form, draft["knowledge"])
         drafts.save(draft["qualification"], draft["messages"], by=user.email, draft_id=draft_id, knowledge=knowledge)
         draft = load_draft(draft_id)
         problems = draft_problems(drafts, draft)

@@ -194,6 +194,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "awaiting_acceptance": {"es": "sin aceptar", "en": "not accepted yet"},
     "accepted_as_is": {"es": "Aceptado por ventas (sigue en {stage})", "en": "Accepted by sales (stays {stage})"},
     "claimed": {"es": "Pasa a ser suyo", "en": "Took it on"},
+    "claimed_by_accept": {"es": "al aceptarlo", "en": "on accepting it"},
+    "claimed_by_take_over": {"es": "al tomar su chat", "en": "on taking over its chat"},
+    "note_kept_below": {
+        "es": "Tu nota no se ha perdido: está en «Notas», para guardarla desde ahí.",
+        "en": "Your note is not lost: it is under \u201cNotes\u201d, to save it from there.",
+    },
     "read_only": {
         "es": "Solo lectura: este lead es de otra persona.",
         "en": "Read only: this lead belongs to someone else.",
@@ -246,6 +252,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "You are in the chat: the bot is silent until you hand it back.",
     },
     "live_done_sent": {"es": "Mensaje enviado.", "en": "Message sent."},
+    "live_composer_closed": {
+        "es": "Solo quien está en el chat puede escribir.",
+        "en": "Only whoever is in the chat can write.",
+    },
     "live_done_handed_back": {"es": "Chat devuelto al bot.", "en": "Chat handed back to the bot."},
     "live_no_lead": {"es": "Visitante sin lead todavía.", "en": "A visitor with no lead yet."},
     "live_no_lines": {"es": "Todavía no hay mensajes.", "en": "No messages yet."},
@@ -655,6 +665,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Everything else (the chat's responses, business hours...), as YAML text.",
     },
     "flow_n_problems": {"es": "{count} por corregir", "en": "{count} to fix"},
+    "flow_one_problem": {"es": "1 problema", "en": "1 problem"},
+    "flow_budget_ranges": {"es": "Rangos de los botones", "en": "The buttons' ranges"},
+    "flow_budget_ranges_hint": {
+        "es": "El importe que representa cada botón, en la moneda y periodo del botón (vacío: sin límite).",
+        "en": "The amount each button stands for, in the button's currency and period (blank: no limit).",
+    },
+    "flow_range_from": {"es": "Desde", "en": "From"},
+    "flow_range_to": {"es": "Hasta", "en": "Up to"},
+    "err_option_range": {
+        "es": "En el botón «{value}», «Desde» es mayor que «Hasta».",
+        "en": "In the button “{value}”, “From” is more than “Up to”.",
+    },
+    "err_option_value": {
+        "es": "El valor del botón «{value}» no es válido.",
+        "en": "The value of the button “{value}” is not valid.",
+    },
     "flow_problems_elsewhere": {
         "es": "Esta sección está bien; quedan {count} problemas en otras:",
         "en": "This section is fine; {count} problems remain in others:",

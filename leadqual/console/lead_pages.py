@@ -132,15 +132,23 @@ def blueprint(console: Console) -> Blueprint:
             for h in data["history"]
         ]
         timeline = [{**e, "label": explain.event_name(e.get("name") or "")} for e in data["timeline"]]
+        offered = stage_decisions(lead["stage"], data["accepted"])
+        kept = kept or {}
+        # A refused decision whose form the page no longer offers (the lead moved on meanwhile):
+        # its note goes to the notes box, and the message says so.
+        note_moved = bool(
+            kept.get("note", "").strip() and kept.get("decision") not in (*offered, "reassigned", "noted")
+        )
         return render(
             request,
             "lead.html",
             status=status,
             error=error,
             done=done,
-            kept=kept or {},
+            kept=kept,
+            note_moved=note_moved,
             can_decide=allowed(user, lead),
-            stage_decisions=stage_decisions(lead["stage"], data["accepted"]),
+            stage_decisions=offered,
             reasons={d: sorted(r) for d, (_, r) in STAGE_DECISIONS.items() if r},
             decision_labels=LABELS,
             sdrs=config.handoff.sdrs,

@@ -105,7 +105,7 @@ def test_an_sdr_lands_on_her_inbox_accepts_a_sales_ready_lead_and_a_stale_tab_sa
     assert page.locator("[data-testid=views] a.active").inner_text() == "Bandeja de entrada"
     rows = page.locator("[data-testid=leads] tbody tr")
     first_two = [rows.nth(i).get_attribute("data-lead") for i in range(2)]
-    assert first_two == [ids["new"], ids["ready"]]  # both wait for her; A2 before B/C grades
+    assert first_two == [ids["new"], ids["ready"]]  # both wait for her: by grade, A2 before A3
     assert "Nuevo" in rows.nth(0).inner_text() and "sin aceptar" in rows.nth(1).inner_text()
     assert page.locator(f"tr[data-lead='{ids['inflated']}']").count() == 0  # not on page 1
     shot(page, "01-inbox")
@@ -154,7 +154,10 @@ def test_an_sdr_lands_on_her_inbox_accepts_a_sales_ready_lead_and_a_stale_tab_sa
     # The stale tab still offers it: she types a note and clicks. Refused in Spanish, note kept.
     stale.locator("form:has(button[data-decision=accepted]) input[name=note]").fill("Enviar precios <por email>")
     stale.click("button[data-decision=accepted]")
-    assert stale.locator("p.error").inner_text() == "Este lead ya estaba aceptado: no se ha cambiado nada."
+    assert stale.locator("p.error").inner_text() == (
+        "Este lead ya estaba aceptado: no se ha cambiado nada."
+        " Tu nota no se ha perdido: está en «Notas», para guardarla desde ahí."
+    )
     assert stale.locator("textarea[name=note]").input_value() == "Enviar precios <por email>"
     shot(stale, "04-refused-note-kept")
     stale.click("button[data-decision=noted]")  # she saves it as a note instead
