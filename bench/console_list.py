@@ -121,6 +121,22 @@ def main() -> None:
         result = list_leads(store, lead_filter, after=after)
         ms = timed(args.runs, lambda lf=lead_filter, a=after: list_leads(store, lf, after=a))
         print(f"{label:<32} {ms:>10.1f} {result.total:>8}")
+    # The inbox (an SDR's landing view): waiting chats, new and unaccepted leads first, then by grade.
+    since = START + timedelta(days=200)
+    inbox = list_leads(store, LeadFilter(), view="inbox", sdr_id="lucia", new_since=since)
+    for _ in range(40):
+        inbox = list_leads(store, LeadFilter(), after=inbox.next_cursor, count=False, view="inbox", sdr_id="lucia")
+    inbox_cases = [
+        ("inbox of lucia, first page", None),
+        ("inbox of lucia, page 41", inbox.next_cursor),
+    ]
+    for label, after in inbox_cases:
+        result = list_leads(store, LeadFilter(), after=after, view="inbox", sdr_id="lucia", new_since=since)
+        ms = timed(
+            args.runs,
+            lambda a=after: list_leads(store, LeadFilter(), after=a, view="inbox", sdr_id="lucia", new_since=since),
+        )
+        print(f"{label:<32} {ms:>10.1f} {result.total:>8}")
     print("command: " + shlex.join([Path(sys.executable).name, *sys.argv]))
     store.engine.dispose()
 
