@@ -380,3 +380,12 @@ def test_the_lead_page_explains_the_score_in_english(console):
     assert rows["behaviour.explicit.territory"].startswith('<span class="sentence">Country ES: in our territory.')
     text = html.unescape(re.sub(r"<[^>]+>", " ", answer.text))
     assert "The score 95 reaches the SQL threshold (80). Qualified: budget, authority and need." in text
+
+
+def test_who_moved_the_lead_and_how_it_got_its_owner_read_as_words(console):
+    answer = signed_in(console, "lucia@nubilo.es").get(f"/leads/{console['lead_id']}")
+    history = answer.text.split('data-testid="history"')[1].split("</table>")[0]
+    words = html.unescape(re.sub(r"<code[^>]*>.*?</code>", " ", history))
+    words = re.sub(r"<[^>]+>", " ", words)
+    assert "el asistente" in words or "la puntuación" in words or "Lucía Fernández" in words
+    assert "bot: " not in words and "person: " not in words and "(qualify)" not in words

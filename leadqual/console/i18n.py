@@ -206,6 +206,20 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "contact": {"es": "Contacto", "en": "Contact"},
     "assigned_by": {"es": "asignado por", "en": "assigned by"},
+    # How the lead got its owner (routing's rule: handoff.owner / rules.<id> / round_robin / fallback_queue).
+    "assigned_how_owner": {"es": "su responsable de antes", "en": "their earlier owner"},
+    "assigned_how_rules": {"es": "asignado por la regla «{rule}»", "en": "assigned by the rule “{rule}”"},
+    "assigned_how_round_robin": {"es": "asignado por turno", "en": "assigned in turn"},
+    "assigned_how_fallback_queue": {
+        "es": "en la cola: no había nadie disponible",
+        "en": "queued: nobody was available",
+    },
+    "assigned_how_other": {"es": "asignado", "en": "assigned"},
+    # Who moved a lead's stage, when it was not a person.
+    "actor_bot": {"es": "el asistente", "en": "the assistant"},
+    "actor_score": {"es": "la puntuación", "en": "the score"},
+    "actor_rule": {"es": "una regla", "en": "a rule"},
+    "actor_system": {"es": "el sistema", "en": "the system"},
     "live_chat": {"es": "Chat en vivo", "en": "Live chat"},
     "take_over": {"es": "Tomar el chat", "en": "Take over the chat"},
     "hand_back": {"es": "Devolver al bot", "en": "Hand back to the bot"},

@@ -90,7 +90,7 @@ def test_an_sdr_works_a_lead_from_sign_in_to_accepting_it(console, page):
     page.click("button[data-decision=accepted]")
     assert page.locator("[data-testid=stage]").inner_text() == "SAL"
     history = page.locator("[data-testid=history]").inner_text()
-    assert "MQL → SAL" in history and "person: lucia" in history
+    assert "MQL → SAL" in history and "Lucía Fernández" in history and "person: lucia" not in history
     assert console["store"].get(console["ids"]["ana"])["stage"] == "sal"
     assert page.dialogs == []
 

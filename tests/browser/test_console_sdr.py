@@ -132,7 +132,15 @@ def test_an_sdr_lands_on_her_inbox_accepts_a_sales_ready_lead_and_a_stale_tab_sa
     accept = page.locator("button[data-decision=accepted]")
     assert accept.inner_text() == "Aceptar (sigue en SQL)"
     assert page.locator("button[data-decision=qualified]").count() == 0
+    # Who moved it and how it got its owner read as words, not as developer ids.
+    history = page.locator("[data-testid=history]").inner_text()
+    assert "bot: chat" not in history and "el asistente" in history
+    assert "asignado por handoff." not in page.inner_text("main")
     shot(page, "02-lead-why")
+    # At 1440 px wide the lead page does not scroll sideways.
+    page.set_viewport_size({"width": 1440, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     # A second tab, left open on the same lead.
     stale = browser.new_page()
