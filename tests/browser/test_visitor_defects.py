@@ -1,0 +1,82 @@
+"""Issue 21's visitors, in the widget in headless Chromium: a first request for a person reaches
+the console and is answered after the details; "Ahora no, gracias" to talking now gives the booking
+link and when sales will write (tests/e2e/, where the SDRs are always online); a typed button label
+and laughter are read as a person means them.
+The stored lead and the console's live-chat queue are checked, as over REST in tests/e2e/."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from leadqual.config.marketing import load_messages
+from leadqual.db.tables import LiveChat
+
+from .test_website_chat import bot_says, messages, type_message, visitor_id
+
+pytestmark = pytest.mark.e2e
+M = load_messages()
+
+
+def open_chat(page) -> None:
+    page.locator(".rw-launcher").click()
+    bot_says(page, "Hola")
+
+
+def chats_of(leads, lead_id: str) -> list[str]:
+    with leads.sessions() as session:
+        return [chat.status for chat in session.scalars(select(LiveChat).where(LiveChat.lead_id == lead_id))]
+
+
+def test_asking_for_a_person_first_reaches_the_console_and_is_answered_after_the_details(stack, new_page, leads, shot):
+    page = new_page()
+    page.goto(stack["site"] + "/")
+    aid = visitor_id(page)
+    open_chat(page)
+    type_message(page, "quiero hablar con una persona")
+    bot_says(page, M.responses["utter_handoff_contact"].es)
+    bot_says(page, M.questions["name"].ask.es)
+    type_message(page, "jajaja")  # laughter is not a name: asked again
+    bot_says(page, M.responses["utter_out_of_scope"].es[:30])
+    type_message(page, "Elena Vidal")
+    bot_says(page, M.questions["company"].ask.es)
+    type_message(page, "Vidal Reformas")
+    bot_says(page, M.questions["email"].ask.es)
+    email = f"elena.{aid[:8]}@vidal-reformas.es"
+    type_message(page, email)
+    page.wait_for_function(
+        "document.body.innerText.includes('te escribirá aquí') || document.body.innerText.includes('te contactará')",
+        timeout=30_000,
+    )
+    shown = messages(page)
+    assert "Me lo apunto todo" not in shown and M.responses["utter_ask_consent"].es[:30] not in shown
+    shot(page, "person-after-details")
+    lead = leads.get_by_email(email)
+    assert lead["name"] == "Elena Vidal" and chats_of(leads, lead["id"]) == ["requested"]
+
+
+def test_a_typed_button_label_is_that_button(stack, new_page, leads, shot):
+    page = new_page()
+    page.goto(stack["site"] + "/")
+    aid = visitor_id(page)
+    open_chat(page)
+    type_message(page, "quiero una demo")
+    bot_says(page, M.questions["need"].ask.es)
+    type_message(page, "gestionar el equipo comercial")
+    bot_says(page, M.questions["timing"].ask.es)
+    type_message(page, "cuanto antes")  # a button's label, typed: that button, no read-back
+    bot_says(page, M.questions["budget"].ask.es)
+    assert "Para asegurarme" not in messages(page)
+    type_message(page, "unos 15.000 € al año")
+    bot_says(page, M.questions["authority"].ask.es)
+    type_message(page, "soy la CEO")
+    bot_says(page, M.questions["name"].ask.es)
+    type_message(page, "Marta Ruiz")
+    bot_says(page, M.questions["company"].ask.es)
+    type_message(page, "Ruiz Logística")
+    bot_says(page, M.questions["email"].ask.es)
+    email = f"marta.{aid[:8]}@ruizlogistica.es"
+    type_message(page, email)
+    bot_says(page, "Puedes reservar ya una reunión")  # the result's next steps: "not now" is in tests/e2e/
+    assert leads.get_by_email(email)["bant"]["timing"]["months"] == 0
+    shot(page, "typed-label")
