@@ -46,7 +46,8 @@ def build_app():
 
     # Events are scored with the newest published flow.
     app.blueprint(tracking_blueprint(current_store, lambda: flows().current().config))
-    app.blueprint(embed_blueprint())
+    # chat.js shows the newest published flow's teaser (marketing edits it in the console).
+    app.blueprint(embed_blueprint(lambda: (flows().current().version, flows().current().messages)))
     # GET /ready, GET /metrics, and timing of actions, NLG and intake calls (leadqual/http/observability.py).
     observability.install(app, engine=lambda: base_store().engine, spool=spool)
 

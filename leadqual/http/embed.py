@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 from sanic import Blueprint, response
 
 from leadqual import settings
-from leadqual.config.marketing import DEFAULT_MESSAGES, ConfigError, load_messages
+from leadqual.config.marketing import DEFAULT_MESSAGES, ConfigError, Messages, load_messages
 from leadqual.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,18 @@ def _read(path: Path, mtime: float) -> bytes:
 
 @lru_cache(maxsize=4)
 def _widget_texts(path: Path, mtime: float) -> bytes:
-    """The JSON chat.js gets: each of WIDGET_TEXTS in Spanish and English (a list stays a list of
-    variations, one picked per page view). `null` if the file cannot be read (logged)."""
+    """The JSON chat.js gets from a messages file. `null` if the file cannot be read (logged)."""
     try:
-        responses = load_messages(path).responses
+        return widget_texts(load_messages(path))
     except (ConfigError, OSError) as exc:
         log.warning("chat.js is served without its texts: %s", exc)
         return b"null"
+
+
+def widget_texts(messages: Messages) -> bytes:
+    """The JSON chat.js gets: each of WIDGET_TEXTS in Spanish and English (a list stays a list of
+    variations, one picked per page view)."""
+    responses = messages.responses
     texts: dict[str, dict] = {"es": {}, "en": {}}
     for name, key in WIDGET_TEXTS.items():
         localized = responses.get(name)
@@ -70,18 +76,37 @@ def messages_path() -> Path:
     return Path(settings.MESSAGES.get(str(DEFAULT_MESSAGES)))
 
 
-def chat_js(path: Path) -> bytes:
-    """chat.js with config/messages.yml's texts written in (cached until either file changes)."""
-    texts = messages_path()
-    try:
-        texts_mtime = texts.stat().st_mtime
-    except OSError:
-        texts_mtime = -1.0
-    return _read(path, path.stat().st_mtime).replace(TEXTS_MARKER, _widget_texts(texts, texts_mtime), 1)
+def chat_js(path: Path, texts: bytes | None = None) -> bytes:
+    """chat.js with its texts written in: `texts` (the JSON of widget_texts), else config/messages.yml's
+    (cached until either file changes)."""
+    if texts is None:
+        messages = messages_path()
+        try:
+            texts_mtime = messages.stat().st_mtime
+        except OSError:
+            texts_mtime = -1.0
+        texts = _widget_texts(messages, texts_mtime)
+    return _read(path, path.stat().st_mtime).replace(TEXTS_MARKER, texts, 1)
 
 
-def embed_blueprint() -> Blueprint:
+def embed_blueprint(current: Callable[[], tuple[object, Messages]] | None = None) -> Blueprint:
+    """`current` gives the newest published flow's (version, messages), so the teaser marketing
+    edits in the console is the one served; without it, config/messages.yml's."""
     bp = Blueprint("embed", url_prefix="/embed")
+    by_version: dict[object, bytes] = {}
+
+    def texts_now() -> bytes | None:
+        if current is None:
+            return None
+        try:
+            version, messages = current()
+        except Exception:  # the database is down: the files' texts, not no chat
+            log.exception("chat.js: the published flow could not be read; serving config/messages.yml's texts")
+            return None
+        if version not in by_version:
+            by_version.clear()
+            by_version[version] = widget_texts(messages)
+        return by_version[version]
 
     @bp.route("/<name:str>", methods=["GET", "HEAD"])
     async def asset(request, name: str):
@@ -89,7 +114,7 @@ def embed_blueprint() -> Blueprint:
         if path is None or not path.is_file():
             hint = " (run bin/run or bin/test: they install web/node_modules)" if name == "webchat.js" else ""
             return response.text(f"no such asset: {name}{hint}", status=404)
-        body = chat_js(path) if name == "chat.js" else _read(path, path.stat().st_mtime)
+        body = chat_js(path, texts_now()) if name == "chat.js" else _read(path, path.stat().st_mtime)
         return response.raw(
             body,
             content_type="application/javascript; charset=utf-8",
