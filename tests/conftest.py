@@ -17,6 +17,7 @@ from unittest import mock
 
 import pytest
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # How bin/run starts Rasa: `rasa` with the start-up cost removed (leadqual_rasa/serve.py).
@@ -27,7 +28,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from leadqual.config.marketing import load_qualification  # noqa: E402
+from leadqual.config.marketing import WEEKDAYS, load_qualification  # noqa: E402
 from leadqual.leads.store import LeadStore  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -302,3 +303,15 @@ def run_cli(*argv: str, stdin: str = "", env: dict[str, str] | None = None) -> S
         except SystemExit as exc:  # argparse's errors and --help
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     return SimpleNamespace(returncode=code or 0, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def always_open_config() -> Path:
+    """The shipped config with the SDRs in business hours all week: what the chat offers after
+    qualifying (talk now, or the SLA) must not depend on when the tests run."""
+    config = yaml.safe_load((ROOT / "config" / "qualification.yml").read_text(encoding="utf-8"))
+    config["handoff"]["business_hours"] = {day: "00:00-24:00" for day in WEEKDAYS}
+    artifacts = ROOT / "tests" / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    path = artifacts / f"qualification-always-open-{uuid.uuid4().hex[:8]}.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path

@@ -15,7 +15,7 @@ import pytest
 
 from leadqual.leads.store import LeadStore
 
-from ..conftest import RASA_SERVE, free_port, stop, wait_for
+from ..conftest import RASA_SERVE, always_open_config, free_port, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -92,6 +92,8 @@ def stack(chromium_path, model, ports, site_origin, database_url, tmp_path_facto
         "LEADQUAL_PUBLIC_ACTIONS_URL": f"http://127.0.0.1:{ports['actions']}",
         "LEADQUAL_PUBLIC_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
         "LEADQUAL_PROACTIVE_SECONDS": str(PROACTIVE_SECONDS),
+        # The SDRs are online all week: what the chat offers after qualifying does not depend on the hour.
+        "LEADQUAL_QUALIFICATION": str(always_open_config()),
     }
     procs = []
     try:

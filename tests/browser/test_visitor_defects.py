@@ -1,7 +1,7 @@
 """Issue 21's visitors, in the widget in headless Chromium: a first request for a person reaches
 the console and is answered after the details; "Ahora no, gracias" to talking now gives the booking
-link and when sales will write (tests/e2e/, where the SDRs are always online); a typed button label
-and laughter are read as a person means them.
+link and when sales will write; a new buying message after the result asks nothing again; a typed
+button label and laughter are read as a person means them.
 The stored lead and the console's live-chat queue are checked, as over REST in tests/e2e/."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_asking_for_a_person_first_reaches_the_console_and_is_answered_after_the
     assert lead["name"] == "Elena Vidal" and chats_of(leads, lead["id"]) == ["requested"]
 
 
-def test_a_typed_button_label_is_that_button(stack, new_page, leads, shot):
+def test_a_typed_button_label_not_now_to_talking_now_and_buying_again(stack, new_page, leads, shot):
     page = new_page()
     page.goto(stack["site"] + "/")
     aid = visitor_id(page)
@@ -77,6 +77,20 @@ def test_a_typed_button_label_is_that_button(stack, new_page, leads, shot):
     bot_says(page, M.questions["email"].ask.es)
     email = f"marta.{aid[:8]}@ruizlogistica.es"
     type_message(page, email)
-    bot_says(page, "Puedes reservar ya una reunión")  # the result's next steps: "not now" is in tests/e2e/
-    assert leads.get_by_email(email)["bant"]["timing"]["months"] == 0
-    shot(page, "typed-label")
+    bot_says(page, "Puedes reservar ya una reunión")
+    lead = leads.get_by_email(email)
+    assert lead["bant"]["timing"]["months"] == 0
+    # The SDRs are online (the browser stack's config): "talk now?"; not now gets the link and the SLA.
+    bot_says(page, "¿Quieres hablar por este chat?")
+    type_message(page, "Ahora no, gracias")
+    bot_says(page, "Sin problema. Cuando te venga bien")
+    shown = messages(page)
+    sdr = leads.config.handoff.sdr(lead["owner"]["sdr"])
+    assert sdr.name in shown and f"{leads.config.handoff.sla_hours} horas" in shown
+    assert M.responses["utter_goodbye"].es not in shown
+    shot(page, "not-now")
+
+    # A new buying message after the result asks and thanks nothing again.
+    type_message(page, "quiero una demo")
+    bot_says(page, M.responses["utter_already_qualified"].es)
+    assert messages(page).count("¡Gracias, Marta") == 1  # the result once, not thanked again

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 from sqlalchemy import text
 
-from leadqual.config.marketing import WEEKDAYS
 from leadqual.leads.store import LeadStore
 
 from ..conftest import (
     RASA_SERVE,
     REST_HEADERS,
     action_server_process,
+    always_open_config,
     free_port,
     postgres_database,
     stop,
@@ -103,16 +102,6 @@ def database_url(request, tmp_path_factory) -> str:
         return
     with postgres_database("leadqual_e2e") as url:
         yield url
-
-
-def always_open_config() -> Path:
-    """The shipped config with the SDRs in business hours all week: what the chat offers after
-    qualifying (talk now, or the SLA) must not depend on when the tests run."""
-    config = yaml.safe_load((ROOT / "config" / "qualification.yml").read_text(encoding="utf-8"))
-    config["handoff"]["business_hours"] = {day: "00:00-24:00" for day in WEEKDAYS}
-    path = ARTIFACTS / f"qualification-always-open-{uuid.uuid4().hex[:8]}.yml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
