@@ -53,6 +53,10 @@ def test_asking_for_a_person_first_reaches_the_console_and_is_answered_after_the
     shot(page, "person-after-details")
     lead = leads.get_by_email(email)
     assert lead["name"] == "Elena Vidal" and chats_of(leads, lead["id"]) == ["requested"]
+    # What the SDR reads: not the widget's "/greet" as if typed, and the last reply too.
+    lines = [m["text"] for t in lead["transcripts"] for m in t["messages"]]
+    assert "/greet" not in lines and "quiero hablar con una persona" in lines
+    assert any("te escribirá aquí" in line or "te contactará" in line for line in lines)
 
 
 def test_a_typed_button_label_not_now_to_talking_now_and_buying_again(stack, new_page, leads, shot):
@@ -67,8 +71,9 @@ def test_a_typed_button_label_not_now_to_talking_now_and_buying_again(stack, new
     type_message(page, "cuanto antes")  # a button's label, typed: that button, no read-back
     bot_says(page, M.questions["budget"].ask.es)
     assert "Para asegurarme" not in messages(page)
-    type_message(page, "unos 15.000 € al año")
+    type_message(page, "perdona, eran unos 15.000 € al año")  # a first answer said like a correction
     bot_says(page, M.questions["authority"].ask.es)
+    assert "he cambiado" not in messages(page)
     type_message(page, "soy la CEO")
     bot_says(page, M.questions["name"].ask.es)
     type_message(page, "Marta Ruiz")
