@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,14 @@ def leads(stack, database_url) -> LeadStore:
     store = LeadStore(database_url)
     yield store
     store.engine.dispose()
+
+
+@contextmanager
+def console_context(width: int = 1400, height: int = 1000, locale: str = "es-ES"):
+    """A Chromium context for the console's pages (no website stack needed): desktop, Spanish."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium.new_context(viewport={"width": width, "height": height}, locale=locale)
+        chromium.close()

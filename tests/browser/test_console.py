@@ -12,7 +12,7 @@ import requests
 from leadqual.leads.store import LeadStore
 
 from ..console_support import PASSWORD, XSS, add_user, console_process, seed_lead
-from .conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from .conftest import CHROMIUM, SHOTS, console_context
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +37,13 @@ def console(tmp_path_factory, config):
 
 @pytest.fixture(scope="module")
 def page(console):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="es-ES")
+    with console_context() as context:
         page = context.new_page()
         page.set_default_timeout(15_000)
         dialogs = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.dialogs = dialogs
         yield page
-        browser.close()
 
 
 def test_signed_out_requests_are_refused(console):

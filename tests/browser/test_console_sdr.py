@@ -17,7 +17,7 @@ from leadqual.db.tables import Lead
 from leadqual.leads.store import LeadStore
 
 from ..console_support import PASSWORD, T0, add_user, console_process, seed_lead
-from .conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from .conftest import CHROMIUM, SHOTS, console_context
 
 LAST_VISIT = T0 + timedelta(days=10)
 
@@ -75,13 +75,8 @@ def console(tmp_path_factory, config):
 
 @pytest.fixture(scope="module")
 def browser(console):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="es-ES")
+    with console_context() as context:
         yield context
-        chromium.close()
 
 
 def shot(page, name: str) -> None:
