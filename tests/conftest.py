@@ -282,7 +282,8 @@ def model() -> str:
 
     path = os.environ.get("LEADQUAL_MODEL")
     if path and Path(path).exists():
-        return path
+        # Absolute: Rasa runs in a temporary folder, where a relative path finds no model.
+        return str(Path(path).resolve())
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(["bash", str(root / "bin" / "train")], capture_output=True, text=True, check=True)
     return out.stdout.strip().splitlines()[-1]
