@@ -47,7 +47,7 @@ def build_app():
     # Events are scored with the newest published flow.
     app.blueprint(tracking_blueprint(current_store, lambda: flows().current().config))
     # chat.js shows the newest published flow's teaser (marketing edits it in the console).
-    app.blueprint(embed_blueprint(lambda: (flows().current().version, flows().current().messages)))
+    app.blueprint(embed_blueprint(lambda: flows().current()))
     # GET /ready, GET /metrics, and timing of actions, NLG and intake calls (leadqual/http/observability.py).
     observability.install(app, engine=lambda: base_store().engine, spool=spool)
 

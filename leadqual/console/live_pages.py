@@ -81,17 +81,20 @@ def blueprint(console: Console) -> Blueprint:
         resp.headers.update(FRAMEABLE)
         return resp
 
+    def refusal(request, user, exc: TakeoverError) -> tuple[int, str]:
+        """The status and the sentence, in the user's language, of a refused live-chat action."""
+        t = translator(request.ctx.lang)
+        admin_without_id = exc.code == "no_sdr_id" and user.role == "admin"
+        message = t("takeover_admin_no_sdr_id") if admin_without_id else t("takeover_" + exc.code)
+        return ERROR_STATUS.get(exc.code, 400), message
+
     async def live_action(request, conversation_id: str, action, done: str, draft: str = ""):
         user = need(request, "decide")
         try:
             await asyncio.to_thread(action, user)
         except TakeoverError as exc:
-            message = translator(request.ctx.lang)("takeover_" + exc.code)
-            if exc.code == "no_sdr_id" and user.role == "admin":
-                message = translator(request.ctx.lang)("takeover_admin_no_sdr_id")
-            return await show_live(
-                request, conversation_id, status=ERROR_STATUS.get(exc.code, 400), error=message, draft=draft
-            )
+            status, message = refusal(request, user, exc)
+            return await show_live(request, conversation_id, status=status, error=message, draft=draft)
         return response.redirect(live_path(conversation_id, done=done), status=303)
 
     @bp.post("/live/<conversation_id:str>/take-over", unquote=True)
@@ -135,8 +138,8 @@ def blueprint(console: Console) -> Blueprint:
         try:
             await asyncio.to_thread(live.say, user, conversation_id, text)
         except TakeoverError as exc:
-            message = translator(request.ctx.lang)("takeover_" + exc.code)
-            return composer(request, conversation_id, status=ERROR_STATUS.get(exc.code, 400), error=message, draft=text)
+            status, message = refusal(request, user, exc)
+            return composer(request, conversation_id, status=status, error=message, draft=text)
         path = f"/live/{quote(conversation_id, safe='')}/composer?sent=1"
         return response.redirect(path, status=303)
 

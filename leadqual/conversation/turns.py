@@ -31,9 +31,12 @@ class Step:
     # Answer the visitor's question from the knowledge file; when answered, ask whether to
     # continue (slot continue_asked).
     answer_question: bool = False
-    # The visitor asked for a person: the request goes to the console now (/live), and after
-    # their details they hear who will contact them.
-    person_request: bool = False
+
+    @property
+    def person_request(self) -> bool:
+        """The visitor asked for a person: the request goes to the console now (/live), and after
+        their details they hear who will contact them (slot person_requested)."""
+        return self.slots.get("person_requested") is True
 
 
 def read_requested(
@@ -88,9 +91,9 @@ def read_requested(
         return Step({slot: reading.value, **settled}, ["utter_skipped"], "skipped", price_band)
     if reading.kind == "human":
         unanswered = skip_unanswered_bant(answers | {slot: None})
-        step = Step({slot: None, **unanswered, "person_requested": True}, ["utter_handoff_contact"])
-        step.price_band, step.person_request = price_band, True
-        return step
+        return Step(
+            {slot: None, **unanswered, "person_requested": True}, ["utter_handoff_contact"], price_band=price_band
+        )
     counted = one_more_failure()
     if counted[slot] + interruptions > config.max_reasks:
         gave_up = skipped(text, source="gave_up")

@@ -16,12 +16,16 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sanic import Blueprint, response
 
 from leadqual import settings
 from leadqual.config.marketing import DEFAULT_MESSAGES, ConfigError, Messages, load_messages
 from leadqual.settings import REPO_ROOT
+
+if TYPE_CHECKING:
+    from leadqual.conversation.flows import Flow
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +93,9 @@ def chat_js(path: Path, texts: bytes | None = None) -> bytes:
     return _read(path, path.stat().st_mtime).replace(TEXTS_MARKER, texts, 1)
 
 
-def embed_blueprint(current: Callable[[], tuple[object, Messages]] | None = None) -> Blueprint:
-    """`current` gives the newest published flow's (version, messages), so the teaser marketing
-    edits in the console is the one served; without it, config/messages.yml's."""
+def embed_blueprint(current: Callable[[], Flow] | None = None) -> Blueprint:
+    """`current` gives the newest published flow, so the teaser marketing edits in the console is
+    the one served; without it, config/messages.yml's."""
     bp = Blueprint("embed", url_prefix="/embed")
     by_version: dict[object, bytes] = {}
 
@@ -99,7 +103,8 @@ def embed_blueprint(current: Callable[[], tuple[object, Messages]] | None = None
         if current is None:
             return None
         try:
-            version, messages = current()
+            flow = current()
+            version, messages = flow.version, flow.messages
         except Exception:  # the database is down: the files' texts, not no chat
             log.exception("chat.js: the published flow could not be read; serving config/messages.yml's texts")
             return None

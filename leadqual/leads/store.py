@@ -296,8 +296,14 @@ class LeadStore(EventIngest):
             conversation = Conversation(id=conversation_id, language=language or "es")
             session.add(conversation)
             session.flush()
-        stored = select(Message).where(Message.conversation_id == conversation_id).order_by(Message.at, Message.id)
-        provisional = [m for m in session.scalars(stored) if (m.data or {}).get("provisional")]
+        # Only the provisional lines are read (the whole transcript is not loaded on every save).
+        provisional = list(
+            session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.data["provisional"].as_boolean())
+                .order_by(Message.at, Message.id)
+            )
+        )
         confirmed = select(func.max(Message.at)).where(Message.conversation_id == conversation_id)
         if provisional:
             confirmed = confirmed.where(Message.id.not_in([m.id for m in provisional]))

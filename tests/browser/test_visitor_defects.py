@@ -18,15 +18,11 @@ from leadqual.conversation.flows import FlowStore
 from leadqual.db.tables import LiveChat
 
 from ..conftest import ROOT, always_open_config
+from .test_visitor_kinds import open_chat
 from .test_website_chat import bot_says, messages, type_message, visitor_id
 
 pytestmark = pytest.mark.e2e
 M = load_messages()
-
-
-def open_chat(page) -> None:
-    page.locator(".rw-launcher").click()
-    bot_says(page, "Hola")
 
 
 def chats_of(leads, lead_id: str) -> list[str]:
