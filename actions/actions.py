@@ -817,9 +817,16 @@ class ActionApplyCorrection(Action):
 def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, lang: str) -> bool:
     """Answer a visitor's question from the knowledge of the conversation's flow version; below
     its threshold say so, offer a person, and keep the question for marketing. True if answered."""
-    found = knowledge.answer(text, lang, kb=flow_of(tracker).knowledge)
+    kb = flow_of(tracker).knowledge
+    found = knowledge.answer(text, lang, kb=kb)
     if found.known:
         dispatcher.utter_message(text=found.text)
+        if tracker.active_loop_name is None and not questions_begun(tracker):
+            yes, no = ("Sí, vamos", "Ahora no") if lang != "en" else ("Yes, let's go", "Not now")
+            dispatcher.utter_message(
+                text=knowledge.offer_questions(lang, kb=kb),
+                buttons=[{"title": yes, "payload": "/affirm"}, {"title": no, "payload": "/deny"}],
+            )
         return True
     title = {"es": "Hablar con una persona", "en": "Talk to a person"}[lang if lang == "en" else "es"]
     dispatcher.utter_message(text=found.text, buttons=[{"title": title, "payload": "/request_human"}])
@@ -827,6 +834,12 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
         version = tracker.get_slot("flow_version") or flow_of(tracker).version
         analytics.record_unanswered(base_store().engine, tracker.sender_id, version, lang, text)
     return False
+
+
+def questions_begun(tracker: Tracker) -> bool:
+    """Whether this conversation has started the questions (or has the visitor's email)."""
+    started = any(e.get("event") == "active_loop" and e.get("name") for e in tracker.events)
+    return started or tracker.get_slot("email") is not None
 
 
 def continue_prompt(lang: str, kb: knowledge.KnowledgeBase | None = None) -> dict:

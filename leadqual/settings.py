@@ -112,6 +112,28 @@ REDIS_DB = _setting("REDIS_DB", None, "Redis of Rasa's lock store: database numb
 REDIS_PASSWORD = _setting("REDIS_PASSWORD", None, "Redis of Rasa's lock store: password", "rasa")
 REDIS_KEY_PREFIX = _setting("REDIS_KEY_PREFIX", None, "Redis of Rasa's lock store: key prefix", "rasa")
 
+# --- native CRM sync (README, "Connect your CRM"); credentials from the environment or a file ---
+CRM_DESTINATION = _setting("CRM_DESTINATION", "webhook", "where sales-ready leads go: webhook, hubspot or salesforce")
+HUBSPOT_API_URL = _setting("HUBSPOT_API_URL", "https://api.hubapi.com", "HubSpot's API (a test server in tests)")
+HUBSPOT_TOKEN = _setting("HUBSPOT_TOKEN", None, "HubSpot private app access token")
+HUBSPOT_TOKEN_FILE = _setting("HUBSPOT_TOKEN_FILE", None, "a file holding the HubSpot token (instead of the variable)")
+HUBSPOT_APP_SECRET = _setting("HUBSPOT_APP_SECRET", None, "the HubSpot app's client secret: checks its webhooks")
+HUBSPOT_PORTAL_URL = _setting(
+    "HUBSPOT_PORTAL_URL", "https://app.hubspot.com", "HubSpot's web app, for links to a contact"
+)
+SALESFORCE_LOGIN_URL = _setting(
+    "SALESFORCE_LOGIN_URL", "https://login.salesforce.com", "Salesforce's OAuth server (test.salesforce.com: sandboxes)"
+)
+SALESFORCE_CREDENTIALS_FILE = _setting(
+    "SALESFORCE_CREDENTIALS_FILE", None, "a JSON file with client_id, client_secret, refresh_token (or the three below)"
+)
+SALESFORCE_CLIENT_ID = _setting("SALESFORCE_CLIENT_ID", None, "the connected app's consumer key")
+SALESFORCE_CLIENT_SECRET = _setting("SALESFORCE_CLIENT_SECRET", None, "the connected app's consumer secret")
+SALESFORCE_REFRESH_TOKEN = _setting("SALESFORCE_REFRESH_TOKEN", None, "the integration user's OAuth refresh token")
+SALESFORCE_API_VERSION = _setting("SALESFORCE_API_VERSION", "60.0", "Salesforce REST API version")
+SALESFORCE_POLL_SECONDS = _setting("SALESFORCE_POLL_SECONDS", "60", "how often changes made in Salesforce are read")
+CRM_CA_BUNDLE = _setting("CRM_CA_BUNDLE", None, "CA file checking the CRM's TLS certificate (default: the system's)")
+
 # --- families: one setting per outbox destination and per intake key kind ---
 WEBHOOK_KINDS = ("crm", "nurture", "live")
 for _kind in WEBHOOK_KINDS:

@@ -81,8 +81,23 @@ def test_whole_funnel_in_order():
 def test_person_only_moves_are_refused_for_bot_and_rule(current, target, actor):
     message = refused("actor_not_allowed", current, target, actor, None, AT)
     assert f"{current} -> {target}" in message
-    assert "only a person can" in message
+    assert "only a person or the CRM can" in message
     assert ("the bot" if actor.type == "bot" else "a rule") in message
+
+
+@pytest.mark.parametrize(
+    "current, target, kind",
+    [("mql", "sal", "accept"), ("sql", "opportunity", "convert"), ("sql", "mql", "demote"), ("sal", "lead", "recycle")],
+)
+def test_a_salesperson_in_the_crm_makes_the_moves_a_person_makes(current, target, kind):
+    move = advance(current, target, Actor.crm("hubspot"), "crm_update", AT)
+    assert (move.kind, move.actor_type, move.actor_id, move.reason) == (kind, "crm", "hubspot", "crm_update")
+    assert move.to_dict()["reason_text"] == "changed by a salesperson in the CRM"
+
+
+def test_the_bot_cannot_claim_a_crm_change():
+    message = refused("reason_not_allowed", "sql", "mql", BOT, "crm_update", AT)
+    assert "crm_update" in message
 
 
 def test_a_person_needs_an_id():

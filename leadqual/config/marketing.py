@@ -555,6 +555,114 @@ class Privacy(_Strict):
     unqualified_transcripts_days: int = Field(default=365, ge=1, le=3650)
 
 
+# -- CRM mapping (leadqual/delivery/crm_fields.py, hubspot.py, salesforce.py) ---------------
+
+_FUNNEL_AND_OUT = ("lead", "mql", "sal", "sql", "opportunity", "disqualified")
+
+
+class HubSpotStage(_Strict):
+    """What one of our stages is in HubSpot: a lifecycle stage (HubSpot's own or a custom one's
+    internal value) and, optionally, a lead status (HubSpot has no stage for SAL)."""
+
+    lifecyclestage: str | None = Field(default=None, min_length=1)
+    hs_lead_status: str | None = Field(default=None, min_length=1)
+
+
+class HubSpotMapping(_Strict):
+    # The property group the product's own contact properties are created in on connect.
+    property_group: str = Field(default="nubilo_qualification", pattern=r"^[a-z][a-z0-9_]*$")
+    property_group_label: str = "Nubilo lead qualification"
+    # Prefix of those properties' internal names (nubilo_fit_score, nubilo_budget, ...).
+    property_prefix: str = Field(default="nubilo_", pattern=r"^[a-z][a-z0-9_]*_$")
+    stages: dict[str, HubSpotStage] = {
+        "lead": HubSpotStage(lifecyclestage="lead"),
+        "mql": HubSpotStage(lifecyclestage="marketingqualifiedlead"),
+        "sal": HubSpotStage(lifecyclestage="marketingqualifiedlead", hs_lead_status="OPEN"),
+        "sql": HubSpotStage(lifecyclestage="salesqualifiedlead", hs_lead_status="IN_PROGRESS"),
+        "opportunity": HubSpotStage(lifecyclestage="opportunity", hs_lead_status="OPEN_DEAL"),
+        "disqualified": HubSpotStage(hs_lead_status="UNQUALIFIED"),
+    }
+    # The order of HubSpot's lifecycle stages, custom ones included: moving a contact to an
+    # earlier one needs the stage cleared first (HubSpot does not move it backwards otherwise).
+    lifecycle_order: list[str] = [
+        "subscriber",
+        "lead",
+        "marketingqualifiedlead",
+        "salesqualifiedlead",
+        "opportunity",
+        "customer",
+        "evangelist",
+        "other",
+    ]
+
+    @model_validator(mode="after")
+    def _known(self) -> HubSpotMapping:
+        for stage, target in self.stages.items():
+            if stage not in _FUNNEL_AND_OUT:
+                raise _field_error(("stages", stage), f"{stage!r} is not a stage ({', '.join(_FUNNEL_AND_OUT)})", stage)
+            if target.lifecyclestage and target.lifecyclestage not in self.lifecycle_order:
+                raise _field_error(
+                    ("stages", stage, "lifecyclestage"),
+                    f"{target.lifecyclestage!r} is not in lifecycle_order (add custom lifecycle stages there)",
+                    target.lifecyclestage,
+                )
+        return self
+
+
+class SalesforceMapping(_Strict):
+    # A Lead field marked External ID in Salesforce: the product upserts by it (the lead's id).
+    external_id_field: str = Field(default="Nubilo_Lead_Id__c", pattern=r"^[A-Za-z][A-Za-z0-9_]*__c$")
+    lead_source: str = Field(default="Web Chat", min_length=1)
+    # Salesforce requires LastName and Company on a Lead: these stand in when the visitor gave none.
+    default_last_name: str = Field(default="(not given)", min_length=1)
+    default_company: str = Field(default="(not given)", min_length=1)
+    # Our stage -> the Lead's Status picklist value.
+    statuses: dict[str, str] = {
+        "lead": "Open - Not Contacted",
+        "mql": "Open - Not Contacted",
+        "sal": "Working - Contacted",
+        "sql": "Working - Contacted",
+        "disqualified": "Closed - Not Converted",
+    }
+    # Our values -> custom Lead fields (created by the Salesforce admin; `bin/leads crm check`
+    # lists the missing ones). Leave a value out to not send it.
+    fields: dict[str, str] = {
+        "fit_score": "Nubilo_Fit__c",
+        "behaviour_score": "Nubilo_Behaviour__c",
+        "total_score": "Nubilo_Score__c",
+        "grade": "Nubilo_Grade__c",
+        "stage": "Nubilo_Stage__c",
+        "budget": "Nubilo_Budget__c",
+        "authority": "Nubilo_Authority__c",
+        "need": "Nubilo_Need__c",
+        "timing": "Nubilo_Timing__c",
+    }
+
+    @model_validator(mode="after")
+    def _known(self) -> SalesforceMapping:
+        for stage in self.statuses:
+            if stage not in _FUNNEL_AND_OUT:
+                raise _field_error(
+                    ("statuses", stage), f"{stage!r} is not a stage ({', '.join(_FUNNEL_AND_OUT)})", stage
+                )
+        for value in self.fields:
+            if value not in CRM_VALUES:
+                raise _field_error(("fields", value), f"{value!r} is not one of {', '.join(CRM_VALUES)}", value)
+        return self
+
+
+# What the product can put in a CRM field of its own.
+CRM_VALUES = ("fit_score", "behaviour_score", "total_score", "grade", "stage", "budget", "authority", "need", "timing")
+
+
+class CrmMapping(_Strict):
+    """How leads look in the CRM; which CRM is used (and its credentials) is the deployment's
+    LEADQUAL_CRM_DESTINATION, never this file."""
+
+    hubspot: HubSpotMapping = HubSpotMapping()
+    salesforce: SalesforceMapping = SalesforceMapping()
+
+
 class QualificationConfig(_Strict):
     version: int = 1
     questions: list[Literal[QUESTION_SLOTS]]  # type: ignore[valid-type]
@@ -574,6 +682,7 @@ class QualificationConfig(_Strict):
     # At most three; each takes one of the domain's spare slots extra_1..extra_3, in order.
     extra_questions: list[ExtraQuestion] = Field(default=[], max_length=len(EXTRA_SLOTS))
     privacy: Privacy = Privacy()
+    crm: CrmMapping = CrmMapping()
     # First day of the fiscal year, "MM-DD" in the file (default "01-01"): what the timing
     # parser reads "next fiscal year", "Q1 fiscal", "antes del cierre del ejercicio" from.
     fiscal_year_start: tuple[int, int] = (1, 1)

@@ -489,6 +489,7 @@ _FIELD_KEYS = {
     ("knowledge", "price_band"): "knowledge_price_band",
     ("knowledge", "fallback"): "knowledge_fallback",
     ("knowledge", "continue_prompt"): "knowledge_continue_prompt",
+    ("knowledge", "offer_questions"): "knowledge_offer_questions",
     ("questions", "ask"): "flow_text_ask",
     ("questions", "why"): "flow_text_why",
     ("questions", "reask"): "flow_text_reask",

@@ -468,6 +468,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "es": "Tras responder en mitad de las preguntas",
         "en": "After an answer in the middle of the questions",
     },
+    "knowledge_offer_questions": {
+        "es": "Tras responder antes de las preguntas (ofrece empezarlas)",
+        "en": "After an answer before the questions (offers to start them)",
+    },
     "knowledge_id": {"es": "Identificador", "en": "Id"},
     "knowledge_topic": {"es": "Tema", "en": "Topic"},
     "knowledge_delete": {"es": "Borrar esta respuesta", "en": "Delete this answer"},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from leadqual.understanding.knowledge import TOPICS
 
 LANGUAGES = ("es", "en")
-TEXTS = ("price_band", "fallback", "continue_prompt")
+TEXTS = ("price_band", "fallback", "continue_prompt", "offer_questions")
 NEW = "knowledge.new"
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from leadqual.db.tables import Conversation, LiveChat, Message
 from leadqual.leads.store import Lead, LeadStore
-from leadqual.scoring.stages import STAGES
+from leadqual.scoring.stages import PEOPLE, STAGES
 from leadqual.timeutil import aware
 
 from .decisions import is_accepted, notes_of
@@ -159,7 +159,7 @@ def awaiting_acceptance(lead: Lead) -> bool:
     """Sales-ready and nobody in sales has taken it on yet (the chat's sql counts as not accepted)."""
     if not lead.sales_ready:
         return False
-    return lead.stage in ("lead", "mql") or (lead.stage == "sql" and lead.stage_actor != "person")
+    return lead.stage in ("lead", "mql") or (lead.stage == "sql" and lead.stage_actor not in PEOPLE)
 
 
 def _awaiting_acceptance_sql():

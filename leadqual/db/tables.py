@@ -492,3 +492,44 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lead_id: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+# --- Native CRM sync (leadqual.delivery.hubspot, salesforce; leadqual.leads.crm_sync) ---
+
+
+class CrmRecord(Base):
+    """A lead's record in a CRM: its id there, and how the last sync went (shown on the lead's
+    page: synced / pending / failed with the reason)."""
+
+    __tablename__ = "crm_records"
+
+    lead_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # hubspot, salesforce
+    record_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)  # pending, synced, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    # The packet time of the last change sent: an older retried message does not overwrite it.
+    packet_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The CRM's own stage and owner as last seen, so a change made there is applied once.
+    remote_stage: Mapped[str | None] = mapped_column(String(60))
+    remote_owner: Mapped[str | None] = mapped_column(String(64))
+
+
+class CrmState(Base):
+    """Small shared state per CRM: the poll cursor, the rate-limit window all workers share."""
+
+    __tablename__ = "crm_state"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CrmInboundEvent(Base):
+    """A webhook event or polled change already applied: a replay is refused, not applied twice."""
+
+    __tablename__ = "crm_inbound_events"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "<system>:<event id>"
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

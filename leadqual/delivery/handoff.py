@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from leadqual import settings
 from leadqual.config.marketing import QualificationConfig
-from leadqual.db.tables import RoutingState
-from leadqual.delivery import outbox, routing
+from leadqual.db.tables import CrmRecord, RoutingState
+from leadqual.delivery import crm, outbox, routing
 
 # Event lines shown in the packet's behaviour highlights, highest value first.
 HIGHLIGHTS = 5
@@ -59,6 +59,55 @@ def hand_off(session: Session, lead, lead_json: dict, config: QualificationConfi
     lead_json = {**lead_json, "owner": assignment.sdr_id}
     outbox.enqueue(
         session, "crm", packet(lead_json, assignment), lead_id=lead.id, key=_next_key(session, lead, "crm"), now=now
+    )
+
+
+def stage_packet(lead: dict, previous_stage: str | None, transition: dict | None = None) -> dict:
+    """What a native CRM receives when a handed-off lead changes stage (or owner): the lead as it
+    is now, the stage it left (HubSpot needs it to move a lifecycle stage back) and why."""
+    console = settings.CONSOLE_URL.get().rstrip("/")
+    owner = lead.get("owner") or {}
+    return {
+        "type": "stage",
+        "lead_id": lead["id"],
+        "contact": {k: lead[k] for k in ("email", "name", "company", "language", "user_id")},
+        "profile": lead["profile"],
+        "stage": lead["stage"],
+        "previous_stage": previous_stage,
+        "transition": transition or {},
+        "grade": lead["grade"],
+        "scores": lead["scores"],
+        "bant": lead["bant"],
+        "score_breakdown": lead["score_breakdown"],
+        "owner": {"sdr": owner.get("sdr") if isinstance(owner, dict) else owner, "queue": owner.get("queue")},
+        "links": {"lead": f"{console}/leads/{lead['id']}"} if console else {},
+    }
+
+
+def in_crm(session: Session, lead_id: str) -> bool:
+    """Whether a lead was handed to the CRM (so its later changes must follow it there)."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(outbox.OutboxMessage)
+            .where(outbox.OutboxMessage.lead_id == lead_id, outbox.OutboxMessage.kind == "crm")
+        )
+        or session.scalar(select(func.count()).select_from(CrmRecord).where(CrmRecord.lead_id == lead_id))
+    )
+
+
+def follow_in_crm(session: Session, lead, lead_json: dict, transition: dict, now: datetime) -> None:
+    """Queue a handed-off lead's stage change for the native CRM (LEADQUAL_CRM_DESTINATION), a
+    demotion included. A change that came from the CRM is not sent back to it."""
+    if crm.configured_system() is None or transition.get("actor_type") == "crm" or not in_crm(session, lead.id):
+        return
+    outbox.enqueue(
+        session,
+        "crm",
+        stage_packet(lead_json, transition.get("from_stage"), transition),
+        lead_id=lead.id,
+        key=_next_key(session, lead, "crm"),
+        now=now,
     )
 
 

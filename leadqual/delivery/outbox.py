@@ -41,7 +41,8 @@ from sqlalchemy import Engine, create_engine, event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadqual import settings, timeutil
-from leadqual.db.tables import DEAD, DELIVERED, PENDING, OutboxMessage, new_id
+from leadqual.db.tables import DEAD, DELIVERED, PENDING, CrmRecord, OutboxMessage, new_id
+from leadqual.delivery.crm import Connector, CrmError, Record
 from leadqual.settings import VAR
 from leadqual.timeutil import aware, now_or
 
@@ -169,16 +170,18 @@ def verify(
 
 @dataclass(frozen=True)
 class Destination:
-    """A webhook URL and its secret, or (no URL) a local JSON-lines file."""
+    """A webhook URL and its secret, (no URL) a local JSON-lines file, or a native CRM connector
+    (hubspot.py, salesforce.py) that sends batches through the CRM's own API."""
 
     name: str
     url: str | None = None
     secret: str | None = None
     path: Path | None = None
+    connector: Connector | None = None
 
     @property
     def local(self) -> bool:
-        return not self.url
+        return not self.url and self.connector is None
 
 
 @dataclass
@@ -208,6 +211,12 @@ class Destinations:
         except KeyError:
             raise KeyError(f"no destination named {name!r}") from None
 
+    def with_connector(self, name: str, connector: Connector | None) -> Destinations:
+        """The same destinations with `name` (crm) sent through a CRM connector instead."""
+        if connector is None:
+            return self
+        return Destinations({**self.by_name, name: Destination(name=name, connector=connector)})
+
 
 # -- the worker ----------------------------------------------------------------------------
 
@@ -234,6 +243,7 @@ class Outcome:
     status: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    record: Record | None = None  # what a CRM connector wrote (crm_records)
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:
@@ -459,21 +469,109 @@ class DeliveryWorker:
             changed = session.execute(
                 update(OutboxMessage).where(*where).values(**values).execution_options(synchronize_session=False)
             ).rowcount
+            if changed == 1:
+                self._record_crm(session, claim, outcome, state, now)
         if changed != 1:
             return "lost"
         if state == DEAD:
             log.warning("outbox message %s (%s) parked as dead: %s", claim.key, claim.kind, values["last_error"])
         return state
 
+    def _record_crm(self, session: Session, claim: Claim, outcome: Outcome, state: str, now: datetime) -> None:
+        """Keep the lead's CRM record (its page shows synced / pending / failed, with the reason)."""
+        destination = self.destinations.by_name.get(claim.destination)
+        if destination is None or destination.connector is None or not claim.lead_id:
+            return
+        system = destination.connector.system
+        row = session.get(CrmRecord, (claim.lead_id, system))
+        if claim.payload.get("type") == "erase":
+            if row is not None and state == DELIVERED:
+                session.delete(row)
+            return
+        if row is None:
+            row = CrmRecord(lead_id=claim.lead_id, system=system)
+            session.add(row)
+        if state == DELIVERED and outcome.record is not None:
+            record = outcome.record
+            row.record_id = record.record_id or row.record_id
+            row.url = record.url or row.url
+            row.remote_stage = record.remote_stage or row.remote_stage
+            row.remote_owner = record.remote_owner or row.remote_owner
+            row.status, row.error = "synced", record.warning
+            row.synced_at = now
+            if row.packet_at is None or aware(row.packet_at) < claim.created_at:
+                row.packet_at = claim.created_at
+        elif state == DELIVERED:
+            row.status = row.status if row.status == "synced" else "synced"
+        else:
+            row.status = "failed" if state == DEAD else PENDING
+            row.error = (outcome.error or "")[:500]
+
     def run_once(self, now: datetime | None = None) -> dict:
-        """Claim one batch of due messages and deliver them; returns the figures."""
+        """Claim one batch of due messages and deliver them; returns the figures. Messages for a
+        CRM connector go to it together, as one batch (HubSpot takes 100 contacts a call)."""
         figures = {"claimed": 0, "delivered": 0, "retrying": 0, "dead": 0, "lost": 0}
-        claims = self.claim(now)
+        limit = max([self.batch_size] + [d.connector.batch_limit for d in self._connected()])
+        claims = self.claim(now, limit=limit)
         figures["claimed"] = len(claims)
+        batches: dict[str, list[Claim]] = {}
         for claim in claims:
+            destination = self.destinations.by_name.get(claim.destination)
+            if destination is not None and destination.connector is not None:
+                batches.setdefault(claim.destination, []).append(claim)
+                continue
             outcome = self.send(claim, now)
             figures[self.record(claim, outcome, now)] += 1
+        for name, batch in batches.items():
+            for claim, outcome in zip(batch, self.send_batch(self.destinations.get(name), batch, now), strict=True):
+                figures[self.record(claim, outcome, now)] += 1
         return figures
+
+    def _connected(self) -> list[Destination]:
+        return [d for d in self.destinations.by_name.values() if d.connector is not None]
+
+    def send_batch(self, destination: Destination, claims: list[Claim], now: datetime | None = None) -> list[Outcome]:
+        """Deliver claimed messages through a CRM connector; a message older than the lead's last
+        synced one is not sent (a retried packet must not overwrite a newer one)."""
+        connector = destination.connector
+        assert connector is not None
+        outcomes: list[Outcome | None] = [None] * len(claims)
+        fresh: list[int] = []
+        with self.sessions() as session:
+            for i, claim in enumerate(claims):
+                synced = session.get(CrmRecord, (claim.lead_id, connector.system)) if claim.lead_id else None
+                if (
+                    synced is not None
+                    and synced.packet_at is not None
+                    and claim.payload.get("type") != "erase"
+                    and aware(synced.packet_at) > claim.created_at
+                ):
+                    outcomes[i] = Outcome(ok=True, error="superseded by a newer change already in the CRM")
+                else:
+                    fresh.append(i)
+        if fresh:
+            messages = [
+                {"key": claims[i].key, "payload": claims[i].payload, "created_at": claims[i].created_at} for i in fresh
+            ]
+            try:
+                results = connector.deliver(messages)
+            except CrmError as exc:
+                results = [exc] * len(fresh)
+            except Exception as exc:  # noqa: BLE001 - a connector's bug must not lose the batch
+                log.exception("the %s connector failed", connector.system)
+                results = [CrmError(f"{type(exc).__name__}: {exc}", retry=True)] * len(fresh)
+            for i, result in zip(fresh, results, strict=True):
+                if isinstance(result, CrmError):
+                    outcomes[i] = Outcome(
+                        ok=False,
+                        retry=result.retry,
+                        status=result.status,
+                        error=str(result),
+                        retry_after=result.retry_after,
+                    )
+                else:
+                    outcomes[i] = Outcome(ok=True, status=200, record=result)
+        return [o or Outcome(ok=False, retry=True, error="not sent") for o in outcomes]
 
     def run_forever(self, stop_event: threading.Event, idle: float = 1.0) -> None:
         """Deliver until `stop_event` is set; sleeps `idle` seconds when nothing is due or the

@@ -72,12 +72,13 @@ from sqlalchemy.orm import Session
 
 from leadqual.config.marketing import QualificationConfig
 from leadqual.db.tables import Lead, ScoreChange, StageTransition, TrackedEvent, utcnow
-from leadqual.delivery.handoff import hand_off
+from leadqual.delivery import crm
+from leadqual.delivery.handoff import follow_in_crm, hand_off
 from leadqual.leads import serialize
 from leadqual.leads.store import LeadStore
 from leadqual.scoring import fit as scoring
 from leadqual.scoring.behaviour import Event, before_decay, decayed_points, with_decay
-from leadqual.scoring.stages import AUTOMATIC_STAGES, Actor, advance, meets, score_stage, stage_from_score
+from leadqual.scoring.stages import AUTOMATIC_STAGES, PEOPLE, Actor, advance, meets, score_stage, stage_from_score
 
 __all__ = ["DEFAULT_BATCH_SIZE", "RECYCLABLE", "rescore_all"]
 
@@ -438,7 +439,7 @@ class _Run:
     def _finish(self, conn, results: list[dict], transaction, clock: float) -> None:
         """Hand off the leads that became sales-ready, count, and commit the chunk."""
         for result in results:
-            self._hand_off(conn, result["ready"])
+            self._hand_off(conn, result["ready"], result["transitions"])
         written = time.perf_counter()
         transaction.commit()
         with self.lock:
@@ -461,9 +462,19 @@ class _Run:
         name = "locked" if lock else "versions"
         return dict(_driver_rows(conn, self.compiled, name, query, first=first, last=last))
 
-    def _hand_off(self, conn, lead_ids: list[str]) -> None:
+    def _hand_off(self, conn, lead_ids: list[str], transitions: list[dict] = ()) -> None:
         """Leads the new scores made sales-ready (e.g. a lower threshold) are assigned and their
-        packet queued, as the store does, in the chunk's transaction."""
+        packet queued, as the store does, in the chunk's transaction; with a native CRM, the stage
+        moves of leads already handed off (a lead gone cold) follow them there."""
+        if transitions and crm.configured_system() is not None:
+            with Session(bind=conn, join_transaction_mode="rollback_only") as session:
+                for transition in transitions:
+                    lead = session.get(Lead, transition["lead_id"])
+                    if lead is not None and transition["lead_id"] not in lead_ids:
+                        lead_json = serialize.lead_json(session, lead, history=False)
+                        moved = {**transition, "at": transition["at"].isoformat()}
+                        follow_in_crm(session, lead, lead_json, moved, self.now)
+                session.flush()
         if not lead_ids:
             return
 
@@ -503,7 +514,7 @@ class _Run:
             items, _versions = _items(leads, events, {lead[0] for lead in leads})
             result = _score_part(self.config, items, self.now)
             self.writer.write(self.conn, result, self.now)
-            self._hand_off(self.conn, result["ready"])
+            self._hand_off(self.conn, result["ready"], result["transitions"])
             self._count(result)
             transaction.commit()
         finally:
@@ -1063,7 +1074,7 @@ def _score_part(config: QualificationConfig | None, part: list, now: datetime) -
         move = None
         # stage_from_score leaves these alone, or finds no move when the score rules' stage is
         # the current one: asked only otherwise (it is the costlier call).
-        if stage in AUTOMATIC_STAGES and not (stage == "sql" and stage_actor == "person"):
+        if stage in AUTOMATIC_STAGES and not (stage == "sql" and stage_actor in PEOPLE):
             if score_stage(score.total, score.qualifies, rules) != stage:
                 move = stage_from_score(
                     score.total, score.qualifies, rules, stage, stage_actor, previous_total, now, RESCORE_ACTOR

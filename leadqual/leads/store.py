@@ -54,7 +54,8 @@ from leadqual.db.tables import (
     TrackedEvent,
     Visitor,
 )
-from leadqual.delivery.handoff import hand_off, nurture
+from leadqual.delivery import crm
+from leadqual.delivery.handoff import follow_in_crm, hand_off, nurture
 from leadqual.leads import identity, serialize
 from leadqual.leads.ingest import EventIngest
 from leadqual.scoring import fit as scoring
@@ -564,6 +565,10 @@ class LeadStore(EventIngest):
         lead.stage = transition.to_stage
         lead.stage_actor = stage_actor
         lead.stage_changed_at = transition.at
+        if crm.configured_system() is not None and transition.actor_type != "crm":
+            session.flush()
+            lead_json = serialize.lead_json(session, lead, history=False)
+            follow_in_crm(session, lead, lead_json, transition.to_dict(), transition.at)
 
     def move_stage(
         self,

@@ -41,7 +41,11 @@ from leadqual import timeutil
 FUNNEL: tuple[str, ...] = ("lead", "mql", "sal", "sql", "opportunity")
 DISQUALIFIED = "disqualified"
 STAGES: tuple[str, ...] = (*FUNNEL, DISQUALIFIED)
-ACTOR_TYPES: tuple[str, ...] = ("bot", "rule", "person")
+# "crm": a salesperson's change made in the CRM (HubSpot, Salesforce) and synced back; it may
+# make the moves a person may, and the product never sends it back to the CRM.
+ACTOR_TYPES: tuple[str, ...] = ("bot", "rule", "person", "crm")
+# Actors whose placement the score respects (it only moves such a lead forward on a crossing).
+PEOPLE: tuple[str, ...] = ("person", "crm")
 
 REASON_CODES: dict[str, str] = {
     # forward
@@ -66,6 +70,8 @@ REASON_CODES: dict[str, str] = {
     "wrong_contact": "wrong or invalid contact details",
     # re-opening
     "reopened": "a disqualified lead was re-opened",
+    # any move synced back from the CRM
+    "crm_update": "changed by a salesperson in the CRM",
 }
 
 FORWARD_REASONS = frozenset(
@@ -88,7 +94,7 @@ DISQUALIFY_REASONS = frozenset(
     {"no_budget", "no_authority", "no_need", "duplicate", "competitor", "student", "spam", "wrong_contact"}
 )
 
-_ACTOR_NAMES = {"bot": "the bot", "rule": "a rule", "person": "a person"}
+_ACTOR_NAMES = {"bot": "the bot", "rule": "a rule", "person": "a person", "crm": "the CRM"}
 
 
 class StageError(ValueError):
@@ -119,6 +125,10 @@ class Actor:
     @classmethod
     def person(cls, actor_id: str) -> Actor:
         return cls("person", actor_id)
+
+    @classmethod
+    def crm(cls, system: str) -> Actor:
+        return cls("crm", system)
 
 
 @dataclass(frozen=True)
@@ -211,6 +221,19 @@ def _build_moves() -> dict[tuple[str, str], Move]:
                 reasons["rule"] = reasons.get("rule", frozenset()) | {"score_dropped"}
             moves.append(Move(source, target, "recycle" if target == "lead" else "demote", reasons))
         moves.append(Move(source, DISQUALIFIED, "disqualify", {"person": DISQUALIFY_REASONS}))
+    # What a person may do here, a salesperson may do in the CRM (reason: crm_update).
+    moves = [
+        Move(
+            m.from_stage,
+            m.to_stage,
+            m.kind,
+            {**m.reasons, "crm": m.reasons["person"] | {"crm_update"}},
+            m.default_reason,
+        )
+        if "person" in m.reasons
+        else m
+        for m in moves
+    ]
     return {(m.from_stage, m.to_stage): m for m in moves}
 
 
@@ -386,7 +409,7 @@ def stage_from_score(
         rule = getattr(rules, name, None)
         if rule is None or not isinstance(getattr(rule, "min_score", None), int):
             raise StageError("bad_thresholds", f"stage rules need '{name}' with an integer min_score")
-    if current not in AUTOMATIC_STAGES or (current == "sql" and placed_by == "person"):
+    if current not in AUTOMATIC_STAGES or (current == "sql" and placed_by in PEOPLE):
         return None
     target = score_stage(total, qualifies, rules)
     if target == current:

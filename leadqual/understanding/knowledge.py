@@ -149,6 +149,11 @@ class KnowledgeBase(_Strict):
     price_band: Text
     fallback: Text
     continue_prompt: Text
+    # After an answer given before any question was asked: an offer to start them (Sí / Ahora no).
+    offer_questions: Text = Text(
+        es="¿Quieres que veamos qué plan os encaja? Son unas preguntas rápidas.",
+        en="Shall we see which plan would suit you? It's a few quick questions.",
+    )
     entries: list[Entry] = Field(min_length=1)
 
     _index: object = PrivateAttr(default=None)
@@ -667,6 +672,11 @@ def price_band(lang: str = DEFAULT, *, kb: KnowledgeBase | None = None) -> str:
 def continue_prompt(lang: str = DEFAULT, *, kb: KnowledgeBase | None = None) -> str:
     """Said after an answer given in the middle of the qualification questions."""
     return (kb or knowledge()).continue_prompt.get(_lang(lang))
+
+
+def offer_questions(lang: str = DEFAULT, *, kb: KnowledgeBase | None = None) -> str:
+    """Said after an answer given before the questions: an offer to start them."""
+    return (kb or knowledge()).offer_questions.get(_lang(lang))
 
 
 # -- is the visitor asking? -----------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from leadqual.config.marketing import load_messages
+from leadqual.understanding.knowledge import knowledge
 
 from .conftest import API_TOKEN, buttons, database_down, texts
 
@@ -18,6 +19,11 @@ M = load_messages()
 
 def ask(slot: str, lang: str = "es") -> str:
     return getattr(M.questions[slot].ask, lang)
+
+
+def price_answer(lang: str) -> str:
+    """The knowledge file's answer about plans and prices."""
+    return knowledge().entry("pricing_plans").answer.get(lang)
 
 
 def said(name: str, lang: str = "es") -> str:
@@ -71,8 +77,11 @@ def test_hot_lead_in_spanish_reaches_sales(visitor, leads):
 
 def test_student_is_nurtured(visitor, leads):
     v = visitor("es")
+    replies = v.say("cuánto cuesta?")
+    assert price_answer("es") in texts(replies)  # the price first, then the offer
+    assert buttons(replies) == ["Sí, vamos", "Ahora no"]
+    assert ask("need") in texts(v.click(replies, "Sí, vamos"))
     replies = v.answer(
-        "cuánto cuesta?",
         "es para un trabajo de clase, nada en concreto",
         "no hay prisa",
         "no tenemos presupuesto",
@@ -147,6 +156,8 @@ def test_returning_visitor_updates_the_same_lead(visitor, leads):
 def test_english_visitor_from_page_language_and_from_text(visitor, leads):
     v = visitor("en")
     replies = v.say("pricing")
+    assert price_answer("en") in texts(replies)
+    replies = v.click(replies, "Yes, let's go")
     assert ask("need", "en") in texts(replies)
     assert "Manage customers and sales" in buttons(replies)
     v.say("we need to automate our email campaigns")
