@@ -48,6 +48,10 @@ def build_app():
     app.blueprint(tracking_blueprint(current_store, lambda: flows().current().config))
     # chat.js shows the newest published flow's teaser (marketing edits it in the console).
     app.blueprint(embed_blueprint(lambda: flows().current()))
+    # POST /crm/hubspot/webhook: changes salespeople make in HubSpot (leadqual/http/crm_webhooks.py).
+    from leadqual.http.crm_webhooks import crm_blueprint
+
+    app.blueprint(crm_blueprint(base_store, lambda: _crm_connector() if _crm_system() == "hubspot" else None))
     # GET /ready, GET /metrics, and timing of actions, NLG and intake calls (leadqual/http/observability.py).
     observability.install(app, engine=lambda: base_store().engine, spool=spool)
 
@@ -89,6 +93,8 @@ def build_app():
     async def retry_failed_saves(app, _loop=None):
         app.add_task(_retry_spool_forever())
         app.add_task(_deliver_handoffs_forever())
+        if _crm_system() == "salesforce":
+            app.add_task(_poll_salesforce_forever())
 
     return app
 
@@ -242,6 +248,53 @@ async def _retry_spool_forever() -> None:
             logging.getLogger(__name__).exception("spool retry failed")
 
 
+_CONNECTOR: list = []
+
+
+def _crm_system() -> str | None:
+    from leadqual.delivery import crm
+
+    return crm.configured_system()
+
+
+def _crm_connector():
+    """The native CRM connector of this process (LEADQUAL_CRM_DESTINATION), built once: the
+    delivery loop, the HubSpot webhook and the Salesforce poll share its caches."""
+    if not _CONNECTOR:
+        from actions.actions import base_store
+        from leadqual.console.explain import Explainer
+        from leadqual.delivery import connectors
+
+        store = base_store()
+
+        def explain(packet) -> list[str]:
+            lang = (packet.get("contact") or {}).get("language") or "es"
+            explainer = Explainer(lang, store.config)
+            return [explainer.line(line) for line in packet.get("score_breakdown") or []]
+
+        _CONNECTOR.append(connectors.from_env(store.engine, store.config, explain))
+    return _CONNECTOR[0]
+
+
+async def _poll_salesforce_forever() -> None:
+    """Reads the Leads salespeople changed in Salesforce (every LEADQUAL_SALESFORCE_POLL_SECONDS)."""
+    import asyncio
+
+    from actions.actions import base_store
+    from leadqual.leads import crm_sync
+
+    interval = float(settings.SALESFORCE_POLL_SECONDS.get())
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            applied = await asyncio.to_thread(crm_sync.poll_salesforce, base_store(), _crm_connector())
+            changed = [a for a in applied if a.outcome not in ("unchanged", "replay", "unknown")]
+            if changed:
+                logging.getLogger(__name__).info("salesforce changes applied: %s", [a.outcome for a in changed])
+        except Exception:  # noqa: BLE001 - the loop must survive anything
+            logging.getLogger(__name__).exception("salesforce poll failed")
+
+
 async def _deliver_handoffs_forever() -> None:
     """Sends queued handoff packets to the CRM (or var/handoff-crm.jsonl without one), with retries.
     Any number of action servers may run this: each message is claimed by one at a time."""
@@ -251,7 +304,13 @@ async def _deliver_handoffs_forever() -> None:
     from leadqual.delivery.outbox import DeliveryWorker, Destinations
 
     interval = float(settings.DELIVERY_SECONDS.get())
-    worker = DeliveryWorker(base_store(), Destinations.from_env())
+    destinations = Destinations.from_env()
+    if _crm_system() is not None:
+        try:
+            destinations = destinations.with_connector("crm", _crm_connector())
+        except Exception:  # noqa: BLE001 - bad credentials: deliveries wait, the chat goes on
+            logging.getLogger(__name__).exception("the CRM connector cannot start; CRM deliveries wait")
+    worker = DeliveryWorker(base_store(), destinations)
     while True:
         await asyncio.sleep(interval)
         try:

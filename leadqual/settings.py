@@ -118,6 +118,9 @@ HUBSPOT_API_URL = _setting("HUBSPOT_API_URL", "https://api.hubapi.com", "HubSpot
 HUBSPOT_TOKEN = _setting("HUBSPOT_TOKEN", None, "HubSpot private app access token")
 HUBSPOT_TOKEN_FILE = _setting("HUBSPOT_TOKEN_FILE", None, "a file holding the HubSpot token (instead of the variable)")
 HUBSPOT_APP_SECRET = _setting("HUBSPOT_APP_SECRET", None, "the HubSpot app's client secret: checks its webhooks")
+HUBSPOT_WEBHOOK_URL = _setting(
+    "HUBSPOT_WEBHOOK_URL", None, "the public URL of /crm/hubspot/webhook as set in the HubSpot app (signed by it)"
+)
 HUBSPOT_PORTAL_URL = _setting(
     "HUBSPOT_PORTAL_URL", "https://app.hubspot.com", "HubSpot's web app, for links to a contact"
 )

@@ -51,7 +51,11 @@ def native(monkeypatch):
 
 
 def env(hs: HubSpotServer) -> dict:
-    return {"LEADQUAL_CRM_DESTINATION": "hubspot", "LEADQUAL_HUBSPOT_TOKEN": hs.token, "LEADQUAL_HUBSPOT_API_URL": hs.url}
+    return {
+        "LEADQUAL_CRM_DESTINATION": "hubspot",
+        "LEADQUAL_HUBSPOT_TOKEN": hs.token,
+        "LEADQUAL_HUBSPOT_API_URL": hs.url,
+    }
 
 
 def worker_for(store, hs: HubSpotServer, rate: tuple[int, float] = (100, 10.0), **kwargs) -> DeliveryWorker:
@@ -101,7 +105,9 @@ def test_a_token_without_a_scope_is_a_clear_error_at_connect_time(store):
     with HubSpotServer(owners=SDRS, scopes=scopes) as hs:
         report = worker_for(store, hs).destinations.get("crm").connector.check(create=True)
     assert not report.ok
-    assert report.problems == ["the private app lacks the scopes: crm.schemas.contacts.read, crm.schemas.contacts.write"]
+    assert report.problems == [
+        "the private app lacks the scopes: crm.schemas.contacts.read, crm.schemas.contacts.write"
+    ]
 
 
 def test_an_sdr_without_a_hubspot_user_is_named_at_connect_time(store):
@@ -310,3 +316,28 @@ def test_the_token_comes_from_a_file_and_never_from_the_command_line(store, hs, 
     path.write_text(DEFAULT_TOKEN + "\n", encoding="utf-8")
     environ = {"LEADQUAL_HUBSPOT_TOKEN_FILE": str(path), "LEADQUAL_HUBSPOT_API_URL": hs.url}
     assert connectors.hubspot(store.engine, store.config, environ=environ).check(create=True).ok
+
+
+def test_erasing_a_person_here_deletes_the_contact_in_hubspot(store, hs):
+    from leadqual.leads.privacy import erase_person
+
+    worker = connected(store, hs)
+    lead = store.save_conversation("chat-1", hot(), "es", None, NOW)
+    worker.run_once(NOW)
+    contact_id = record(store, lead["id"]).record_id
+    receipt = erase_person(
+        store,
+        "ana@acme.example",
+        by="dpo@nubilo.es",
+        reason="art. 17 request 42",
+        now=NOW,
+        rasa=False,
+        destinations=worker.destinations,
+        log_paths=[],
+    )
+    assert receipt["counts"]["crm_records"] == 1 and record(store, lead["id"]) is None
+    (queued,) = receipt["destinations"]["messaged"]
+    assert queued["destination"] == "crm" and queued["how"] == "outbox"
+    assert worker.run_once(NOW + timedelta(minutes=2))["delivered"] == 1
+    assert hs.contact_by_email("ana@acme.example") is None and contact_id not in hs.contacts
+    assert "ana@acme.example" in hs.gdpr_deleted

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import requests
 from sqlalchemy import Engine
 
 from leadqual import settings
@@ -15,18 +14,6 @@ from leadqual.delivery import crm
 from leadqual.delivery.crm_fields import Explain
 from leadqual.delivery.hubspot import DEFAULT_RATE, HubSpotClient, HubSpotSync
 from leadqual.delivery.ratebudget import RateBudget
-
-
-def http_session(environ: Mapping[str, str] | None = None) -> requests.Session:
-    """A session checking the CRM's certificate against LEADQUAL_CRM_CA_BUNDLE when set. requests
-    would let REQUESTS_CA_BUNDLE from the environment replace a session's own `verify`, so the
-    environment is not consulted then."""
-    session = requests.Session()
-    bundle = settings.CRM_CA_BUNDLE.get(environ=environ)
-    if bundle:
-        session.verify = bundle
-        session.trust_env = False
-    return session
 
 
 def hubspot(
@@ -39,7 +26,7 @@ def hubspot(
     client = HubSpotClient(
         crm.hubspot_token(environ),
         settings.HUBSPOT_API_URL.get(environ=environ),
-        session=http_session(environ),
+        session=crm.http_session(environ),
         budget=RateBudget(engine, "hubspot", *rate),
     )
     return HubSpotSync(client, config, explain, portal_url=settings.HUBSPOT_PORTAL_URL.get(environ=environ))

@@ -15,9 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import requests
+
 from leadqual import settings
 
 SYSTEMS = ("hubspot", "salesforce")
+# Payload types that ask a connector to delete the person's record: "lead.erase" is queued by an
+# erasure here (leads/privacy.py), with the records in `crm_records`.
+ERASE_TYPES = ("erase", "lead.erase")
+
+
+def erased_records(payload: Mapping, system: str) -> list[str]:
+    """The record ids an erase message names for `system`."""
+    ids = [r.get("record_id") for r in payload.get("crm_records") or [] if r.get("system") == system]
+    if payload.get("record_id"):
+        ids.append(payload["record_id"])
+    return [str(i) for i in ids if i]
 
 
 class CrmError(Exception):
@@ -127,3 +140,15 @@ def configured_system(environ: Mapping[str, str] | None = None) -> str | None:
     if value not in SYSTEMS:
         raise CredentialsError(f"LEADQUAL_CRM_DESTINATION must be webhook, hubspot or salesforce, not {value!r}")
     return value
+
+
+def http_session(environ: Mapping[str, str] | None = None) -> requests.Session:
+    """A session checking the CRM's certificate against LEADQUAL_CRM_CA_BUNDLE when set. requests
+    would let REQUESTS_CA_BUNDLE from the environment replace a session's own `verify`, so the
+    environment is not consulted then."""
+    session = requests.Session()
+    bundle = settings.CRM_CA_BUNDLE.get(environ=environ)
+    if bundle:
+        session.verify = bundle
+        session.trust_env = False
+    return session

@@ -13,13 +13,17 @@ the sync must read and retries on its own, outside the outbox; the calls are few
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import requests
 
 from leadqual.config.marketing import QualificationConfig
-from leadqual.delivery import crm_fields
+from leadqual.delivery import crm, crm_fields
 from leadqual.delivery.crm import CheckReport, CredentialsError, CrmError, Record
 from leadqual.delivery.ratebudget import RateBudget
 
@@ -153,6 +157,43 @@ class HubSpotClient:
         self.call("POST", "/crm/v3/objects/contacts/gdpr-delete", {"objectId": contact_id})
 
 
+# -- webhooks (HubSpot's request validation, signature v3) -------------------------------
+
+SIGNATURE_WINDOW_MS = 5 * 60 * 1000
+# The characters HubSpot decodes in the URI before signing it.
+_URI_DECODED = {
+    "%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
+    "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";",
+}  # fmt: skip
+
+
+class InvalidWebhook(ValueError):
+    """A webhook request that is not HubSpot's: no or a wrong signature, or too old."""
+
+
+def webhook_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
+    for encoded, plain in _URI_DECODED.items():
+        uri = uri.replace(encoded, plain).replace(encoded.lower(), plain)
+    source = method.upper().encode() + uri.encode() + body + str(timestamp).encode()
+    return base64.b64encode(hmac.new(secret.encode(), source, hashlib.sha256).digest()).decode()
+
+
+def verify_webhook(
+    secret: str, method: str, uri: str, body: bytes, timestamp: str | None, signature: str | None, now_ms: int
+) -> None:
+    """HubSpot's v3 check: base64 HMAC-SHA256 with the app secret over method + URI + body +
+    timestamp, and the timestamp at most 5 minutes old (a replay of an old request fails)."""
+    if not secret:
+        raise InvalidWebhook("LEADQUAL_HUBSPOT_APP_SECRET is not set: HubSpot's webhooks cannot be checked")
+    if not signature or not timestamp or not str(timestamp).isdigit():
+        raise InvalidWebhook("missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp")
+    if abs(now_ms - int(timestamp)) > SIGNATURE_WINDOW_MS:
+        raise InvalidWebhook("the request is more than 5 minutes old")
+    expected = webhook_signature(secret, method, uri, body, timestamp)
+    if not hmac.compare_digest(expected, signature.strip()):
+        raise InvalidWebhook("the signature does not match")
+
+
 def _error_message(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -161,6 +202,17 @@ def _error_message(response: requests.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("category") or body)[:300]
     return str(body)[:300]
+
+
+@dataclass
+class ContactState:
+    """A contact's stage and owner as HubSpot has them now."""
+
+    stage: str | None  # ours
+    lifecyclestage: str | None
+    lead_status: str | None
+    owner_id: str | None
+    owner_email: str | None
 
 
 class HubSpotSync:
@@ -182,7 +234,9 @@ class HubSpotSync:
         self.explain = explain
         self.portal_url = portal_url.rstrip("/")
         self._owners: dict[str, str | None] = {}
+        self._owner_emails: dict[str, str | None] = {}
         self._portal_id: str | None = None
+        self.app_id: str | None = None
 
     # -- connect / check
 
@@ -196,6 +250,7 @@ class HubSpotSync:
             report.problems.append(str(exc))
             return report
         self._portal_id = str(info.get("hubId") or "") or None
+        self.app_id = str(info.get("appId") or "") or None
         missing = [s for s in REQUIRED_SCOPES if s not in set(info.get("scopes") or [])]
         if missing:
             report.problems.append("the private app lacks the scopes: " + ", ".join(missing))
@@ -235,6 +290,31 @@ class HubSpotSync:
             self._owners[key] = str(owner["id"]) if owner else None
         return self._owners[key]
 
+    def identify(self) -> None:
+        """The portal and app ids (links to contacts; telling our own writes in webhooks)."""
+        if self.app_id is None:
+            info = self.client.token_info()
+            self._portal_id = str(info.get("hubId") or "") or None
+            self.app_id = str(info.get("appId") or "") or None
+
+    def contact_state(self, contact_id: str) -> ContactState:
+        """What a salesperson left on the contact: its lifecycle stage, lead status and owner."""
+        names = ",".join(("lifecyclestage", "hs_lead_status", "hubspot_owner_id"))
+        found = self.client.call("GET", f"/crm/v3/objects/contacts/{contact_id}", params={"properties": names})
+        properties = found.get("properties") or {}
+        owner_id = properties.get("hubspot_owner_id") or None
+        if owner_id and owner_id not in self._owner_emails:
+            owner = self.client.call("GET", f"/crm/v3/owners/{owner_id}")
+            self._owner_emails[owner_id] = owner.get("email")
+        lifecycle, status = properties.get("lifecyclestage") or None, properties.get("hs_lead_status") or None
+        return ContactState(
+            stage=crm_fields.stage_from_hubspot(self.mapping, lifecycle, status),
+            lifecyclestage=lifecycle,
+            lead_status=status,
+            owner_id=owner_id,
+            owner_email=self._owner_emails.get(owner_id) if owner_id else None,
+        )
+
     def contact_url(self, contact_id: str) -> str | None:
         if not self._portal_id:
             return None
@@ -254,7 +334,7 @@ class HubSpotSync:
         upserts: dict[str, list[int]] = {}
         for i, message in enumerate(messages):
             payload = message["payload"]
-            if payload.get("type") == "erase":
+            if payload.get("type") in crm.ERASE_TYPES:
                 results[i] = self._erase(payload)
                 continue
             email = ((payload.get("contact") or {}).get("email") or "").strip().lower()
@@ -269,16 +349,15 @@ class HubSpotSync:
         return [r if r is not None else CrmError("not sent") for r in results]
 
     def _erase(self, payload: Mapping) -> Record | CrmError:
-        record_id = payload.get("record_id")
-        if not record_id:
-            return Record(self.system, None)
-        try:
-            self.client.gdpr_delete(str(record_id))
-        except CrmError as exc:
-            if exc.status == 404:  # already gone there
-                return Record(self.system, str(record_id))
-            return exc
-        return Record(self.system, str(record_id))
+        """HubSpot's GDPR delete of each contact the erasure names (gone already is fine)."""
+        records = crm.erased_records(payload, self.system)
+        for record_id in records:
+            try:
+                self.client.gdpr_delete(record_id)
+            except CrmError as exc:
+                if exc.status != 404:
+                    return exc
+        return Record(self.system, records[0] if records else None)
 
     def _properties(self, payload: Mapping) -> tuple[dict, str | None]:
         warning = None

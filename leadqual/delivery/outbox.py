@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leadqual import settings, timeutil
 from leadqual.db.tables import DEAD, DELIVERED, PENDING, CrmRecord, OutboxMessage, new_id
+from leadqual.delivery import crm
 from leadqual.delivery.crm import Connector, CrmError, Record
 from leadqual.settings import VAR
 from leadqual.timeutil import aware, now_or
@@ -178,10 +179,13 @@ class Destination:
     secret: str | None = None
     path: Path | None = None
     connector: Connector | None = None
+    # "hubspot" / "salesforce" when LEADQUAL_CRM_DESTINATION names a native CRM (the connector
+    # itself is attached by the process that delivers: `with_connector`).
+    native: str | None = None
 
     @property
     def local(self) -> bool:
-        return not self.url and self.connector is None
+        return not self.url and self.connector is None and self.native is None
 
 
 @dataclass
@@ -202,6 +206,7 @@ class Destinations:
                 url=settings.named(prefix + "URL").get(environ=environ) or None,
                 secret=settings.named(prefix + "SECRET").get(environ=environ) or None,
                 path=folder / f"handoff-{kind}.jsonl",
+                native=crm.configured_system(environ) if kind == "crm" else None,
             )
         return cls(found)
 
@@ -215,7 +220,9 @@ class Destinations:
         """The same destinations with `name` (crm) sent through a CRM connector instead."""
         if connector is None:
             return self
-        return Destinations({**self.by_name, name: Destination(name=name, connector=connector)})
+        return Destinations(
+            {**self.by_name, name: Destination(name=name, connector=connector, native=connector.system)}
+        )
 
 
 # -- the worker ----------------------------------------------------------------------------
@@ -397,6 +404,8 @@ class DeliveryWorker:
         body = self.body(claim)
         if destination.local:
             return self._write_local(destination, body)
+        if destination.native and destination.connector is None:
+            return Outcome(ok=False, retry=True, error=f"no {destination.native} connector in this process")
         headers = {"content-type": "application/json", "user-agent": "leadqual-outbox/1"}
         headers.update(signed_headers(destination.secret, claim.key, body))
         try:
@@ -484,7 +493,7 @@ class DeliveryWorker:
             return
         system = destination.connector.system
         row = session.get(CrmRecord, (claim.lead_id, system))
-        if claim.payload.get("type") == "erase":
+        if claim.payload.get("type") in crm.ERASE_TYPES:
             if row is not None and state == DELIVERED:
                 session.delete(row)
             return
@@ -543,7 +552,7 @@ class DeliveryWorker:
                 if (
                     synced is not None
                     and synced.packet_at is not None
-                    and claim.payload.get("type") != "erase"
+                    and claim.payload.get("type") not in crm.ERASE_TYPES
                     and aware(synced.packet_at) > claim.created_at
                 ):
                     outcomes[i] = Outcome(ok=True, error="superseded by a newer change already in the CRM")

@@ -89,6 +89,7 @@ from leadqual.conversation.analytics import QuestionEvent, UnansweredQuestion
 from leadqual.db.tables import (
     Consent,
     Conversation,
+    CrmRecord,
     ErasedIdentity,
     Erasure,
     Lead,
@@ -676,6 +677,7 @@ def erase_person(
         counts: dict[str, int] = {}
         sender_ids: list[str] = []
         found: dict = {"phones": set(), "names": set(), "senders": {}, "received": []}
+        crm_records: list[dict] = []
         erasure_id = new_id()
         if person is not None:
             emails.update(person.email_keys)
@@ -700,6 +702,12 @@ def erase_person(
             counts["notes"] = _delete(session, delete(LeadNote).where(LeadNote.lead_id.in_(lead_ids)))
             counts["events"] = _delete(session, delete(TrackedEvent).where(person.event_filter))
             counts["visitors"] = _delete(session, delete(Visitor).where(Visitor.lead_id.in_(lead_ids)))
+            crm_records = [
+                {"system": row.system, "record_id": row.record_id}
+                for row in session.scalars(select(CrmRecord).where(CrmRecord.lead_id.in_(lead_ids)))
+                if row.record_id
+            ]
+            counts["crm_records"] = _delete(session, delete(CrmRecord).where(CrmRecord.lead_id.in_(lead_ids)))
             counts["outbox_messages"] = sum(
                 _delete(session, delete(OutboxMessage).where(OutboxMessage.id.in_(chunk)))
                 for chunk in _chunks(person.outbox_ids)
@@ -755,7 +763,10 @@ def erase_person(
                     pending_sender_id=raw if RasaConversations.addressable(raw) else None,
                 )
             )
-        messaged = _queue_erase_messages(session, person, emails, found["received"], destinations, erasure_id, now)
+        received = found["received"]
+        if person is not None and crm_records and "crm" not in received:
+            received = [*received, "crm"]
+        messaged = _queue_erase_messages(session, person, emails, received, destinations, erasure_id, now, crm_records)
         return {
             "erasure_id": erasure_id,
             "found": person is not None,
@@ -806,6 +817,7 @@ def _queue_erase_messages(
     destinations: Destinations,
     erasure_id: str,
     now: datetime,
+    crm_records: list[dict] = (),
 ) -> list[dict]:
     """An outbox message of kind "erase" (delivered as `lead.erase`) for each webhook destination
     that received something about the person; a local destination (a handoff file) is rewritten
@@ -833,6 +845,8 @@ def _queue_erase_messages(
                     "email_sha256": sorted(email_sha256(e) for e in emails),
                     "requested_at": iso_utc(now),
                     "note": "GDPR art. 17: delete everything held about this lead",
+                    # A native CRM's own records of the person (HubSpot contact, Salesforce Lead).
+                    **({"crm_records": list(crm_records)} if name == "crm" and crm_records else {}),
                 },
                 status=PENDING,
                 attempts=0,
