@@ -11,6 +11,7 @@ from sanic import Blueprint, response
 from sanic.exceptions import NotFound
 
 from leadqual import timeutil
+from leadqual.leads import crm_sync
 from leadqual.scoring.stages import STAGES
 
 from .context import (
@@ -111,6 +112,7 @@ def blueprint(console: Console) -> Blueprint:
         error: str | None = None,
         done: str | None = None,
         kept: dict | None = None,
+        resent: bool = False,
     ):
         """The lead page; after a refused decision, `error` says why and `kept` is what the form
         held (decision, note, reason, sdr), so the SDR's note is not lost."""
@@ -145,6 +147,7 @@ def blueprint(console: Console) -> Blueprint:
             status=status,
             error=error,
             done=done,
+            resent=resent,
             kept=kept,
             note_moved=note_moved,
             can_decide=allowed(user, lead),
@@ -164,7 +167,8 @@ def blueprint(console: Console) -> Blueprint:
     async def lead(request, lead_id: str):
         need(request, "read")
         done = request.args.get("done")
-        return show_lead(request, lead_id, done=done if done in LABELS else None)
+        resent = request.args.get("crm") == "resent"
+        return show_lead(request, lead_id, done=done if done in LABELS else None, resent=resent)
 
     def refusal(request, exc: DecisionError) -> str:
         """A refused decision as the user reads it: a sentence in their language, never the
@@ -215,5 +219,16 @@ def blueprint(console: Console) -> Blueprint:
             status = ERROR_STATUS.get(exc.code, 400)
             return show_lead(request, lead_id, status=status, error=refusal(request, exc), kept=kept)
         return response.redirect(f"/leads/{lead_id}?done={decision}")
+
+    @bp.post("/leads/<lead_id:str>/crm/resend")
+    async def crm_resend(request, lead_id: str):
+        user = need(request, "decide")
+        lead = store.get(lead_id)
+        if lead is None:
+            raise NotFound("no such lead")
+        if not allowed(user, lead):
+            return show_lead(request, lead_id, status=403, error=translator(request.ctx.lang)("decision_forbidden"))
+        await asyncio.to_thread(crm_sync.send_again, store, lead_id)
+        return response.redirect(f"/leads/{lead_id}?crm=resent")
 
     return bp

@@ -26,7 +26,7 @@ from sqlalchemy import and_, case, false, func, literal, or_, select, true, tupl
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from leadqual.db.tables import Conversation, LiveChat, Message
+from leadqual.db.tables import Conversation, CrmRecord, LiveChat, Message, OutboxMessage
 from leadqual.leads.store import Lead, LeadStore
 from leadqual.scoring.stages import PEOPLE, STAGES
 from leadqual.timeutil import aware
@@ -430,6 +430,29 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def crm_status(session, lead_id: str) -> list[dict]:
+    """The lead in each native CRM: synced / pending / failed with the reason, the record's id and
+    link, and whether a delivery to it failed for good (what "send again" puts back)."""
+    rows = session.scalars(select(CrmRecord).where(CrmRecord.lead_id == lead_id)).all()
+    dead = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.lead_id == lead_id, OutboxMessage.kind == "crm", OutboxMessage.status == "dead")
+    )
+    return [
+        {
+            "system": row.system,
+            "status": row.status,
+            "error": row.error,
+            "record_id": row.record_id,
+            "url": row.url,
+            "synced_at": aware(row.synced_at) if row.synced_at else None,
+            "failed_deliveries": dead,
+        }
+        for row in rows
+    ]
+
+
 def lead_page(store: LeadStore, lead_id: str) -> dict | None:
     """The lead JSON (`bin/leads show`'s) plus what the page adds: each answer's own words and
     confidence, when each score line last changed, the transcripts, notes and one history."""
@@ -452,6 +475,7 @@ def lead_page(store: LeadStore, lead_id: str) -> dict | None:
                 for t in transcripts
             ]
         notes = notes_of(session, lead_id)
+        crm_records = crm_status(session, lead_id)
         accepted = row is not None and is_accepted(row.stage, row.stage_actor)
         waiting = row is not None and awaiting_acceptance(row)
     changed_at: dict[tuple, datetime] = {}
@@ -497,6 +521,7 @@ def lead_page(store: LeadStore, lead_id: str) -> dict | None:
         "timeline": timeline,
         "history": history,
         "transcripts": transcripts,
+        "crm_records": crm_records,
         "notes": [n for n in notes if n["kind"] == "note"],
         "accepted": accepted,
         "awaiting_acceptance": waiting,

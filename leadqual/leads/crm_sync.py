@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from leadqual.db.tables import CrmInboundEvent, CrmRecord, CrmState, Lead
+from leadqual.db.tables import DEAD, PENDING, CrmInboundEvent, CrmRecord, CrmState, Lead, OutboxMessage
+from leadqual.delivery import handoff, outbox
 from leadqual.delivery.crm import CrmError
+from leadqual.leads import serialize
 from leadqual.leads.store import LeadStore
 from leadqual.scoring.stages import Actor, StageError
 from leadqual.timeutil import now_or
@@ -130,6 +132,38 @@ def _erase(store: LeadStore, system: str, lead_id: str, now: datetime) -> Applie
         store, lead["email"], by=f"{system} privacy deletion", reason=f"deleted for privacy in {system}", now=now
     )
     return Applied("erased", lead_id)
+
+
+def send_again(store: LeadStore, lead_id: str, now: datetime | None = None) -> int:
+    """The lead page's "send again": its failed CRM deliveries are put back, due now; with none
+    failed, the lead as it is now is queued for the CRM. Returns how many messages will go."""
+    now = now_or(now)
+
+    def work(session) -> int:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise KeyError(lead_id)
+        dead = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.lead_id == lead_id, OutboxMessage.kind == "crm", OutboxMessage.status == DEAD
+            )
+        ).all()
+        for message in dead:
+            message.status, message.attempts, message.next_attempt_at = PENDING, 0, now
+            message.locked_until = message.locked_by = None
+        if dead:
+            return len(dead)
+        lead_json = serialize.lead_json(session, lead, history=False)
+        outbox.enqueue(
+            session,
+            "crm",
+            handoff.stage_packet(lead_json, None, {"reason": "sent again from the console"}),
+            lead_id=lead_id,
+            now=now,
+        )
+        return 1
+
+    return store.transaction(work)
 
 
 # -- HubSpot --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 lists them (highest score first), `bin/leads rescore` re-scores them all (after a config change,
 and for decay and went-cold recycling; run it daily), `bin/leads user add EMAIL --role admin` creates
 a user of the SDR console (the first admin), `bin/leads flow ...` lists, publishes, restores and
-exports versions of the question flow, `bin/leads person export|erase EMAIL` exports or erases one
+exports versions of the question flow, `bin/leads crm connect|check|failures|retry|poll` connects HubSpot or
+Salesforce and looks after its deliveries, `bin/leads person export|erase EMAIL` exports or erases one
 person (GDPR), `bin/leads retention` deletes what led nowhere after the retention period (run it
 daily)."""
 
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from leadqual.console import users_cli
 from leadqual.leads.store import LeadStore
 from leadqual.scoring.stages import STAGES
+from leadqual.tools import crm_cli
 
 
 def _moment(text: str) -> datetime:
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     confirm.add_argument("lead_id", help="the unverified lead (its page in the console shows the claim)")
     confirm.add_argument("--by", required=True, help="who confirms (recorded in the merge)")
     users_cli.add_parser(sub)
+    crm_cli.add_parser(sub)
     migrate = sub.add_parser("migrate", help="create or migrate the product's tables to the newest revision")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     flow = sub.add_parser("flow", help="versions of the question flow (texts, questions, points)")
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     store = store.with_config(FlowStore(store.engine).current().config)
     if args.command == "rescore":
         return _rescore(store, args)
+    if args.command == "crm":
+        return crm_cli.run(store, args)
     if args.command == "identity":
         try:
             merged = store.confirm_identity(args.lead_id, by=args.by)
