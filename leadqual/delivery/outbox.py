@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 # crm: sales-ready leads; nurture: consenting leads for marketing automation; live: a visitor
 # waiting for a person in the chat (an alert for the SDRs, e.g. a chat-tool webhook).
 KINDS = ("crm", "nurture", "live")
+# Rows SQLite claims per write transaction.
+SQLITE_CLAIM_CHUNK = 25
 DEFAULT_HANDOFF_DIR = VAR
 
 
@@ -352,9 +354,12 @@ class DeliveryWorker:
         else:
             with self.sessions() as session:
                 ids = list(session.scalars(query))
-            for message_id in ids:  # one short write transaction each: SQLite has one writer
+            # Short write transactions of a few rows each: SQLite has one writer, and the chat's
+            # saves wait for it.
+            for start in range(0, len(ids), SQLITE_CLAIM_CHUNK):
                 with self.sessions.begin() as session:
-                    self._take(session, message_id, now, until, claims)
+                    for message_id in ids[start : start + SQLITE_CLAIM_CHUNK]:
+                        self._take(session, message_id, now, until, claims)
         return claims
 
     def _take(self, session: Session, message_id: str, now: datetime, until: datetime, claims: list[Claim]) -> None:
@@ -447,44 +452,53 @@ class DeliveryWorker:
     def record(self, claim: Claim, outcome: Outcome, now: datetime | None = None) -> str:
         """Store an attempt's outcome; returns the message's new state ("delivered", "retrying",
         "dead", or "lost" when the claim had expired and another worker owns the message)."""
+        return self.record_many([(claim, outcome)], now)[0]
+
+    def record_many(self, results: list[tuple[Claim, Outcome]], now: datetime | None = None) -> list[str]:
+        """`record` for a batch's outcomes, in one transaction (a CRM batch of 100 is one write)."""
         now = now_or(now)
         with self.sessions.begin() as session:
-            if outcome.ok:
-                # Delivered is delivered, even if our lease ran out meanwhile.
-                values = dict(
-                    status=DELIVERED,
-                    delivered_at=now,
-                    last_status=outcome.status,
-                    last_error=None,
-                    locked_until=None,
-                    locked_by=None,
-                )
-                where = [OutboxMessage.id == claim.id, OutboxMessage.status == PENDING]
-                state = DELIVERED
+            states = [self._record_in(session, claim, outcome, now) for claim, outcome in results]
+        for (claim, _), (state, error) in zip(results, states, strict=True):
+            if state == DEAD:
+                log.warning("outbox message %s (%s) parked as dead: %s", claim.key, claim.kind, error)
+        return [state for state, _ in states]
+
+    def _record_in(self, session: Session, claim: Claim, outcome: Outcome, now: datetime) -> tuple[str, str | None]:
+        if outcome.ok:
+            # Delivered is delivered, even if our lease ran out meanwhile.
+            values = dict(
+                status=DELIVERED,
+                delivered_at=now,
+                last_status=outcome.status,
+                last_error=None,
+                locked_until=None,
+                locked_by=None,
+            )
+            where = [OutboxMessage.id == claim.id, OutboxMessage.status == PENDING]
+            state = DELIVERED
+        else:
+            where = [OutboxMessage.id == claim.id, OutboxMessage.locked_by == claim.token]
+            values = dict(last_status=outcome.status, last_error=(outcome.error or "")[:500], locked_until=None)
+            if outcome.retry and claim.attempts < self.max_attempts:
+                delay = self.backoff(claim.attempts)
+                if outcome.retry_after is not None:
+                    delay = max(delay, min(outcome.retry_after, self.backoff_cap))
+                values.update(next_attempt_at=now + timedelta(seconds=delay))
+                state = "retrying"
             else:
-                where = [OutboxMessage.id == claim.id, OutboxMessage.locked_by == claim.token]
-                values = dict(last_status=outcome.status, last_error=(outcome.error or "")[:500], locked_until=None)
-                if outcome.retry and claim.attempts < self.max_attempts:
-                    delay = self.backoff(claim.attempts)
-                    if outcome.retry_after is not None:
-                        delay = max(delay, min(outcome.retry_after, self.backoff_cap))
-                    values.update(next_attempt_at=now + timedelta(seconds=delay))
-                    state = "retrying"
-                else:
-                    if outcome.retry:
-                        values["last_error"] = f"gave up after {claim.attempts} attempts: {outcome.error}"[:500]
-                    values.update(status=DEAD)
-                    state = DEAD
-            changed = session.execute(
-                update(OutboxMessage).where(*where).values(**values).execution_options(synchronize_session=False)
-            ).rowcount
-            if changed == 1:
-                self._record_crm(session, claim, outcome, state, now)
+                if outcome.retry:
+                    values["last_error"] = f"gave up after {claim.attempts} attempts: {outcome.error}"[:500]
+                values.update(status=DEAD)
+                state = DEAD
+        changed = session.execute(
+            update(OutboxMessage).where(*where).values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        if changed == 1:
+            self._record_crm(session, claim, outcome, state, now)
         if changed != 1:
-            return "lost"
-        if state == DEAD:
-            log.warning("outbox message %s (%s) parked as dead: %s", claim.key, claim.kind, values["last_error"])
-        return state
+            return "lost", None
+        return state, values.get("last_error")
 
     def _record_crm(self, session: Session, claim: Claim, outcome: Outcome, state: str, now: datetime) -> None:
         """Keep the lead's CRM record (its page shows synced / pending / failed, with the reason)."""
@@ -532,8 +546,9 @@ class DeliveryWorker:
             outcome = self.send(claim, now)
             figures[self.record(claim, outcome, now)] += 1
         for name, batch in batches.items():
-            for claim, outcome in zip(batch, self.send_batch(self.destinations.get(name), batch, now), strict=True):
-                figures[self.record(claim, outcome, now)] += 1
+            outcomes = self.send_batch(self.destinations.get(name), batch, now)
+            for state in self.record_many(list(zip(batch, outcomes, strict=True)), now):
+                figures[state] += 1
         return figures
 
     def _connected(self) -> list[Destination]:

@@ -9,6 +9,8 @@ Library notes (behaviour that drove the glue below):
   digits followed by a scale word are expanded by our own code before alpha2digit runs.
 - alpha2digit leaves numbers below its threshold (3) alone ("dos semanas"), and "cero"
   too, which is what we want for budgets; timing uses its own small word table.
+- alpha2digit leaves digits mixed with words ("4 mil quinientos" -> "4 1500"), so the words
+  after a digit scale are read with text2num on their own.
 - price_parser.Price guesses the decimal separator: "1.500" -> 1500, "1,5" -> 1.5,
   "1.000,50" -> 1000.5, "1,000.50" -> 1000.5 (Spanish and English in one rule).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from text_to_num import alpha2digit
+from text_to_num import alpha2digit, text2num
 
 from leadqual.understanding.parsing.common import (
     EMAIL_OR_URL,
@@ -92,19 +94,22 @@ def _currency_code(token: str) -> str:
     return ""
 
 
-def _resolve_currency(code: str, text: str) -> str | None:
-    """'$' is USD unless a Latin-American country is named; bare pesos need the country."""
+def _resolve_currency(code: str, text: str, lang: str) -> str | None:
+    """A named Latin-American country fixes '$' and bare pesos; otherwise '$' is USD in
+    English only (in Spanish it is also the peso sign) and bare pesos stay unknown."""
     if code not in ("", "$"):
         return code
     for rx, country_code in _COUNTRY:
         if rx.search(text):
             return country_code
-    return "USD" if code == "$" else None
+    return "USD" if code == "$" and lang == "en" else None
 
 
 _SCALES = {
+    "hundred": 1e2,
     "k": 1e3,
     "mil": 1e3,
+    "miles": 1e3,
     "thousand": 1e3,
     "grand": 1e3,
     "luca": 1e3,  # Chile/Argentina: a thousand pesos
@@ -122,13 +127,26 @@ _SCALES = {
 }
 
 
-_SCALE = r"(?:k|mil|thousand|grand|lucas?|palos?|millones|millon|millions?|mill|mio|mm|m)"
+_SCALE = r"(?:k|mil|miles|hundred|thousand|grand|lucas?|palos?|millones|millon|millions?|mill|mio|mm|m)"
 
 
 _NUM = r"\d+(?:[.,]\d+)*"
 
 
 _SCALED = re.compile(rf"(?<![\w.,])({_NUM})\s*({_SCALE})(?![a-z0-9])")
+
+
+# Peru: a luca is one sol, not a thousand pesos; Peruvian answers with lucas name the soles.
+_SOLES = re.compile(r"\b(?:soles?|pen)\b")
+
+
+def _scale(word: str, text: str) -> tuple[float, str]:
+    """Factor of a scale word and the currency word it implies ("lucas", "palos": pesos)."""
+    if word.startswith("luca"):
+        return (1.0, "") if _SOLES.search(text) else (1e3, " pesos")
+    if word.startswith("palo"):
+        return 1e6, " pesos"
+    return _SCALES[word], ""
 
 
 _RANGE_WORDS = [w for w in SMALL_NUMBERS if len(w) > 2]
@@ -150,7 +168,40 @@ _SCALE_AND = re.compile(
 )
 
 
-_AND_A_HALF = re.compile(r"\b(\d+)\s+(?:y|and a)\s+(?:medio|half)\b")
+# "un palo y medio", "2 millones y medio", "a million and a half" (after the expansion).
+_AND_A_HALF = re.compile(r"\b(\d+(?:\.\d{3})*)(\s+pesos)?\s+(?:y|and a)\s+(?:medio|media|half)\b")
+
+
+# "two and a half million", "2 y medio millones": the half comes before the scale.
+_HALF_BEFORE_SCALE = re.compile(
+    r"(?<![\w.,])(\d+|" + "|".join(sorted(SMALL_NUMBERS, key=len, reverse=True)) + r")"
+    r"\s+(?:and a|y)\s+(?:half|medi[oa])\s+(?=(?:millones|millon|millions?|mil|thousand|grand|k|palos|lucas)\b)"
+)
+
+
+# Half of a scale: "medio millón", "media luca", "half a million" -> "0.5 millon".
+_HALF_OF = re.compile(r"\b(?:medi[oa]|half an?)\s+(?=(?:millon|palo|luca|million|grand|thousand|mil)\b)")
+
+
+# Number words the converter leaves alone before a slang scale: "two grand", "una luca", "dos palos".
+_WORD_SCALED = re.compile(
+    r"\b(" + "|".join(sorted(SMALL_NUMBERS, key=len, reverse=True)) + r")\s+(?=(?:grand|lucas?|palos?|millon)\b)"
+)
+
+
+# "a couple hundred", "un par de millones": two of the scale.
+_COUPLE_OF = re.compile(
+    r"\b(?:a couple(?: of)?|couple of|un par de)\s+"
+    r"(?=(?:hundred|thousand|grand|k|millions?|millones|mil|miles|lucas|palos)\b)"
+)
+
+
+# "4 mil quinientos", "3 thousand five hundred", "4 mil 500": digits, scale, then the rest.
+_SCALE_THEN_WORDS = re.compile(r"(?<![\w.,])(\d+)\s*(mil|thousand)\s+(\d{1,3}(?![\d.,])|[a-z]+(?:\s+[a-z]+){0,3})")
+
+
+# "2 millones 500 mil" once expanded: "2000000 500000" is one amount.
+_MILLIONS_THOUSANDS = re.compile(r"(?<![\w.,])(\d+000000) (\d{1,3}(?:\.?000))(?![\w.,])")
 
 
 _APPROX = re.compile(
@@ -167,8 +218,12 @@ _VAGUE = re.compile(r"^\s*(?:€|\$|£)?\s*(?:y pico|y algo|y poco|-?ish|odd|o a
 _PHONE = re.compile(r"\+?\d[\d \-().]{7,}\d")
 
 
+# "10 000 €", "$ 30 000": thousands grouped with spaces, next to a currency on either side.
 _SPACE_GROUPS = re.compile(
     rf"\b(\d{{1,3}})((?: \d{{3}})+)(?=\s*(?:{_CUR_ALT}))",
+)
+_SPACE_GROUPS_AFTER_CUR = re.compile(
+    r"(?<![a-z])((?:[$€£]|us\$|usd|eur|gbp|mxn|cop|ars|clp)\s*)(\d{1,3})((?: \d{3})+)\b"
 )
 
 
@@ -199,6 +254,22 @@ _UNITS = re.compile(
 )
 
 
+# A count said before its number: "a team of 8", "equipo de 5", "somos 12".
+_UNITS_BEFORE = re.compile(
+    r"(?:\b(?:team|equipo|grupo|group|plantilla|staff|crew|company|empresa|startup|agency|agencia|family|familia)"
+    r"\s+(?:of|de)|\bsomos)\s*~?\s*$"
+)
+
+
+# What they pay now or paid before, or were quoted: another amount in the message is the budget
+# ("pagamos 200 al mes, podríamos subir a 350").
+_CURRENT_SPEND = re.compile(
+    r"\b(?:currently|right now we|at the moment we|now we|we pay|we'?re paying|paying|we spend|we'?re spending"
+    r"|last year|we'?ve been quoted|were quoted|quoted us|actualmente|ahora (?:pagamos|gastamos|mismo pagamos)"
+    r"|pagamos|gastamos|el ano pasado|nos cotizaron|nos pasaron)\b"
+)
+
+
 _YEAR_PREFIX = re.compile(
     r"(?:\ben|\bin|\bdel|\bano|\byear|\bpara(?: el)?|\bfor|\bby|\bantes de|\bbefore"
     r"|\bdesde|\bsince|\buntil|\bhasta(?: el)?)\s*$"
@@ -220,13 +291,20 @@ _MAX_QUAL = (
     r"|no (?:\w+ )?pasar(?:nos)? de|no (?:\w+ )?superar|no (?:\w+ )?gastar mas de|under|below|less than|up to|upto"
     r"|no more than|not more than|at most|a maximum of|maximum of|maximum|max of"
     r"|capped at|cap of|within|<=|<|≤"
+    r"|ni (?:un|una) \w+ mas (?:de|que)|not (?:a|one) (?:\w+ )?\w+ (?:more than|over|above)"  # "ni un euro más de"
+    # A ceiling, or as far as they could go: "el techo es de", "podríamos llegar a", "stretch to".
+    r"|(?:el )?(?:techo|limite)(?: (?:es|son|seria|serian|esta en))?(?: de)?"
+    r"|(?:the |our )?(?:ceiling|limit)(?: is| of)?"
+    r"|(?:(?:como mucho|como maximo|a lo sumo|at most|at the most) )?(?:podriamos |podemos |could |can |would |we'?d )?"
+    r"(?:llegar|llegariamos|llegamos|subir|subiriamos|estirar(?:nos)?|stretch|go|get)(?: (?:a|hasta|to|up to))"
 )
 
 
 _MIN_QUAL = (
     r"no menos de|mas de|mas que|a partir de|desde|como minimo|minimo de|minimo|min\.?"
     r"|al menos|por lo menos|superior a|por encima de|over|above|more than|at least"
-    r"|starting at|starting from|from|upwards of|in excess of|north of|>=|>|≥|\+"
+    r"|starting at|starting from|from|upwards of|in excess of|north of|no less than|not less than"
+    r"|a minimum of|minimum of|minimum|>=|>|≥|\+"
 )
 
 
@@ -236,12 +314,17 @@ _PRE_QUAL = re.compile(
 )
 
 
-_PERIOD_WORDS = r"(?:(?:al|por|a|per|cada|/)\s*(?:mes|ano|month|year)\s*)?"
+# What may stand between an amount and a trailing "max"/"or more": its period and the unit it
+# is paid per, in either order ("50 €/mes por usuario como máximo", "$99/mo tops").
+_PERIOD_WORDS = (
+    r"(?:(?:(?:al|por|a|per|cada|x|/)\s*(?:mes|ano|month|year|mo|yr)\b|mensual(?:es|mente)?|anual(?:es|mente)?"
+    r"|monthly|yearly|annually|pcm|pm"
+    r"|(?:per|por|a|al|x)\s+(?:user|usuario|seat|persona|licencia|head|cabeza)s?)\b\s*){0,3}"
+)
 
 
 _POST_MAX = re.compile(
-    r"^\s*(?:(?:per|por|a|al|x) (?:user|usuario|seat|persona|licencia)\s*)?"
-    rf"{_PERIOD_WORDS},?\s*(?:o menos|or less|or under|or below|como mucho|no mas|not more"
+    rf"^\s*{_PERIOD_WORDS},?\s*(?:o menos|or less|or under|or below|como mucho|no mas|not more"
     r"|como maximo|maximo|max|tops|at most|at the most|como tope|de tope|top)\b"
 )
 
@@ -249,12 +332,12 @@ _POST_MAX = re.compile(
 _POST_MIN = re.compile(
     rf"^\s*{_PERIOD_WORDS},?\s*(?:\+|(?:o mas|or more|or above|and up|and above"
     r"|en adelante|para arriba|hacia arriba|o superior|como minimo|minimo|al menos"
-    r"|at least|at minimum|plus)\b)"
+    r"|at least|at minimum|minimum|plus)\b)"
 )
 
 
 _RANGE_SEP = re.compile(
-    r"^\s*(?P<sep>-|–|—|a|al|y|and|to|hasta|till|until|o|or)\s*$",
+    r"^\s*(?P<sep>-|–|—|a|al|y|and|to|up to|upto|hasta|till|until|o|or)(?:\s+an?)?\s*$",
 )
 
 
@@ -267,6 +350,7 @@ _PERIODS = [
         re.compile(
             r"(?:\bal mes|\bpor mes|\bcada mes|\bx mes|\bmensual(?:es|mente)?|/\s*mes\b"
             r"|\bper month|\ba month|\bmonthly|\bevery month|\beach month|/\s*mo(?:nth)?\b"
+            r"|\b(?:a|per) mo\b|(?<=\d)\s?/\s?m\b"
             r"|\bp/?m\b|(?<=\d)pm\b|\bpcm\b|\bmes a mes)"
         ),
     ),
@@ -274,7 +358,7 @@ _PERIODS = [
         "year",
         re.compile(
             r"(?:\bal ano|\bpor ano|\bcada ano|\bx ano|\banual(?:es|mente)?|/\s*ano\b"
-            r"|\bper year|\ba year|\byearly|\bannual(?:ly)?|\bper annum|\bp\.a\."
+            r"|\bper year|\ba year|\byearly|\bannual(?:ly)?|\bper annum|\bp\.a\.|\bp/a\b"
             r"|/\s*y(?:ea)?r\b|\bevery year|\beach year|\btodo el ano\b|\bel ano (?:entero|completo)\b"
             r"|\bpara el ano\b|\bfor (?:this|the|next) (?:fiscal |financial )?year\b|\bpara este ano\b"
             r"|\b(?:the )?(?:whole|entire|full) year\b|\bfor the year\b)"
@@ -295,42 +379,157 @@ _PERIODS = [
 _BUDGET_NONE = re.compile(
     r"\b(?:no|sin|ni)\s+(?:(?:tenemos|tengo|hay|contamos con|disponemos de|existe|tiene"
     r"|un|una|ningun|ninguna|nada de|todavia|aun|de momento|por ahora)\s+)*"
-    r"(?:presupuesto|dinero|plata|pasta|lana|guita|budget)\b"
+    r"(?:presupuesto|dinero|plata|pasta|lana|guita|fondos|budget)\b"
     r"|\b(?:presupuesto|budget)\s*(?:es\s+|is\s+|de\s+|of\s+)?(?:cero|zero|nulo|ninguno|nada|none)\b"
-    r"|\bno (?:money|funds)\b|\b(?:don'?t|do not|haven'?t|have not|dont) (?:have|got)"
+    r"|\bno (?:money|funds)\b|\b(?:don'?t|do not|haven'?t|have not|dont) (?:really |actually |yet )?(?:have|got)"
     r"(?: a| any)? (?:budget|money)\b|\bzero budget\b|\bnothing allocated\b"
-    r"|\bno podemos (?:pagar|gastar|invertir)\b|\bcan'?t afford\b"
+    r"|\bno podemos (?:pagar|gastar|invertir)\b|\bcan'?t afford\b|\b(?:can'?t|cannot) (?:spend|pay|invest)\b"
     # Nothing for now: free tools, bootstrapped.
     r"|\b(?:nada|nothing)\s+(?:por ahora|de momento|ahorita|right now|for now|at the moment|yet)\b"
     r"|\b(?:ahorita|ahora|de momento|por ahora) nada\b|\b(?:opciones|algo|herramientas?|cosas) gratis\b"
-    r"|\bfree (?:options|tools|stuff)\b|\bbootstrapp?(?:ed|ing)\b"
+    r"|\bfree (?:options|tools|stuff|only)\b|\bbootstrapp?(?:ed|ing)\b|\b(?:only|just) free\b"
+    r"|\b(?:algo|opciones|herramientas?|cosas|solo|solamente) (?:lo )?gratuit[oa]s?\b|\bsolo (?:lo )?gratis\b"
     r"|\bpresupuesto no hay\b|\bno (?:tenemos|hay) nada asignado\b|\bno manejamos presupuesto\b"
     r"|\bnil budget\b|\bsomething free\b|\bbasically (?:\$|€|£)?0\b"
 )
 
 
+# No budget, in words that only mean it in answer to the budget question ("I don't have one",
+# "todavía nada", "we're broke", "nothing allocated").
+_BUDGET_NONE_REQUESTED = re.compile(
+    r"\b(?:don'?t|do not|haven'?t|have not|dont) (?:really |actually |yet )?(?:have|got) (?:one|any)\b"
+    r"|\b(?:todavia|aun) nada\b|\bnada (?:todavia|aun)\b|^nada de nada\b|\b(?:we'?re|we are|i'?m|i am) broke\b"
+    r"|\bestamos (?:pelados|quebrados|en la ruina)\b"
+    # Nothing set aside: "we haven't allocated anything", "no hemos reservado nada".
+    r"|\b(?:haven'?t|have not|hasn'?t|has not|not|no|nothing(?:'s)?|never)(?: (?:yet|been|has|have))*"
+    r" (?:allocated|set aside|earmarked|assigned|reserved)\b"
+    r"|\bno (?:hemos|he|han) (?:asignado|reservado|apartado|destinado|separado) (?:nada|dinero|presupuesto|plata)\b"
+)
+
+
+# "cero", "none yet", "nada, somos estudiantes": the answer is the first word; the rest is chatter.
 _BUDGET_NONE_SHORT = re.compile(
-    r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)[\s.!]*"
-    r"(?:(?:lol|jaja\w*|xd|haha\w*|😅|🙃)[\s.!]*)?$"
+    r"^(?:nada|ninguno|ninguna|cero|zero|none|nothing|nil|0|no hay|nope, none)"
+    r"(?:\s+(?:yet|todavia|aun|for now|por ahora|de momento|ahorita|right now|at the moment|really|la verdad"
+    r"|honestly|so far|hasta ahora))?"
+    r"(?:[\s.!]*(?:(?:lol|jaja\w*|xd|haha\w*|😅|🙃)[\s.!]*)?$|\s*[,;:!.-]\s*\S)"
+)
+
+
+# Who else may hold the figure (boss, finance, partners...), in both languages.
+_SOMEONE_ES = (
+    r"(?:(?:mi|mis|el|la|los|las|nuestro|nuestra) (?:jef[ae]s?|gerente|director[a]?(?: financier[oa])?"
+    r"|soci[oa]s?|duen[oa]s?|contador[a]?|ceo|cfo|directiva|junta|administrador[a]?)"
+    r"|finanzas|contabilidad|direccion|gerencia|administracion|compras)"
+)
+_SOMEONE_EN = (
+    r"(?:(?:my|the|our) (?:boss|manager|cfo|ceo|coo|md|owner|partners?|board|director|founder|co-?founder"
+    r"|accountant|head office|finance (?:team|director|department|people))"
+    r"|finance|management|accounting|procurement|purchasing)"
 )
 
 
 # Someone else knows the figure: the budget is not known yet (not "no budget").
 _BUDGET_ASK_SOMEONE = re.compile(
-    r"\b(?:preguntar(?:lo|le)?|consultar(?:lo|le)?|hablar(?:lo)?|ver(?:lo)?) (?:a|con) (?:finanzas|contabilidad"
-    r"|mi jef[ae]|el jef[ae]|la jef[ae]|direccion|gerencia|mi socio|mi socia|el dueno|la duena)\b"
-    r"|\blo que (?:diga|decida|apruebe) (?:el|la|mi) (?:jef[ae]|gerente|direccion|dueno|duena|socio)\b"
+    r"\b(?:preguntar(?:lo|le)?|consultar(?:lo|le)?|hablar(?:lo)?|ver(?:lo)?|confirmar(?:lo)?|revisar(?:lo)?)"
+    rf" (?:a|con) {_SOMEONE_ES}\b"
+    rf"|\blo que (?:diga|decida|apruebe|digan|decidan) {_SOMEONE_ES}\b"
+    rf"|\blo (?:ve|decide|lleva|maneja|aprueba|sabe|define)n? {_SOMEONE_ES}\b"
     r"|\blo que cueste\b|\bwhatever it costs\b|\bfinance (?:hasn'?t|has not|haven'?t) (?:told|said|decided)\b"
-    r"|\b(?:working (?:it|that) out|checking|check) with (?:finance|my boss|management|the board)\b"
+    r"|\b(?:working (?:it|that) out|checking|check|ask|asking|speak|talk|confirm|run (?:it|this) by)"
+    rf"(?: with| to)? {_SOMEONE_EN}\b"
+    rf"|\b(?:that'?s|it'?s) {_SOMEONE_EN}'?s? (?:call|decision|department)\b"
+    rf"|\b{_SOMEONE_EN} (?:decides|handles|sets|knows|deals with|will decide|has to approve)\b"
     r"|\b(?:until|till|before) (?:we|i) (?:see|get) (?:a|the|your) (?:quote|price|prices|proposal)\b"
-    r"|\b(?:haven'?t|have not) got a clue\b|\bfinance (?:director|team|department) handles\b"
+    r"|\b(?:haven'?t|have not) got a clue\b"
     r"|\bstill (?:figuring|working) (?:that|it) out\b"
 )
 
 
+# Not a single coin: "ni un peso", "sin un duro", "not a penny". Read before the amounts,
+# which would take "un centavo" for 0.01.
+_NOT_A_COIN = re.compile(
+    r"(?:\b(?:ni|sin|no (?:tenemos|tengo|hay)(?: ni)?) (?:un|una|1)"
+    r" (?:peso|euro|dolar|duro|centavo|centimo|sol|quinto|mango|varo|libra)"
+    r"|\bnot (?:a|one) (?:penny|cent|dime|dollar|pound|euro|red cent))\b"
+    r"(?! (?:mas|more|over|extra|above|de mas|por encima))"  # "ni un euro más de 3000" is a cap
+)
+
+
+# No ceiling named: "lo que haga falta", "money is no object". Not known (no figure), and read
+# before the no-budget words, which would take "no budget limit" for no budget.
+_NO_LIMIT = re.compile(
+    r"\blo que (?:haga falta|sea necesario|se necesite)\b|\bwhatever it takes\b|\bmoney is no object\b"
+    r"|\b(?:no|sin) (?:hay |tenemos |there'?s |is )?(?:un )?(?:limite|tope|limit|cap|ceiling)\b"
+    r"|\b(?:no|sin) (?:budget|presupuesto) (?:limit|cap|ceiling)\b|\bsky'?s the limit\b"
+)
+
+
+# "a few hundred", "unos miles", "mid five figures": a size without a figure, so not known.
+# Removed before the amounts are read, where "unos cientos" would be 100.
+_VAGUE_SCALE = re.compile(
+    r"\b(?:a few|few|several|some|unos|unas|algunos|algunas|varios|varias|pocos|pocas)\s+"
+    r"(?:hundreds?|thousands?|cientos|miles|millones|millions)\b"
+    r"|\b(?:(?:low|mid|high)[- ])?(?:four|five|six|seven|cuatro|cinco|seis|siete|[4-7])[- ](?:figures?|cifras)\b"
+)
+
+
+# "sin presupuesto definido": money may exist, the figure is open. ("asignado"/"allocated"
+# are not here: nothing set aside is no budget.)
 _BUDGET_NOT_SET = re.compile(
-    r"\b(?:presupuesto|budget)\s+(?:\w+\s+)?(?:definido|cerrado|fijo|claro|asignado"
-    r"|aprobado|set|defined|approved|allocated|fixed)\b"
+    r"\b(?:presupuesto|budget|cifra)\s+(?:\w+\s+)?(?:definid[oa]|cerrad[oa]|fij[oa]|clar[oa]|concret[oa]|exact[oa]"
+    r"|aprobado|set|defined|approved|fixed)\b"
+    r"|\b(?:set|fixed|defined|firm|specific|exact|clear|approved|concrete)\s+(?:budget|figure|number|amount)\b"
+    r"|\b(?:haven'?t|have not|not) (?:yet )?(?:set|defined|fixed|decided on|agreed on) (?:one|it|a budget|the budget)\b"
+)
+
+
+_NEGATION = re.compile(r"\b(?:no|sin|not|without|don'?t|dont|doesn'?t|haven'?t|hasn'?t|isn'?t|aren'?t|never|nunca)\b")
+
+
+# Not known, in the words of a budget answer ("about" is "~" by now): no idea, still working it
+# out, rather not say, price asked back, "whatever is reasonable", "poco" (small, but no figure:
+# not the same as no budget).
+_BUDGET_UNKNOWN = re.compile(
+    r"\bno (?:tengo|tenemos|tiene) (?:ni |la (?:mas )?(?:menor|minima) )?idea\b|\b(?:cero|zero) idea\b"
+    r"|\bno (?:lo )?(?:tengo|tenemos) (?:muy |nada )?claro\b|\bni (?:\w+ )?idea\b|^(?:nose|ns|idk|dunno)\b|\bdunno\b"
+    # Still working it out, or will say later: "lo estamos viendo", "still deciding", "TBC".
+    r"|\b(?:lo |la )?estamos (?:viendo|definiendo|evaluando|calculando|analizando|decidiendo|mirando|en eso)\b"
+    r"|\bstill (?:deciding|thinking|working on (?:it|that)|figuring|discussing)\b|\bworking on (?:it|that)\b"
+    r"|\b(?:haven'?t|have not|not) (?:yet )?(?:figured|worked) (?:that|it|this) out\b"
+    r"|\btbc\b|\bto be confirmed\b|\bget back to you\b|\bte (?:aviso|confirmo|digo) (?:luego|despues|mas tarde)\b"
+    r"|\b(?:we'?ll|we will) see\b|\b(?:ya )?veremos\b"
+    # No figure in mind yet: "no number yet", "no tengo una cifra en mente", "nada pensado".
+    r"|\bno (?:tengo |tenemos |hay )?(?:una |ninguna )?(?:cifra|figure|number|amount|numero)\b"
+    r"|\b(?:nothing|no figure|no number) in mind\b|\bno (?:tenemos|tengo) nada pensado\b"
+    r"|\b(?:aun|todavia) no (?:tenemos|tengo|hay) (?:una )?cifra\b"
+    # Would rather not say.
+    r"|\bprefiero no (?:decirlo|decir|compartirlo|compartir|contestar|responder)\b"
+    r"|\b(?:rather|prefer) not (?:to )?(?:say|share|tell|disclose)\b|\bconfidencial\b|\bconfidential\b"
+    r"|\b(?:can'?t|cannot) (?:share|say|disclose|tell you)\b|\bno (?:puedo|podemos) (?:decir|compartir)(?:lo)?\b"
+    r"|\bsegun (?:el )?precio\b|\bdependiendo (?:del|de la|de lo|de)\b"
+    # Asking the price back, or open to offers: "¿cuánto cuesta?", "flexible", "a convenir".
+    r"|\bcuanto (?:cuesta|cobran|sale|vale|costaria|saldria)\b|\bque precio tiene\b"
+    r"|\bhow much (?:is it|does it cost|do you charge|would it (?:be|cost)|are you)\b"
+    r"|\bwhat do you (?:usually |normally |typically )?charge\b|\b(?:estamos )?(?:viendo|comparando) precios\b"
+    r"|\bcomparing (?:prices|quotes)\b|\bflexibles?\b|\ba convenir\b|\babiert[oa]s? a (?:propuestas|ofertas)\b"
+    r"|\bopen to (?:suggestions|offers|proposals)\b|\blo que (?:nos )?(?:propongan|ofrezcan)\b"
+    r"|\bno (?:lo |la )?(?:hemos|he) (?:hablado|discutido|visto|mirado|conversado|platicado|tratado)\b"
+    r"|\b(?:haven'?t|have not|not) (?:yet )?"
+    r"(?:talked (?:about|~)|discussed|looked at|thought (?:about|~)|got (?:to|round to))"
+    r" (?:it|that|this|budget|money|the budget)\b"
+    r"|\blo que sea (?:razonable|justo|normal|logico)\b"
+    r"|\b(?:algo|un precio|una cifra) (?:razonable|justo|justa|logico)\b"
+    r"|\bwhatever(?:'s| is)? (?:reasonable|fair|sensible)\b"
+    r"|\b(?:something|a price|a figure) (?:reasonable|fair|sensible)\b"
+    r"|\ba (?:reasonable|fair|sensible) (?:price|amount|figure)\b"
+    r"|(?:^|\btenemos |\bhay |\bes )(?:muy |bastante |mas bien )?poc[oa]\b(?! (?:tiempo|rato))"
+    r"|\bpoco (?:presupuesto|dinero|plata|lana|pasta)\b|\bno (?:es|hay|tenemos) mucho\b"
+    r"|\bpresupuesto (?:muy )?(?:pequeno|chico|ajustado|limitado|modesto|bajo|corto)\b"
+    r"|^(?:not|very) (?:much|a lot)\b|\bnot (?:much|a lot|a huge amount)\b|\bvery little\b"
+    r"|\b(?:tight|limited|small|modest|low|shoestring) budget\b|\bon a shoestring\b"
+    r"|^(?:muy |mas bien |bastante |pretty |quite |very )?(?:pequeno|chico|bajo|modesto|limitado|ajustado"
+    r"|small|low|modest|limited|tight)\b"
 )
 
 
@@ -353,11 +552,63 @@ def _expand_scaled(text: str) -> str:
         value = to_number(m.group(1))
         if value is None:
             return m.group(0)
-        word = m.group(2)
-        out = _fmt_amount(value * _SCALES[word])
-        return f"{out} pesos" if word.startswith(("luca", "palo")) else out
+        factor, tag = _scale(m.group(2), text)
+        return _fmt_amount(value * factor) + tag
 
     return _SCALED.sub(repl, text)
+
+
+# "pocas lucas, unas 80 al mes": a slang unit said on its own scales the bare numbers.
+# Run after the expansion, which consumes every "lucas" that follows a number.
+_LONE_SLANG_UNIT = re.compile(r"\b(lucas?|palos?)\b")
+
+
+def _lone_slang_unit(text: str) -> str:
+    """Numbers below 1000 in a message that counts in lucas or palos without a number on them."""
+    m = _LONE_SLANG_UNIT.search(text)
+    if not m:
+        return text
+    factor, tag = _scale(m.group(1), text)
+
+    def repl(n: re.Match) -> str:
+        value = to_number(n.group())
+        post = text[n.end() : n.end() + 40]
+        if value is None or value >= 1000 or post.startswith(("%", "/")) or _UNITS.match(post):
+            return n.group()
+        return _fmt_amount(value * factor) + tag
+
+    return _TOKEN.sub(repl, text)
+
+
+def _scale_then_words(text: str) -> str:
+    """'4 mil quinientos' is 4500: text2num reads the words after the scale."""
+
+    def repl(m: re.Match) -> str:
+        words = m.group(3).split()
+        if words[0].isdigit():  # "4 mil 500", unless the digits count something else
+            post = m.string[m.end() : m.end() + 40]
+            if _UNITS.match(post) or re.match(rf"\s*{_SCALE}(?![a-z0-9])", post):
+                return m.group(0)
+            return str(int(m.group(1)) * 1000 + int(words[0]))
+        for n in range(len(words), 0, -1):
+            try:
+                rest = text2num(" ".join(words[:n]), "es" if m.group(2) == "mil" else "en")
+            except ValueError:
+                continue
+            if 10 <= rest < 1000:
+                return " ".join([str(int(m.group(1)) * 1000 + rest), *words[n:]])
+            break
+        return m.group(0)
+
+    return _SCALE_THEN_WORDS.sub(repl, text)
+
+
+def _join_millions(text: str) -> str:
+    def repl(m: re.Match) -> str:
+        thousands = to_number(m.group(2)) or 0
+        return str(int(m.group(1)) + int(thousands)) if thousands < 1e6 else m.group(0)
+
+    return _MILLIONS_THOUSANDS.sub(repl, text)
 
 
 def _word_or_number(token: str) -> float | None:
@@ -373,9 +624,9 @@ def _share_range_scale(text: str) -> str:
         a, b = _word_or_number(m.group("a")), _word_or_number(m.group("b"))
         if a is None or b is None or not a < b:
             return m.group(0)
-        scale = _SCALES[m.group("s")]
+        scale, tag = _scale(m.group("s"), text)
         sep = m.group("sep")
-        return f"{_fmt_amount(a * scale)} {sep} {_fmt_amount(b * scale)}"
+        return f"{_fmt_amount(a * scale)} {sep} {_fmt_amount(b * scale)}{tag}"
 
     return _RANGE_SCALE.sub(repl, text)
 
@@ -396,28 +647,40 @@ def _prepare_budget_text(text: str, lang: str) -> str:
     """Normalized text with every amount written as plain digits ("5 mil" -> "5000")."""
     t = fold(text)
     t = EMAIL_OR_URL.sub(" ", t)
+    t = _VAGUE_SCALE.sub(" ", t)
     t = _PHONE.sub(lambda m: " " if sum(c.isdigit() for c in m.group()) >= 9 else m.group(), t)
     t = _APPROX.sub(" ~ ", t)
-    # "medio millón", "medio palo" are half a million; "un palo" one (alpha2digit leaves them).
-    t = re.sub(r"\bmedio (?:millon|palo)\b", " 500000 ", t)
-    t = re.sub(r"\bun (palo|millon)\b", r"1 \1", t)
+    # Amounts alpha2digit leaves in words: "medio palo", "two grand", "a couple hundred".
+    t = _HALF_BEFORE_SCALE.sub(lambda m: f"{_word_or_number(m.group(1)) + 0.5} ", t)
+    t = _HALF_OF.sub("0.5 ", t)
+    t = _COUPLE_OF.sub("2 ", t)
+    t = _WORD_SCALED.sub(lambda m: f"{SMALL_NUMBERS[m.group(1)]} ", t)
     t = _PEN_SYMBOL.sub("pen ", t)
+    # "cero soles", "zero dollars": the amount 0, which is no budget (alpha2digit keeps "cero").
+    t = re.sub(rf"\b(?:cero|zero)\s+(?={_CUR})", "0 ", t)
     t = _GLUED_CUR_AFTER.sub(" ", t)
     t = _GLUED_CUR_BEFORE.sub(r"\1 ", t)
+    # Colombia writes millions with an apostrophe: "1'500.000".
+    t = re.sub(r"(?<=\d)'(?=\d{3}(?:[.,]\d{3})+(?!\d))", ".", t)
     t = _SPACE_GROUPS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), t)
+    t = _SPACE_GROUPS_AFTER_CUR.sub(lambda m: m.group(1) + m.group(2) + m.group(3).replace(" ", ""), t)
     t = _share_range_scale(t)
+    t = _scale_then_words(t)
     t = _expand_scaled(t)
     t = _SCALE_AND.sub(r"\1 - ", t)
     t = _words_to_digits(t, lang)
     t = _share_range_scale(t)
     t = _expand_scaled(t)
+    t = _join_millions(t)
+    t = _lone_slang_unit(t)
 
     def half(m: re.Match) -> str:
-        n = int(m.group(1))
+        n = int(to_number(m.group(1)) or 0)
+        tag = m.group(2) or ""
         if n >= 1_000_000 and n % 1_000_000 == 0:
-            return str(n + 500_000)
+            return f"{n + 500_000}{tag}"
         if n >= 1000 and n % 1000 == 0:
-            return str(n + 500)
+            return f"{n + 500}{tag}"
         return m.group(0)
 
     t = _AND_A_HALF.sub(half, t)
@@ -434,6 +697,7 @@ class _Amount:
     qualifier: str | None  # "min" | "max"
     approx: bool
     vague: bool
+    current: bool = False  # what they pay now or were quoted (_CURRENT_SPEND)
 
 
 def _find_amounts(t: str) -> list[_Amount]:
@@ -449,7 +713,7 @@ def _find_amounts(t: str) -> list[_Amount]:
         post = t[end : end + 40]
         pre = t[max(prev_end, start - 40) : start]
         value = to_number(m.group())
-        if value is None or _UNITS.match(post):
+        if value is None or _UNITS.match(post) or _UNITS_BEFORE.search(t[max(0, start - 30) : start]):
             prev_end = end
             continue
         cur = None
@@ -496,6 +760,7 @@ def _find_amounts(t: str) -> list[_Amount]:
                 qualifier,
                 approx,
                 bool(_VAGUE.match(rest)),
+                bool(_CURRENT_SPEND.search(pre)),
             )
         )
         prev_end = end
@@ -527,6 +792,21 @@ def _group_amounts(t: str, amounts: list[_Amount]) -> list[list[_Amount]]:
     return units
 
 
+def _cap_after(a: _Amount, units: list[list[_Amount]]) -> float | None:
+    """'about 2 grand a month, 3 tops': an amount then a cap is a range; the cap said without
+    its scale takes the amount's ("3" after "2000" is 3000)."""
+    i = next((n for n, u in enumerate(units) if u == [a]), None)
+    if i is None or i + 1 >= len(units) or len(units[i + 1]) != 1 or a.qualifier is not None:
+        return None
+    b = units[i + 1][0]
+    if b.qualifier != "max" or b.currency not in (None, a.currency) or b.value <= 0:
+        return None
+    value = b.value
+    while value <= a.value and value * 1000 <= a.value * 10:
+        value *= 1000
+    return value if a.value < value <= a.value * 10 else None
+
+
 def _period(t: str) -> str | None:
     best: tuple[int, str] | None = None
     for name, rx in _PERIODS:
@@ -543,13 +823,17 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
     `requested` is False when the visitor is answering another question: then only an
     amount with a clear money signal counts, so "somos 20 comerciales" is no budget.
     """
+    if _NOT_A_COIN.search(fold(text)):
+        return Budget(none=True, confidence=0.9)
+    vague = requested and _VAGUE_SCALE.search(fold(text)) is not None
     t = _prepare_budget_text(text, lang)
     if not t:
-        return None
+        return Budget(unknown=True, confidence=0.8) if vague else None
     units = _group_amounts(t, _find_amounts(t))
     units = [u for u in units if max(a.strength for a in u) >= (1 if requested else 2)]
     if units:
-        unit = max(units, key=lambda u: max(a.strength for a in u))
+        # The strongest money signal; among equals, not what they pay today; then the first.
+        unit = max(units, key=lambda u: (max(a.strength for a in u), not any(a.current for a in u)))
         strength = max(a.strength for a in unit)
         raw_cur = next((a.currency for a in unit if a.currency is not None), None)
         if raw_cur is None:
@@ -557,7 +841,7 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
                 if cm.group().strip() not in _WEAK_CODES:
                     raw_cur = _currency_code(cm.group())
                     break
-        currency = None if raw_cur is None else _resolve_currency(raw_cur, t)
+        currency = None if raw_cur is None else _resolve_currency(raw_cur, t, lang)
         # "15 palos" is a million each wherever it is said (CO, AR, CL): the currency stays
         # unknown unless the text names the country or the peso.
         if strength == 3:
@@ -587,16 +871,23 @@ def parse_budget(text: str, lang: str = "es", *, requested: bool = True) -> Budg
             confidence = min(confidence, 0.6)
         lo = None if a.qualifier == "max" else a.value
         hi = None if a.qualifier == "min" else a.value
+        cap = _cap_after(a, units)
+        if cap is not None:
+            hi = cap
         return Budget(min=lo, max=hi, currency=currency, period=period, confidence=rounded(confidence))
-    if _BUDGET_NOT_SET.search(t) and re.search(r"\b(?:no|sin|not|without)\b", t):
+    if vague:
+        return Budget(unknown=True, confidence=0.8)
+    if _NO_LIMIT.search(t) and (requested or _BUDGET_WORDS.search(t)):
+        return Budget(unknown=True, confidence=0.8)
+    if _BUDGET_NOT_SET.search(t) and _NEGATION.search(t):
         # "no tenemos un presupuesto definido": there may be money, the amount is open.
         return Budget(unknown=True, confidence=0.8)
-    if _BUDGET_NONE.search(t):
+    if _BUDGET_NONE.search(t) or (requested and _BUDGET_NONE_REQUESTED.search(t)):
         return Budget(none=True, confidence=0.9)
     if requested and _BUDGET_NONE_SHORT.match(t):
         return Budget(none=True, confidence=0.8)
     if UNKNOWN.search(t) and (requested or _BUDGET_WORDS.search(t)):
         return Budget(unknown=True, confidence=0.9)
-    if requested and _BUDGET_ASK_SOMEONE.search(t):
+    if requested and (_BUDGET_ASK_SOMEONE.search(t) or _BUDGET_UNKNOWN.search(t)):
         return Budget(unknown=True, confidence=0.85)
     return None
