@@ -42,3 +42,8 @@ def test_intake_bench():
 def test_chat_load_bench(model):
     out = run("bench/chat_load.py", "--smoke", "--model", model, timeout=900)
     assert "turns/s" in out and "Rasa answering" in out
+
+
+def test_crm_sync_bench(tmp_path):
+    out = run("bench/crm_sync.py", "--leads", "150", "--database-url", f"sqlite:///{tmp_path / 'crm.db'}")
+    assert "delivered: 150" in out and "429 answers: 0" in out and "command:" in out

@@ -349,8 +349,8 @@ class DeliveryWorker:
         claims: list[Claim] = []
         if self.engine.dialect.name == "postgresql":
             with self.sessions.begin() as session:
-                for message_id in list(session.scalars(query.with_for_update(skip_locked=True))):
-                    self._take(session, message_id, now, until, claims)
+                ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+                self._take(session, ids, now, until, claims)
         else:
             with self.sessions() as session:
                 ids = list(session.scalars(query))
@@ -358,34 +358,48 @@ class DeliveryWorker:
             # saves wait for it.
             for start in range(0, len(ids), SQLITE_CLAIM_CHUNK):
                 with self.sessions.begin() as session:
-                    for message_id in ids[start : start + SQLITE_CLAIM_CHUNK]:
-                        self._take(session, message_id, now, until, claims)
+                    self._take(session, ids[start : start + SQLITE_CLAIM_CHUNK], now, until, claims)
         return claims
 
-    def _take(self, session: Session, message_id: str, now: datetime, until: datetime, claims: list[Claim]) -> None:
+    def _take(self, session: Session, ids: list[str], now: datetime, until: datetime, claims: list[Claim]) -> None:
+        """Lease the messages of `ids` that are still due, in one conditional UPDATE: a row
+        another worker took meanwhile no longer matches, so each message has one owner."""
+        if not ids:
+            return
         token = uuid.uuid4().hex
-        won = session.execute(
+        session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, self._due(now))
+            .where(OutboxMessage.id.in_(ids), self._due(now))
             .values(locked_until=until, locked_by=token, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if won != 1:
-            return  # another worker got there first
-        row = session.get(OutboxMessage, message_id, populate_existing=True)
-        claims.append(
-            Claim(
-                id=row.id,
-                key=row.key,
-                kind=row.kind,
-                destination=row.destination,
-                payload=row.payload,
-                lead_id=row.lead_id,
-                created_at=aware(row.created_at),
-                attempts=row.attempts,
-                token=token,
-            )
         )
+        rows = session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.key,
+                OutboxMessage.kind,
+                OutboxMessage.destination,
+                OutboxMessage.payload,
+                OutboxMessage.lead_id,
+                OutboxMessage.created_at,
+                OutboxMessage.attempts,
+                OutboxMessage.next_attempt_at,
+            ).where(OutboxMessage.id.in_(ids), OutboxMessage.locked_by == token)
+        ).all()
+        for row in sorted(rows, key=lambda r: (aware(r.next_attempt_at), r.id)):
+            claims.append(
+                Claim(
+                    id=row.id,
+                    key=row.key,
+                    kind=row.kind,
+                    destination=row.destination,
+                    payload=row.payload,
+                    lead_id=row.lead_id,
+                    created_at=aware(row.created_at),
+                    attempts=row.attempts,
+                    token=token,
+                )
+            )
 
     # -- sending
 
@@ -458,11 +472,52 @@ class DeliveryWorker:
         """`record` for a batch's outcomes, in one transaction (a CRM batch of 100 is one write)."""
         now = now_or(now)
         with self.sessions.begin() as session:
-            states = [self._record_in(session, claim, outcome, now) for claim, outcome in results]
+            lead_ids = sorted({claim.lead_id for claim, _ in results if claim.lead_id})
+            if len(results) > 1 and lead_ids:  # loaded once: _record_crm then finds them in the session
+                session.scalars(select(CrmRecord).where(CrmRecord.lead_id.in_(lead_ids))).all()
+            delivered = self._delivered_together(session, results, now)
+            states = [
+                ((DELIVERED if claim.id in delivered else "lost"), None)
+                if delivered is not None and outcome.ok
+                else self._record_in(session, claim, outcome, now)
+                for claim, outcome in results
+            ]
+            if delivered is not None:
+                for (claim, outcome), (state, _) in zip(results, states, strict=True):
+                    if outcome.ok and state == DELIVERED:
+                        self._record_crm(session, claim, outcome, state, now)
         for (claim, _), (state, error) in zip(results, states, strict=True):
             if state == DEAD:
                 log.warning("outbox message %s (%s) parked as dead: %s", claim.key, claim.kind, error)
         return [state for state, _ in states]
+
+    def _delivered_together(self, session: Session, results: list[tuple[Claim, Outcome]], now: datetime):
+        """A batch's delivered messages marked in one UPDATE per status code; the set of those
+        still pending (the others are "lost"), or None for a single result (`_record_in` does it)."""
+        ok = [(claim, outcome) for claim, outcome in results if outcome.ok]
+        if len(ok) < 2:
+            return None
+        ids = [claim.id for claim, _ in ok]
+        pending = set(
+            session.scalars(select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING))
+        )
+        for status in {outcome.status for _, outcome in ok}:
+            chosen = [claim.id for claim, outcome in ok if outcome.status == status and claim.id in pending]
+            if chosen:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(chosen))
+                    .values(
+                        status=DELIVERED,
+                        delivered_at=now,
+                        last_status=status,
+                        last_error=None,
+                        locked_until=None,
+                        locked_by=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        return pending
 
     def _record_in(self, session: Session, claim: Claim, outcome: Outcome, now: datetime) -> tuple[str, str | None]:
         if outcome.ok:
@@ -562,8 +617,15 @@ class DeliveryWorker:
         outcomes: list[Outcome | None] = [None] * len(claims)
         fresh: list[int] = []
         with self.sessions() as session:
+            lead_ids = sorted({c.lead_id for c in claims if c.lead_id})
+            known = {
+                row.lead_id: row
+                for row in session.scalars(
+                    select(CrmRecord).where(CrmRecord.system == connector.system, CrmRecord.lead_id.in_(lead_ids))
+                )
+            }
             for i, claim in enumerate(claims):
-                synced = session.get(CrmRecord, (claim.lead_id, connector.system)) if claim.lead_id else None
+                synced = known.get(claim.lead_id) if claim.lead_id else None
                 if (
                     synced is not None
                     and synced.packet_at is not None

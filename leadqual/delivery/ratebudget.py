@@ -34,6 +34,9 @@ class RateBudget:
         self.key = f"rate:{key}"
         self.max_calls = max_calls
         self.interval = interval
+        # A call counts here from just before it is sent, there from when it arrives: the window
+        # is held a little longer than the CRM's, so a slot frees here after it frees there.
+        self.window = interval + max(0.25, interval * 0.02)
         self.sleep = sleep
         self.clock = clock
         self.sessions = sessionmaker(engine) if engine is not None else None
@@ -72,12 +75,12 @@ class RateBudget:
         fixed start (which would let twice the limit through across a boundary)."""
         if window.get("blocked_until", 0.0) > now:
             return window["blocked_until"] - now
-        recent = [t for t in window.get("calls", []) if t > now - self.interval]
+        recent = [t for t in window.get("calls", []) if t > now - self.window]
         if len(recent) < self.max_calls:
             window["calls"] = [*recent, now]
             return 0.0
         window["calls"] = recent
-        return min(recent) + self.interval - now
+        return min(recent) + self.window - now
 
     def observe(self, remaining: int | None = None, retry_after: float | None = None) -> None:
         """What the CRM said: no calls left in its window, or wait `retry_after` seconds."""
@@ -86,8 +89,11 @@ class RateBudget:
         def correct(window: dict) -> float:
             if retry_after is not None and retry_after > 0:
                 window["blocked_until"] = max(window.get("blocked_until", 0.0), now + retry_after)
-            if remaining is not None and remaining <= 0:  # the CRM counts more than we did
-                window["calls"] = (window.get("calls", []) + [now] * self.max_calls)[-self.max_calls :]
+            if remaining is not None and remaining <= 0:
+                # The CRM's window is full. If ours is not, it counts calls we did not (another
+                # app on the same account): treat the missing ones as made now.
+                recent = [t for t in window.get("calls", []) if t > now - self.interval]
+                window["calls"] = recent + [now] * max(0, self.max_calls - len(recent))
             return 0.0
 
         self._update(correct)

@@ -309,6 +309,7 @@ class HubSpotServer:
         self._windows: dict[str, deque[float]] = {}
         self._daily_used: dict[str, int] = {}
         self._httpd: ThreadingHTTPServer | None = None
+        self._by_email: dict[str, str] = {}  # email -> contact id, so lookups stay fast at 10,000 contacts
         self._thread: threading.Thread | None = None
 
         self._install_defaults()
@@ -587,8 +588,7 @@ class HubSpotServer:
     def contact_by_email(self, email: str) -> dict | None:
         """The live contact whose email is ``email`` (HubSpot matches emails case-insensitively)."""
         with self._lock:
-            wanted = email.strip().lower()
-            return next((c for c in self.contacts.values() if c["properties"].get("email") == wanted), None)
+            return self._find(email, "email")
 
     def notes_for(self, contact_id: str) -> list[dict]:
         """The notes associated with a contact (note -> contact, type 202) [NOTES]."""
@@ -1039,6 +1039,10 @@ class HubSpotServer:
                     continue
             if props.get(name, "") != value:
                 changed[name] = value
+            if name == "email":
+                self._by_email.pop(props.get("email", ""), None)
+                if value:
+                    self._by_email[value] = contact["id"]
             if value == "":
                 props.pop(name, None)
             else:
@@ -1094,6 +1098,9 @@ class HubSpotServer:
         if id_property == "hs_object_id":
             return self.contacts.get(id_value)
         wanted = id_value.strip().lower() if id_property == "email" else id_value
+        if id_property == "email":
+            contact = self.contacts.get(self._by_email.get(wanted, ""))
+            return contact if contact is not None and contact["properties"].get("email") == wanted else None
         return next((c for c in self.contacts.values() if c["properties"].get(id_property) == wanted), None)
 
     def _unique_id_property(self, id_property: Any) -> str:
@@ -1125,6 +1132,7 @@ class HubSpotServer:
 
     def _archive(self, contact: dict) -> None:
         del self.contacts[contact["id"]]
+        self._by_email.pop(contact["properties"].get("email", ""), None)
         contact["archived"] = True
         contact["archivedAt"] = _iso()
         self.archived_contacts[contact["id"]] = contact
@@ -1132,6 +1140,7 @@ class HubSpotServer:
     def _purge(self, contact: dict) -> None:
         """[GDPR]: the contact and "all associated content" go, and the email is blocklisted."""
         self.contacts.pop(contact["id"], None)
+        self._by_email.pop(contact["properties"].get("email", ""), None)
         self.archived_contacts.pop(contact["id"], None)
         email = contact["properties"].get("email")
         if email and email not in self.gdpr_deleted:
