@@ -341,3 +341,22 @@ def test_erasing_a_person_here_deletes_the_contact_in_hubspot(store, hs):
     assert worker.run_once(NOW + timedelta(minutes=2))["delivered"] == 1
     assert hs.contact_by_email("ana@acme.example") is None and contact_id not in hs.contacts
     assert "ana@acme.example" in hs.gdpr_deleted
+
+
+def test_a_lead_sales_ready_before_its_email_reaches_hubspot_once_the_email_is_given(store, hs, native):
+    # The chat asks name, company and email after the BANT answers that make a lead sales-ready.
+    worker = connected(store, hs)
+    answers = {k: v for k, v in hot().items() if k not in ("email", "name", "company")}
+    lead = store.save_conversation("chat-1", answers, "es", None, NOW)
+    assert lead["sales_ready"] and worker.run_once(NOW)["delivered"] == 1
+    row = record(store, lead["id"])
+    assert row.status == "pending" and "waiting for the visitor's email" in row.error
+    assert hs.contacts == {}
+    later = NOW + timedelta(minutes=1)
+    store.save_conversation("chat-1", hot(), "es", None, later)
+    assert worker.run_once(later)["delivered"] == 1
+    contact = hs.contact_by_email("ana@acme.example")
+    assert contact["properties"]["lastname"] == "García Pérez" and len(hs.notes_for(contact["id"])) == 1
+    assert record(store, lead["id"]).status == "synced"
+    store.save_conversation("chat-1", hot(), "es", None, later + timedelta(minutes=1))
+    assert worker.run_once(later + timedelta(minutes=1))["claimed"] == 0  # nothing changed: nothing sent

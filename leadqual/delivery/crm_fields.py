@@ -185,7 +185,8 @@ def stage_from_hubspot(mapping: HubSpotMapping, lifecyclestage: str | None, lead
     by_lifecycle = [s for s, t in mapping.stages.items() if lifecyclestage and t.lifecyclestage == lifecyclestage]
     # Several of ours share it (mql, sal): the first without a lead status of its own.
     plain = [s for s in by_lifecycle if not mapping.stages[s].hs_lead_status]
-    return (plain or by_lifecycle or [None])[0]
+    found = plain or by_lifecycle
+    return found[0] if found else None
 
 
 # -- Salesforce ---------------------------------------------------------------------------

@@ -111,6 +111,49 @@ def follow_in_crm(session: Session, lead, lead_json: dict, transition: dict, now
     )
 
 
+CONTACT = ("email", "name", "company")
+
+
+def follow_contact(session: Session, lead, lead_json: dict, now: datetime, transcripts) -> None:
+    """A handed-off lead whose contact details changed since its last CRM message is sent again
+    (the chat asks name, company and email after the BANT answers made it sales-ready): in full,
+    with its transcript (`transcripts()`), when the CRM could not make a record of it before, else
+    as an update."""
+    system = crm.configured_system()
+    if system is None:
+        return
+    last = session.scalars(
+        select(outbox.OutboxMessage)
+        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm")
+        .order_by(outbox.OutboxMessage.created_at.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return
+    sent = (last.payload or {}).get("contact") or {}
+    if all((sent.get(k) or None) == (lead_json.get(k) or None) for k in CONTACT):
+        return
+    # The first packet made the record (Salesforce: a Lead by our id, with its Task) unless it had
+    # no email for HubSpot to match; then the first one with an email is sent in full, note and all.
+    emailed_before = any(
+        (payload or {}).get("contact", {}).get("email")
+        for payload in session.scalars(
+            select(outbox.OutboxMessage.payload).where(
+                outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm"
+            )
+        )
+    )
+    if system == "hubspot" and not emailed_before:
+        if not lead_json.get("email"):
+            return  # nothing HubSpot can match yet
+        owner = lead_json.get("owner") or {}
+        assignment = routing.Assignment(owner.get("sdr"), owner.get("queue"), owner.get("rule") or "", "")
+        payload = packet({**lead_json, "transcripts": transcripts()}, assignment)
+    else:
+        payload = {**stage_packet(lead_json, None, {"reason": "contact details"}), "type": "update"}
+    outbox.enqueue(session, "crm", payload, lead_id=lead.id, key=_next_key(session, lead, "crm"), now=now)
+
+
 def _next_key(session: Session, lead, kind: str) -> str:
     """The idempotency key of a lead's next message of `kind`: `<kind>-<lead>-<n>`, n counting
     the ones queued before (a lead handed off or nurtured again gets a new key)."""

@@ -38,6 +38,7 @@ REQUIRED_SCOPES = (
     "crm.objects.owners.read",
 )
 NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association type: note -> contact
+WAITING_FOR_EMAIL = "waiting for the visitor's email: HubSpot matches contacts by email"
 
 
 class HubSpotClient:
@@ -339,7 +340,9 @@ class HubSpotSync:
                 continue
             email = ((payload.get("contact") or {}).get("email") or "").strip().lower()
             if not email:
-                results[i] = CrmError("the lead has no email: HubSpot contacts are matched by email")
+                # The chat asks the email after the answers that made the lead sales-ready: the
+                # packet with it follows (handoff.follow_contact).
+                results[i] = Record(self.system, None, warning=WAITING_FOR_EMAIL)
                 continue
             upserts.setdefault(email, []).append(i)
         if upserts:

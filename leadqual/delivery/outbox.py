@@ -553,7 +553,8 @@ class DeliveryWorker:
             self._record_crm(session, claim, outcome, state, now)
         if changed != 1:
             return "lost", None
-        return state, values.get("last_error")
+        error = values.get("last_error")
+        return state, error if isinstance(error, str) else None
 
     def _record_crm(self, session: Session, claim: Claim, outcome: Outcome, state: str, now: datetime) -> None:
         """Keep the lead's CRM record (its page shows synced / pending / failed, with the reason)."""
@@ -569,7 +570,9 @@ class DeliveryWorker:
         if row is None:
             row = CrmRecord(lead_id=claim.lead_id, system=system)
             session.add(row)
-        if state == DELIVERED and outcome.record is not None:
+        if state == DELIVERED and outcome.record is not None and not (outcome.record.record_id or row.record_id):
+            row.status, row.error = PENDING, outcome.record.warning  # nothing written there yet
+        elif state == DELIVERED and outcome.record is not None:
             record = outcome.record
             row.record_id = record.record_id or row.record_id
             row.url = record.url or row.url
@@ -577,7 +580,7 @@ class DeliveryWorker:
             row.remote_owner = record.remote_owner or row.remote_owner
             row.status, row.error = "synced", record.warning
             row.synced_at = now
-            if row.packet_at is None or aware(row.packet_at) < claim.created_at:
+            if row.packet_at is None or (aware(row.packet_at) or claim.created_at) < claim.created_at:
                 row.packet_at = claim.created_at
         elif state == DELIVERED:
             row.status = row.status if row.status == "synced" else "synced"
@@ -589,7 +592,7 @@ class DeliveryWorker:
         """Claim one batch of due messages and deliver them; returns the figures. Messages for a
         CRM connector go to it together, as one batch (HubSpot takes 100 contacts a call)."""
         figures = {"claimed": 0, "delivered": 0, "retrying": 0, "dead": 0, "lost": 0}
-        limit = max([self.batch_size] + [d.connector.batch_limit for d in self._connected()])
+        limit = max([self.batch_size] + [d.connector.batch_limit for d in self._connected() if d.connector])
         claims = self.claim(now, limit=limit)
         figures["claimed"] = len(claims)
         batches: dict[str, list[Claim]] = {}
@@ -630,13 +633,13 @@ class DeliveryWorker:
                     synced is not None
                     and synced.packet_at is not None
                     and claim.payload.get("type") not in crm.ERASE_TYPES
-                    and aware(synced.packet_at) > claim.created_at
+                    and (aware(synced.packet_at) or claim.created_at) > claim.created_at
                 ):
                     outcomes[i] = Outcome(ok=True, error="superseded by a newer change already in the CRM")
                 else:
                     fresh.append(i)
         if fresh:
-            messages = [
+            messages: list[Mapping] = [
                 {"key": claims[i].key, "payload": claims[i].payload, "created_at": claims[i].created_at} for i in fresh
             ]
             try:

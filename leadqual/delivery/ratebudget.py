@@ -9,6 +9,7 @@ that finds the window full waits for the next one instead of calling. What the C
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -62,7 +63,8 @@ class RateBudget:
     def take(self) -> None:
         """Wait until a call is allowed, then count it."""
         while True:
-            wait = self._update(lambda window, now=self.clock(): self._claim(window, now))
+            now = self.clock()
+            wait = self._update(functools.partial(self._claim, now=now))
             if wait <= 0:
                 self.taken += 1
                 return

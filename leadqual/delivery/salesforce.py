@@ -42,7 +42,7 @@ class _Timeouts(requests.Session):
         if base is not None:
             self.verify, self.trust_env = base.verify, base.trust_env
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
+    def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 

@@ -817,7 +817,7 @@ def _queue_erase_messages(
     destinations: Destinations,
     erasure_id: str,
     now: datetime,
-    crm_records: list[dict] = (),
+    crm_records: list[dict] | None = None,
 ) -> list[dict]:
     """An outbox message of kind "erase" (delivered as `lead.erase`) for each webhook destination
     that received something about the person; a local destination (a handoff file) is rewritten

@@ -462,7 +462,7 @@ class _Run:
         name = "locked" if lock else "versions"
         return dict(_driver_rows(conn, self.compiled, name, query, first=first, last=last))
 
-    def _hand_off(self, conn, lead_ids: list[str], transitions: list[dict] = ()) -> None:
+    def _hand_off(self, conn, lead_ids: list[str], transitions: list[dict] | None = None) -> None:
         """Leads the new scores made sales-ready (e.g. a lower threshold) are assigned and their
         packet queued, as the store does, in the chunk's transaction; with a native CRM, the stage
         moves of leads already handed off (a lead gone cold) follow them there."""

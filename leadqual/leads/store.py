@@ -55,7 +55,7 @@ from leadqual.db.tables import (
     Visitor,
 )
 from leadqual.delivery import crm
-from leadqual.delivery.handoff import follow_in_crm, hand_off, nurture
+from leadqual.delivery.handoff import follow_contact, follow_in_crm, hand_off, nurture
 from leadqual.leads import identity, serialize
 from leadqual.leads.ingest import EventIngest
 from leadqual.scoring import fit as scoring
@@ -559,6 +559,10 @@ class LeadStore(EventIngest):
             session.flush()
             lead_json = serialize.lead_json(session, lead, history=False)
             hand_off(session, lead, {**lead_json, "transcripts": serialize.transcripts(session, lead.id)}, config, now)
+        elif crm.configured_system() is not None and lead.owner is not None:
+            session.flush()
+            lead_json = serialize.lead_json(session, lead, history=False)
+            follow_contact(session, lead, lead_json, now, lambda: serialize.transcripts(session, lead.id))
 
     def _record(self, session: Session, lead: Lead, transition: Transition, stage_actor: str) -> None:
         session.add(StageTransition(lead_id=lead.id, **asdict(transition)))

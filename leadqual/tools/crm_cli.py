@@ -68,12 +68,14 @@ def run(store: LeadStore, args: argparse.Namespace) -> int:
     command = args.crm_command
     try:
         system = args.system if command == "connect" else crm.configured_system()
-        if command in ("connect", "check") and system is None:
+        if command in ("connect", "check", "poll") and system is None:
             print("LEADQUAL_CRM_DESTINATION is webhook: the generic webhook needs no connection (README).")
             return 0
-        connector = connectors.from_env(
-            store.engine, store.config, environ=None if command != "connect" else _with_system(system)
-        )
+        environ = _with_system(system) if command == "connect" and system else None
+        connector = connectors.from_env(store.engine, store.config, environ=environ)
+        if connector is None or system is None:
+            print("LEADQUAL_CRM_DESTINATION is webhook: the generic webhook needs no connection (README).")
+            return 0
     except crm.CredentialsError as exc:
         print(f"error: {exc}")
         return 2

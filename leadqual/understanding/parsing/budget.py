@@ -651,7 +651,7 @@ def _prepare_budget_text(text: str, lang: str) -> str:
     t = _PHONE.sub(lambda m: " " if sum(c.isdigit() for c in m.group()) >= 9 else m.group(), t)
     t = _APPROX.sub(" ~ ", t)
     # Amounts alpha2digit leaves in words: "medio palo", "two grand", "a couple hundred".
-    t = _HALF_BEFORE_SCALE.sub(lambda m: f"{_word_or_number(m.group(1)) + 0.5} ", t)
+    t = _HALF_BEFORE_SCALE.sub(lambda m: f"{(_word_or_number(m.group(1)) or 0) + 0.5} ", t)
     t = _HALF_OF.sub("0.5 ", t)
     t = _COUPLE_OF.sub("2 ", t)
     t = _WORD_SCALED.sub(lambda m: f"{SMALL_NUMBERS[m.group(1)]} ", t)
