@@ -360,3 +360,21 @@ def test_a_lead_sales_ready_before_its_email_reaches_hubspot_once_the_email_is_g
     assert record(store, lead["id"]).status == "synced"
     store.save_conversation("chat-1", hot(), "es", None, later + timedelta(minutes=1))
     assert worker.run_once(later + timedelta(minutes=1))["claimed"] == 0  # nothing changed: nothing sent
+
+
+def test_a_worker_killed_mid_batch_leaves_the_batch_to_another_and_each_contact_once(store, hs):
+    first = connected(store, hs)
+    for i in range(30):
+        store.save_conversation(f"chat-{i}", hot(f"lead{i}@acme.example"), "es", None, NOW)
+    claims = first.claim(NOW, limit=100)
+    connector = first.destinations.get("crm").connector
+    half = claims[:15]
+    connector.deliver([{"key": c.key, "payload": c.payload, "created_at": c.created_at} for c in half])
+    # ... and the process dies here: HubSpot has 15 contacts, the outbox knows nothing of it.
+    assert len(hs.contacts) == 15
+    second = worker_for(store, hs)
+    assert second.run_once(NOW)["claimed"] == 0  # the dead worker's lease still holds them
+    after_lease = NOW + timedelta(seconds=first.lease + 1)
+    assert second.run_once(after_lease)["delivered"] == 30
+    emails = sorted(c["properties"]["email"] for c in hs.contacts.values())
+    assert emails == sorted(f"lead{i}@acme.example" for i in range(30))  # each once
