@@ -383,10 +383,10 @@ class DeliveryWorker:
                 OutboxMessage.lead_id,
                 OutboxMessage.created_at,
                 OutboxMessage.attempts,
-                OutboxMessage.next_attempt_at,
             ).where(OutboxMessage.id.in_(ids), OutboxMessage.locked_by == token)
         ).all()
-        for row in sorted(rows, key=lambda r: (aware(r.next_attempt_at), r.id)):
+        order = {message_id: i for i, message_id in enumerate(ids)}  # the due order of the query
+        for row in sorted(rows, key=lambda r: order[r.id]):
             claims.append(
                 Claim(
                     id=row.id,

@@ -104,11 +104,10 @@ def database_url(request, tmp_path_factory) -> str:
         yield url
 
 
-@pytest.fixture(scope="module")
-def action_server(database_url: str, actions_port: int) -> str:
-    log = ARTIFACTS / "actions.log"
+def action_server_env(database_url: str) -> dict:
+    """The e2e action server's environment (a module that needs more settings adds them)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    env = {
+    return {
         **os.environ,
         "LEADQUAL_QUALIFICATION": str(always_open_config()),
         "LEADQUAL_ACTION_TOKEN": ACTION_TOKEN,
@@ -121,6 +120,12 @@ def action_server(database_url: str, actions_port: int) -> str:
         "LEADQUAL_HANDOFF_DIR": str(HANDOFF_DIR),
         "LEADQUAL_DELIVERY_SECONDS": "0.5",
     }
+
+
+@pytest.fixture(scope="module")
+def action_server(database_url: str, actions_port: int) -> str:
+    log = ARTIFACTS / "actions.log"
+    env = action_server_env(database_url)
     with action_server_process(actions_port, log, env, log_mode="a"):
         yield database_url
 

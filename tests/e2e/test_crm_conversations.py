@@ -5,7 +5,6 @@ local Salesforce server; on SQLite and PostgreSQL (issue 23)."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -18,8 +17,8 @@ from tests.test_crm_hubspot import SDRS
 from tests.test_crm_salesforce import SDR_USERS
 from tests.test_crm_salesforce import env as salesforce_env
 
-from ..conftest import action_server_process, always_open_config
-from .conftest import ACTION_TOKEN, ARTIFACTS, BROWSER_KEY, HANDOFF_DIR, PREVIEW_SECRET, WRITE_KEY, texts
+from ..conftest import action_server_process
+from .conftest import ARTIFACTS, action_server_env, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -43,20 +42,7 @@ def crm(request, config):
 @pytest.fixture(scope="module")
 def action_server(database_url: str, actions_port: int, crm) -> str:
     """The e2e action server (tests/e2e/conftest.py's), delivering to the CRM server."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "LEADQUAL_QUALIFICATION": str(always_open_config()),
-        "LEADQUAL_ACTION_TOKEN": ACTION_TOKEN,
-        "LEADQUAL_PREVIEW_SECRET": PREVIEW_SECRET,
-        "LEADQUAL_DATABASE_URL": database_url,
-        "LEADQUAL_SPOOL": str(ARTIFACTS / f"pending-saves-{uuid.uuid4().hex[:8]}.jsonl"),
-        "LEADQUAL_WRITE_KEY": WRITE_KEY,
-        "LEADQUAL_BROWSER_WRITE_KEY": BROWSER_KEY,
-        "LEADQUAL_HANDOFF_DIR": str(HANDOFF_DIR),
-        "LEADQUAL_DELIVERY_SECONDS": "0.3",
-        **crm[2],
-    }
+    env = {**action_server_env(database_url), "LEADQUAL_DELIVERY_SECONDS": "0.3", **crm[2]}
     with action_server_process(actions_port, ARTIFACTS / "actions-crm.log", env, log_mode="a"):
         yield database_url
 

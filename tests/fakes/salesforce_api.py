@@ -428,7 +428,6 @@ def _certificates_with_cryptography(ca_path: Path, cert_path: Path, key_path: Pa
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.now(timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Salesforce test CA")])
     ca = (
@@ -437,8 +436,8 @@ def _certificates_with_cryptography(ca_path: Path, cert_path: Path, key_path: Pa
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=7))
+        .not_valid_before(_VALID_FROM)
+        .not_valid_after(_VALID_UNTIL)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
@@ -451,8 +450,8 @@ def _certificates_with_cryptography(ca_path: Path, cert_path: Path, key_path: Pa
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=7))
+        .not_valid_before(_VALID_FROM)
+        .not_valid_after(_VALID_UNTIL)
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
             critical=False,
@@ -467,6 +466,12 @@ def _certificates_with_cryptography(ca_path: Path, cert_path: Path, key_path: Pa
     key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
+
+
+# Fixed, wide validity: the tests run with the clock a year ahead (time-machine moves Python's
+# clock, not OpenSSL's), so a certificate made from "now" would not yet be valid to the verifier.
+_VALID_FROM = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_VALID_UNTIL = datetime(2099, 12, 31, tzinfo=timezone.utc)
 
 
 def _certificates_with_openssl(directory: Path, ca_path: Path, cert_path: Path, key_path: Path) -> None:
