@@ -13,10 +13,6 @@ first one is still connected gets a new conversation too: replies go to a conver
 so a second socket in it would read them. Everything else is Rasa's own channel, unchanged
 (the name stays "socketio", so replies and SDR takeover messages reach the widget as before).
 
-With Redis configured (LEADQUAL_REDIS_HOST, the lock store's), the socket.io rooms are shared
-across Rasa servers (python-socketio's AsyncRedisManager): a reply or an SDR's message emitted
-on any server reaches the visitor's socket on whichever server holds it.
-
 REST (`GuardedRestInput`, still named "rest"): Rasa's own channel takes any sender id, and a
 missing one puts every caller into one conversation called "default". Here the caller needs
 LEADQUAL_REST_TOKEN (`Authorization: Bearer ...` or `?token=`), a sender id of 1-128 characters
@@ -32,7 +28,6 @@ import re
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
@@ -99,33 +94,6 @@ class SdrAwareSocketIOOutput(SocketIOOutput):
         return None
 
 
-def redis_url() -> str | None:
-    """The lock store's Redis (LEADQUAL_REDIS_*), as a URL; None when it is not configured."""
-    host = settings.REDIS_HOST.get()
-    if not host:
-        return None
-    password = settings.REDIS_PASSWORD.get()
-    auth = f":{quote(password, safe='')}@" if password else ""
-    return f"redis://{auth}{host}:{settings.REDIS_PORT.get() or '6379'}/{settings.REDIS_DB.get() or '0'}"
-
-
-def share_rooms(sio) -> None:
-    """Emit through Redis, so every Rasa server's sockets receive what any server sends to a room.
-    Rasa creates its AsyncServer with the in-process manager; no socket has connected yet here,
-    so the manager can still be swapped (it is initialised on the first connection)."""
-    import socketio  # noqa: PLC0415 - Rasa's dependency; only needed here
-
-    url = redis_url()
-    if url is None:
-        return
-    channel = f"{settings.REDIS_KEY_PREFIX.get() or ''}socketio"
-    manager = socketio.AsyncRedisManager(url, channel=channel)
-    manager.set_server(sio)
-    sio.manager = manager
-    sio.manager_initialized = False
-    logger.info("socket.io rooms shared through Redis (channel %s)", channel)
-
-
 class SignedSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel; session ids are issued and checked by `SignedSessions`."""
 
@@ -137,7 +105,6 @@ class SignedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
-        share_rooms(self.sio)
         sessions = SignedSessions(settings.SESSION_SECRET.get())
         namespace = self.namespace or "/"
         handlers = self.sio.handlers[namespace]
