@@ -96,15 +96,16 @@ def in_crm(session: Session, lead_id: str) -> bool:
     )
 
 
-def follow_in_crm(session: Session, lead, lead_json: dict, transition: dict, now: datetime) -> None:
+def follow_in_crm(session: Session, lead, lead_json_of, transition: dict, now: datetime) -> None:
     """Queue a handed-off lead's stage change for the native CRM (LEADQUAL_CRM_DESTINATION), a
-    demotion included. A change that came from the CRM is not sent back to it."""
+    demotion included. A change that came from the CRM is not sent back to it. `lead_json_of()`
+    builds the lead's JSON, only when something is sent."""
     if crm.configured_system() is None or transition.get("actor_type") == "crm" or not in_crm(session, lead.id):
         return
     outbox.enqueue(
         session,
         "crm",
-        stage_packet(lead_json, transition.get("from_stage"), transition),
+        stage_packet(lead_json_of(), transition.get("from_stage"), transition),
         lead_id=lead.id,
         key=_next_key(session, lead, "crm"),
         now=now,
@@ -114,38 +115,36 @@ def follow_in_crm(session: Session, lead, lead_json: dict, transition: dict, now
 CONTACT = ("email", "name", "company")
 
 
-def follow_contact(session: Session, lead, lead_json: dict, now: datetime, transcripts) -> None:
+def follow_contact(session: Session, lead, lead_json_of, now: datetime, transcripts) -> None:
     """A handed-off lead whose contact details changed since its last CRM message is sent again
     (the chat asks name, company and email after the BANT answers made it sales-ready): in full,
     with its transcript (`transcripts()`), when the CRM could not make a record of it before, else
-    as an update."""
+    as an update. Compared on the Lead row: `lead_json_of()` is built only when something is sent
+    (this runs on every save of an owned lead)."""
     system = crm.configured_system()
     if system is None:
         return
-    last = session.scalars(
-        select(outbox.OutboxMessage)
-        .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm")
-        .order_by(outbox.OutboxMessage.created_at.desc())
-        .limit(1)
-    ).first()
-    if last is None:
+    # The lead's CRM messages, newest first: the last one says what the CRM was told.
+    payloads = [
+        payload or {}
+        for payload in session.scalars(
+            select(outbox.OutboxMessage.payload)
+            .where(outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm")
+            .order_by(outbox.OutboxMessage.created_at.desc())
+        )
+    ]
+    if not payloads:
         return
-    sent = (last.payload or {}).get("contact") or {}
-    if all((sent.get(k) or None) == (lead_json.get(k) or None) for k in CONTACT):
+    sent = payloads[0].get("contact") or {}
+    if all((sent.get(k) or None) == (getattr(lead, k) or None) for k in CONTACT):
         return
     # The first packet made the record (Salesforce: a Lead by our id, with its Task) unless it had
     # no email for HubSpot to match; then the first one with an email is sent in full, note and all.
-    emailed_before = any(
-        (payload or {}).get("contact", {}).get("email")
-        for payload in session.scalars(
-            select(outbox.OutboxMessage.payload).where(
-                outbox.OutboxMessage.lead_id == lead.id, outbox.OutboxMessage.kind == "crm"
-            )
-        )
-    )
+    emailed_before = any((payload.get("contact") or {}).get("email") for payload in payloads)
+    if system == "hubspot" and not emailed_before and not lead.email:
+        return  # nothing HubSpot can match yet
+    lead_json = lead_json_of()
     if system == "hubspot" and not emailed_before:
-        if not lead_json.get("email"):
-            return  # nothing HubSpot can match yet
         owner = lead_json.get("owner") or {}
         assignment = routing.Assignment(owner.get("sdr"), owner.get("queue"), owner.get("rule") or "", "")
         payload = packet({**lead_json, "transcripts": transcripts()}, assignment)

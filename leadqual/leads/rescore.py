@@ -471,9 +471,14 @@ class _Run:
                 for transition in transitions:
                     lead = session.get(Lead, transition["lead_id"])
                     if lead is not None and transition["lead_id"] not in lead_ids:
-                        lead_json = serialize.lead_json(session, lead, history=False)
                         moved = {**transition, "at": transition["at"].isoformat()}
-                        follow_in_crm(session, lead, lead_json, moved, self.now)
+                        follow_in_crm(
+                            session,
+                            lead,
+                            lambda lead=lead: serialize.lead_json(session, lead, history=False),
+                            moved,
+                            self.now,
+                        )
                 session.flush()
         if not lead_ids:
             return

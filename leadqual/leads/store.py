@@ -561,8 +561,13 @@ class LeadStore(EventIngest):
             hand_off(session, lead, {**lead_json, "transcripts": serialize.transcripts(session, lead.id)}, config, now)
         elif crm.configured_system() is not None and lead.owner is not None:
             session.flush()
-            lead_json = serialize.lead_json(session, lead, history=False)
-            follow_contact(session, lead, lead_json, now, lambda: serialize.transcripts(session, lead.id))
+            follow_contact(
+                session,
+                lead,
+                lambda: serialize.lead_json(session, lead, history=False),
+                now,
+                lambda: serialize.transcripts(session, lead.id),
+            )
 
     def _record(self, session: Session, lead: Lead, transition: Transition, stage_actor: str) -> None:
         session.add(StageTransition(lead_id=lead.id, **asdict(transition)))
@@ -571,8 +576,8 @@ class LeadStore(EventIngest):
         lead.stage_changed_at = transition.at
         if crm.configured_system() is not None and transition.actor_type != "crm":
             session.flush()
-            lead_json = serialize.lead_json(session, lead, history=False)
-            follow_in_crm(session, lead, lead_json, transition.to_dict(), transition.at)
+            lead_json_of = lambda: serialize.lead_json(session, lead, history=False)  # noqa: E731
+            follow_in_crm(session, lead, lead_json_of, transition.to_dict(), transition.at)
 
     def move_stage(
         self,
